@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:
+#   make demo   install what is needed, train the reference program, write its graph to out/
+#   make test   install what is needed, run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: demo test install system-deps bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+install: $(PY) system-deps
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+
+# Graphviz's `dot` binary renders the pictures; the Python package only writes DOT.
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "installing Debian package graphviz (dot is missing)"; \
+	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get install -y -q graphviz >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q graphviz; }; }
+
+demo: install
+	$(PY) examples/linear_regression.py
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache build *.egg-info

@@ -1,0 +1,222 @@
+"""The Tensor: a NumPy array plus what reverse-mode autodiff needs to know about it.
+
+A Tensor made by an op is also a node of the computation graph. It keeps exactly
+the op that made it, its parent Tensors, whatever the op's VJP needs saved, and the
+name scope it was created under (see ``DESIGN.md``); nothing else is hidden on it.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ["Tensor", "set_default_dtype", "get_default_dtype", "TensorLike"]
+
+_DEFAULT_DTYPE = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the float dtype that Python numbers, lists and integer arrays become (float32 at start)."""
+    global _DEFAULT_DTYPE
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dt}")
+    _DEFAULT_DTYPE = dt
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype new Tensors get when their data does not already carry a float dtype."""
+    return _DEFAULT_DTYPE
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to a float ndarray: float arrays keep their dtype, everything else
+    (Python numbers, lists, int/bool arrays) becomes the default dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dt = np.dtype(dtype)
+        if dt.kind not in "fb":
+            raise TypeError(f"Tensor: dtype must be a float (or bool) dtype, got {dt}")
+        try:
+            return np.array(data, dtype=dt)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Tensor: cannot convert {type(data).__name__} to an array of {dt}: {e}") from None
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f":
+        return np.array(data)
+    try:
+        arr = np.asarray(data)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric array: {e}") from None
+    if arr.dtype.kind in "iub" or (arr.dtype.kind == "f" and not isinstance(data, np.ndarray)):
+        return arr.astype(_DEFAULT_DTYPE)
+    if arr.dtype.kind == "f":
+        return arr.copy()
+    raise TypeError(
+        f"Tensor: data must be numeric (numbers, nested lists or a real NumPy array); got dtype {arr.dtype}"
+    )
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``: Python numbers, lists and
+    integer arrays become the default dtype (float32 unless changed with
+    :func:`set_default_dtype`); float arrays keep their dtype. The data is copied.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_saved", "_scope", "__weakref__")
+    # Make NumPy defer to our reflected operators: ``np_array - t`` becomes ``t.__rsub__``.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None):
+        self.data = _to_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only float tensors can require gradients, got dtype {self.data.dtype}")
+        self.grad: Optional[Tensor] = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._op = None
+        self._parents: Tuple[Tensor, ...] = ()
+        self._saved = None
+        self._scope = ""
+
+    @staticmethod
+    def _wrap(data: np.ndarray) -> "Tensor":
+        """A leaf around ``data`` as is (no copy, no dtype conversion): for internal use."""
+        t = Tensor.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = False
+        t.name = None
+        t._op = None
+        t._parents = ()
+        t._saved = None
+        t._scope = ""
+        return t
+
+    # --- plain properties -------------------------------------------------------------
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def op(self) -> Optional[str]:
+        """Name of the op that produced this tensor, or None for a leaf."""
+        return None if self._op is None else self._op.name
+
+    @property
+    def parents(self) -> Tuple["Tensor", ...]:
+        """The tensors this one was computed from (empty for a leaf)."""
+        return self._parents
+
+    @property
+    def scope(self) -> str:
+        """The name scope (``"Dense/MeanSquaredError"``...) active when this tensor was made."""
+        return self._scope
+
+    @property
+    def is_leaf(self) -> bool:
+        """True when no recorded op produced this tensor (inputs, constants, parameters)."""
+        return self._op is None
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors convert to a Python number, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        t = Tensor._wrap(self.data)
+        t.name = self.name
+        return t
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if self._op is not None and not flag and self.requires_grad:
+            raise RuntimeError("requires_grad_: cannot turn off gradients of a non-leaf tensor; use detach()")
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: only float tensors can require gradients, got {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (sets ``grad`` to None)."""
+        self.grad = None
+
+    def astype(self, dtype: Any) -> "Tensor":
+        from . import ops
+
+        return ops.astype(self, dtype)
+
+    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor that requires a gradient.
+
+        ``gradient`` is the upstream gradient (required unless this tensor is a scalar).
+        ``retain_graph`` (default: ``create_graph``) keeps saved intermediates for another backward.
+        ``create_graph=True`` records the backward pass itself, for higher-order derivatives.
+        """
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def draw(self, **options):
+        """Draw the graph that produced this tensor (see :func:`tinygrad_loss.draw`)."""
+        from .viz import draw
+
+        return draw(self, **options)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=20, edgeitems=2, prefix="Tensor(")
+        extra = []
+        if self.data.dtype != _DEFAULT_DTYPE:
+            extra.append(f"dtype={self.data.dtype}")
+        if self.requires_grad:
+            extra.append("requires_grad=True")
+        if self._op is not None:
+            extra.append(f"op={self._op.name}")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        return "Tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any()/.all() on .numpy()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # Operators are bound to the functions of ``ops`` at the bottom of ``ops.py``.
+
+
+TensorLike = Union[Tensor, np.ndarray, float, int, Sequence]
