@@ -62,14 +62,17 @@ class _GradMode(contextlib.ContextDecorator):
         return False
 
 
-def no_grad() -> _GradMode:
-    """Context manager / decorator: ops inside record nothing and produce no gradients."""
-    return _GradMode(False)
+def no_grad(func: Optional[Callable] = None):
+    """Context manager / decorator: ops inside record nothing and produce no gradients.
+
+    ``with no_grad(): ...``, ``@no_grad()`` and ``@no_grad`` all work.
+    """
+    return _GradMode(False) if func is None else _GradMode(False)(func)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad(func: Optional[Callable] = None):
     """Context manager / decorator: turn recording back on (e.g. inside ``no_grad``)."""
-    return _GradMode(True)
+    return _GradMode(True) if func is None else _GradMode(True)(func)
 
 
 @contextlib.contextmanager
@@ -170,6 +173,12 @@ def _run(
     The graph renderer uses this to draw backprop step by step.
     """
     order, leaves = _walk(roots)
+    for node in order:  # fail before touching any .grad, not half-way through
+        if node._saved is RELEASED:
+            raise GraphReleasedError(
+                f"backward: the graph through '{node._op.name}' (scope {node._scope or '-'}) was already "
+                "released by an earlier backward(); pass retain_graph=True to the first call"
+            )
     grads: Dict[int, Tensor] = {}
 
     def add(t: Tensor, g: Tensor) -> None:
@@ -190,11 +199,6 @@ def _run(
             g = grads.pop(id(node), None)
             if g is None:  # does not lead to any root that was given a gradient
                 continue
-            if node._saved is RELEASED:
-                raise GraphReleasedError(
-                    f"backward: the graph through '{node._op.name}' (scope {node._scope or '-'}) was already "
-                    "released by an earlier backward(); pass retain_graph=True to the first call"
-                )
             if observer is not None:
                 observer("visit", node, g)
             if wanted is not None and id(node) in wanted:
@@ -206,6 +210,9 @@ def _run(
             for i, p in enumerate(parents):
                 if p.requires_grad:
                     gp = op.vjps[i](g, node, *parents)
+                    if gp.data.shape != p.data.shape:
+                        raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape "
+                                           f"{gp.shape} for its input {i} of shape {p.shape}")
                     add(p, gp)
                     if observer is not None:
                         observer("contribution", p, (node, gp))
@@ -295,7 +302,10 @@ def grad(
                     "grad: one of the inputs was not used to compute the outputs; pass allow_unused=True "
                     "to get None for it"
                 )
-        elif not create_graph and g.requires_grad:
-            g = g.detach()
+        else:
+            if not create_graph and g.requires_grad:
+                g = g.detach()
+            if g.dtype != t.dtype:
+                g = g.astype(t.dtype) if create_graph else Tensor._wrap(g.data.astype(t.dtype))
         out.append(g)
     return tuple(out)

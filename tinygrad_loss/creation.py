@@ -46,7 +46,12 @@ def _shape(fn: str, shape: Tuple[Any, ...]) -> Tuple[int, ...]:
 
 
 def _dt(dtype: Any) -> np.dtype:
-    return get_default_dtype() if dtype is None else np.dtype(dtype)
+    if dtype is None:
+        return get_default_dtype()
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"tensors hold floats: dtype must be a float dtype, got {dt}")
+    return dt
 
 
 def _make(arr: np.ndarray, requires_grad: bool, name: Optional[str] = None) -> Tensor:
@@ -110,24 +115,24 @@ def _like(t: Any) -> Tuple[Tuple[int, ...], np.dtype]:
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t)
-    return zeros(shape, dtype=dtype or dt, requires_grad=requires_grad)
+    return zeros(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t)
-    return ones(shape, dtype=dtype or dt, requires_grad=requires_grad)
+    return ones(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t)
-    return full(shape, fill_value, dtype=dtype or dt, requires_grad=requires_grad)
+    return full(shape, fill_value, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t)
-    return randn(shape, dtype=dtype or dt, requires_grad=requires_grad)
+    return randn(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt = _like(t)
-    return rand(shape, dtype=dtype or dt, requires_grad=requires_grad)
+    return rand(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)

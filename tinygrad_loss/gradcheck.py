@@ -10,10 +10,10 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
-from .autograd import grad, no_grad
+from .autograd import enable_grad, grad, no_grad
 from .tensor import Tensor
 
-__all__ = ["gradcheck", "GradcheckResult", "numerical_grad"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckResult", "numerical_grad"]
 
 
 @dataclass
@@ -121,3 +121,36 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
     if raise_exception and not ok:
         raise AssertionError(str(res))
     return res
+
+
+def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, seed: int = 0, raise_exception: bool = False) -> GradcheckResult:
+    """Check second derivatives: :func:`gradcheck` of the vector-Jacobian product of ``fn``.
+
+    The checked function is ``x -> v · ∂fn(x)/∂x`` (all inputs' gradients, flattened and joined),
+    computed by :func:`tinygrad_loss.grad` with ``create_graph=True`` for a fixed random ``v``.
+    It passes only if every VJP on the way is itself differentiated correctly.
+    """
+    from . import ops
+
+    leaves = [_as_leaf(x) for x in inputs]
+    if not leaves:
+        raise ValueError("gradgradcheck: give at least one input")
+    with enable_grad():
+        out = fn(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
+    v = Tensor._wrap(np.random.default_rng(seed + 1).uniform(0.5, 1.5, out.shape))
+
+    def vjp(*xs: Tensor) -> Tensor:
+        with enable_grad():  # gradcheck evaluates fn under no_grad for the finite differences
+            y = fn(*xs)
+            if not y.requires_grad:
+                gs = [None] * len(xs)
+            else:
+                gs = grad(y, list(xs), grad_outputs=v.astype(y.dtype), create_graph=True, allow_unused=True)
+            flat = [ops.reshape(Tensor._wrap(np.zeros(x.size)) if g is None else g, (-1,))
+                    for x, g in zip(xs, gs)]
+            return ops.concatenate(flat) if len(flat) > 1 else flat[0]
+
+    return gradcheck(vjp, *leaves, eps=eps, atol=atol, rtol=rtol, seed=seed, raise_exception=raise_exception)

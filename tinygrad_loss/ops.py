@@ -216,9 +216,17 @@ def _log_base(a: Tensor) -> Tensor:
     return log(safe)
 
 
+def _pow_base_vjp(g: Tensor, o: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    e = sub(b, 1.0)
+    if np.any(b.data == 0):
+        # a^0 is the constant 1, derivative 0, also at a == 0 where b a^(b-1) would be 0 * inf:
+        # any finite exponent there gives b a^e = 0 without the nan.
+        e = where(eq(b, 0.0), 1.0, e)
+    return unbroadcast(mul(g, mul(b, pow(a, e))), a.shape)
+
+
 # d(a^b) = b a^(b-1) da + a^b log(a) db
-POW = defop("pow", lambda g, o, a, b: unbroadcast(mul(g, mul(b, pow(a, sub(b, 1.0)))), a.shape),
-            lambda g, o, a, b: unbroadcast(mul(g, mul(o, _log_base(a))), b.shape))
+POW = defop("pow", _pow_base_vjp, lambda g, o, a, b: unbroadcast(mul(g, mul(o, _log_base(a))), b.shape))
 
 
 def _mask(cond: np.ndarray, dtype) -> Tensor:
@@ -229,7 +237,7 @@ def _max_mask(a: Tensor, b: Tensor, o: Tensor, first: bool) -> Tensor:
     # 1 where this input won, 1/2 on ties (the subgradient PyTorch uses), in the output's shape.
     mine, other = (a.data, b.data) if first else (b.data, a.data)
     m = (mine == o.data).astype(o.dtype)
-    m = m - 0.5 * (mine == other)
+    m = m - o.dtype.type(0.5) * (mine == other)
     return _const(np.broadcast_to(m, o.shape))
 
 
@@ -427,12 +435,18 @@ def _extreme_vjp(g: Tensor, o: Tensor, a: Tensor) -> Tensor:
     return mul(_expand_back(g, a.shape, axes, keepdims), _const(share.astype(g.dtype)))
 
 
+def _check_not_empty(op: str, shape: Tuple[int, ...], axes: Tuple[int, ...]) -> None:
+    """max/min/mean/logsumexp/softmax have no value over zero elements (sum does: 0)."""
+    if any(shape[ax] == 0 for ax in axes):
+        raise ValueError(f"{op}: cannot reduce over an empty axis (tensor of shape {shape}, axes {axes})")
+
+
 def _reduction(name: str, fn: Callable, op: Op, empty_ok: bool) -> Callable:
     def reduce(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
         a = _lift(a)
         axes = _norm_axes(name, axis, a.ndim)
-        if not empty_ok and a.size == 0:
-            raise ValueError(f"{name}: cannot reduce an empty tensor of shape {a.shape}")
+        if not empty_ok and a.data.size == 0:
+            _check_not_empty(name, a.shape, axes)
         return _node(fn(a.data, axis=axes, keepdims=keepdims), op, (a,), (axes, bool(keepdims)))
 
     reduce.__name__ = name
@@ -464,8 +478,8 @@ def logsumexp(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log Σ exp(a) over ``axis``, computed as ``m + log Σ exp(a - m)`` with ``m = max a``."""
     a = _lift(a)
     axes = _norm_axes("logsumexp", axis, a.ndim)
-    if a.size == 0:
-        raise ValueError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
+    if a.data.size == 0:
+        _check_not_empty("logsumexp", a.shape, axes)
     z, m = _shifted(a.data, axes)
     out = np.log(np.sum(np.exp(z), axis=axes, keepdims=True)) + m
     if not keepdims:
@@ -483,6 +497,8 @@ def log_softmax(a: Any, axis: int = -1) -> Tensor:
     """``a - logsumexp(a, axis)``: log-probabilities, stable for large logits."""
     a = _lift(a)
     axes = _one_axis("log_softmax", axis, a.ndim)
+    if a.data.size == 0:
+        _check_not_empty("log_softmax", a.shape, axes)
     z, _ = _shifted(a.data, axes)
     out = z - np.log(np.sum(np.exp(z), axis=axes, keepdims=True))
     return _node(out, LOG_SOFTMAX, (a,), axes)
@@ -492,6 +508,8 @@ def softmax(a: Any, axis: int = -1) -> Tensor:
     """``exp(a) / Σ exp(a)`` along ``axis``, computed on ``a - max(a)`` so it never overflows."""
     a = _lift(a)
     axes = _one_axis("softmax", axis, a.ndim)
+    if a.data.size == 0:
+        _check_not_empty("softmax", a.shape, axes)
     z, _ = _shifted(a.data, axes)
     e = np.exp(z)
     return _node(e / np.sum(e, axis=axes, keepdims=True), SOFTMAX, (a,), axes)
@@ -534,8 +552,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
         raise ValueError(f"matmul: shapes {sa} and {sb} do not align ({ka} != {kb})")
-    if len(sa) > 2 or len(sb) > 2:
-        _broadcast_shape("matmul", sa[:-2], sb[:-2])
+    if (len(sa) > 2 or len(sb) > 2) and sa[:-2] != sb[:-2]:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions of shapes {sa} and {sb} cannot be broadcast "
+                             f"together ({sa[:-2]} vs {sb[:-2]})") from None
     return _node(np.matmul(a.data, b.data), MATMUL, (a, b))
 
 
@@ -644,11 +666,23 @@ GETITEM = defop("getitem", lambda g, o, a: scatter_add(g, a.shape, o._saved))
 SCATTER_ADD = defop("scatter_add", lambda g, o, a: getitem(g, o._saved))
 
 
+def _index_array(x: Any) -> Any:
+    """Tensor indices hold floats (the default dtype); use them as integers when they are whole."""
+    if isinstance(x, Tensor):
+        x = x.data
+        if x.dtype.kind == "f":
+            ix = x.astype(np.intp)
+            if not np.array_equal(ix, x):
+                raise IndexError(f"getitem: a float tensor used as an index must hold whole numbers, got {x}")
+            return ix
+    return x
+
+
 def _norm_index(idx: Any) -> Any:
     if isinstance(idx, Tensor):
-        idx = idx.data
+        return _index_array(idx)
     if isinstance(idx, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
+        return tuple(_index_array(i) if isinstance(i, Tensor) else i for i in idx)
     if isinstance(idx, list):
         return np.asarray(idx)
     return idx
@@ -701,9 +735,8 @@ STACK = defop_variadic("stack", _stack_vjp)
 def _many(name: str, tensors: Sequence[Any]) -> Tuple[Tensor, ...]:
     if isinstance(tensors, Tensor) or not len(tensors):
         raise ValueError(f"{name}: expected a non-empty list of tensors")
-    ts = [_lift(t) for t in tensors]
-    first = next((t for t in ts if isinstance(t, Tensor)), ts[0])
-    return tuple(_lift(t, first) for t in ts)
+    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    return tuple(_lift(t, first) for t in tensors)
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
