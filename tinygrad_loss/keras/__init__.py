@@ -1,0 +1,10 @@
+"""A thin Keras-shaped namespace over the project's own classes (no logic lives here).
+
+``import tinygrad_loss as tf`` then ``tf.keras.Sequential``, ``tf.keras.layers.Dense``,
+``tf.keras.losses.MeanSquaredError``, ``tf.keras.optimizers.SGD``, ``tf.keras.callbacks.EarlyStopping``...
+"""
+from ..nn import Model, Sequential
+from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers
+
+__all__ = ["Model", "Sequential", "activations", "backend", "callbacks", "initializers", "layers", "losses",
+           "metrics", "optimizers"]

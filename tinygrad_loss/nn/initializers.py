@@ -1,0 +1,261 @@
+"""Weight initializers with Keras's formulas, drawn from the project's one generator.
+
+An initializer is called as ``init(shape, dtype) -> np.ndarray``. Every random draw goes
+through :func:`tinygrad_loss.creation.get_generator`, so ``manual_seed(s)`` fixes the
+weights of every layer built afterwards.
+
+Variance scaling (Keras): with ``fan_in, fan_out = shape[0], shape[1]`` for a Dense kernel,
+``n = fan_in`` / ``fan_out`` / ``(fan_in + fan_out) / 2`` by ``mode`` and ``s = scale / max(1, n)``:
+
+* ``"uniform"``: U(-√(3s), √(3s))
+* ``"truncated_normal"``: N(0, σ²) with σ = √s / 0.87962566103423978, redrawn outside ±2σ
+  (the constant is the std of a unit normal truncated at ±2, so the result has variance s)
+* ``"untruncated_normal"``: N(0, s)
+
+=================  =====  ========  ================
+name               scale  mode      distribution
+=================  =====  ========  ================
+glorot_uniform     1      fan_avg   uniform  (limit √(6/(fan_in+fan_out)))
+glorot_normal      1      fan_avg   truncated_normal
+he_uniform         2      fan_in    uniform  (limit √(6/fan_in))
+he_normal          2      fan_in    truncated_normal
+lecun_uniform      1      fan_in    uniform
+lecun_normal       1      fan_in    truncated_normal
+=================  =====  ========  ================
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import creation
+from ..tensor import get_default_dtype
+
+__all__ = [
+    "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
+    "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
+    "get", "compute_fans", "TRUNCATED_STD",
+]
+
+TRUNCATED_STD = 0.87962566103423978
+"""Standard deviation of a standard normal truncated to [-2, 2]."""
+
+Shape = Tuple[int, ...]
+
+
+def compute_fans(shape: Sequence[int]) -> Tuple[int, int]:
+    """``(fan_in, fan_out)``: a kernel ``(in, out)`` gives ``(in, out)``; a vector gives its length twice;
+    a higher-rank kernel ``(..., in, out)`` multiplies both by the receptive field size."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def truncated_normal(shape: Shape, mean: float, stddev: float) -> np.ndarray:
+    """N(mean, stddev²) samples, each redrawn until it lies within two standard deviations."""
+    rng = creation.get_generator()
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return mean + stddev * out
+
+
+class Initializer:
+    """Base: ``__call__(shape, dtype=None) -> np.ndarray``."""
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> Dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Initializer):
+    """Every entry equal to ``value``."""
+
+    def __init__(self, value: float = 0.0):
+        self.value = float(value)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        return np.full(tuple(shape), self.value, dtype=_dtype(dtype))
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"value": self.value}
+
+
+class Zeros(Constant):
+    def __init__(self):
+        super().__init__(0.0)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {}
+
+
+class Ones(Constant):
+    def __init__(self):
+        super().__init__(1.0)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {}
+
+
+class RandomNormal(Initializer):
+    """N(mean, stddev²); Keras defaults mean 0, stddev 0.05."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05):
+        if stddev < 0:
+            raise ValueError(f"RandomNormal: stddev must be >= 0, got {stddev}")
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        rng = creation.get_generator()
+        return (self.mean + self.stddev * rng.standard_normal(tuple(shape))).astype(_dtype(dtype))
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class TruncatedNormal(RandomNormal):
+    """N(mean, stddev²) redrawn outside mean ± 2·stddev; Keras defaults mean 0, stddev 0.05."""
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        return truncated_normal(tuple(shape), self.mean, self.stddev).astype(_dtype(dtype))
+
+
+class RandomUniform(Initializer):
+    """U(minval, maxval); Keras defaults -0.05, 0.05."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05):
+        if not minval < maxval:
+            raise ValueError(f"RandomUniform: need minval < maxval, got {minval} and {maxval}")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        rng = creation.get_generator()
+        return rng.uniform(self.minval, self.maxval, tuple(shape)).astype(_dtype(dtype))
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class VarianceScaling(Initializer):
+    """Samples with variance ``scale / n`` where ``n`` is fan_in, fan_out or their mean (see module doc)."""
+
+    MODES = ("fan_in", "fan_out", "fan_avg")
+    DISTRIBUTIONS = ("uniform", "truncated_normal", "untruncated_normal")
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"):
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
+        if mode not in self.MODES:
+            raise ValueError(f"VarianceScaling: mode must be one of {self.MODES}, got {mode!r}")
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in self.DISTRIBUTIONS:
+            raise ValueError(f"VarianceScaling: distribution must be one of {self.DISTRIBUTIONS}, got {distribution!r}")
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+
+    def variance(self, shape: Sequence[int]) -> float:
+        """The target variance ``scale / max(1, n)`` for this shape."""
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        return self.scale / max(1.0, n)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
+        shape = tuple(shape)
+        s = self.variance(shape)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * s)
+            out = creation.get_generator().uniform(-limit, limit, shape)
+        elif self.distribution == "truncated_normal":
+            out = truncated_normal(shape, 0.0, math.sqrt(s) / TRUNCATED_STD)
+        else:
+            out = math.sqrt(s) * creation.get_generator().standard_normal(shape)
+        return out.astype(_dtype(dtype))
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+
+
+class GlorotUniform(VarianceScaling):
+    """U(-limit, limit), limit = √(6 / (fan_in + fan_out)). The Dense kernel default."""
+
+    def __init__(self):
+        super().__init__(1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(VarianceScaling):
+    """Truncated normal with variance 2 / (fan_in + fan_out)."""
+
+    def __init__(self):
+        super().__init__(1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(VarianceScaling):
+    """U(-limit, limit), limit = √(6 / fan_in)."""
+
+    def __init__(self):
+        super().__init__(2.0, "fan_in", "uniform")
+
+
+class HeNormal(VarianceScaling):
+    """Truncated normal with variance 2 / fan_in."""
+
+    def __init__(self):
+        super().__init__(2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(VarianceScaling):
+    """U(-limit, limit), limit = √(3 / fan_in)."""
+
+    def __init__(self):
+        super().__init__(1.0, "fan_in", "uniform")
+
+
+class LecunNormal(VarianceScaling):
+    """Truncated normal with variance 1 / fan_in."""
+
+    def __init__(self):
+        super().__init__(1.0, "fan_in", "truncated_normal")
+
+
+_BY_NAME: Dict[str, type] = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_uniform": HeUniform,
+    "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+}
+for _cls in list(_BY_NAME.values()):
+    _BY_NAME[_cls.__name__] = _cls
+_BY_NAME.update(xavier_uniform=GlorotUniform, xavier_normal=GlorotNormal)
+
+
+def get(identifier: Union[str, Initializer, Callable, None]) -> Callable[..., np.ndarray]:
+    """An initializer from a name (``"glorot_uniform"``, ``"HeNormal"``...), an instance or a callable."""
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            names = ", ".join(sorted(k for k in _BY_NAME if k.islower()))
+            raise ValueError(f"initializers.get: unknown initializer {identifier!r}; valid names are: {names}")
+        return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"initializers.get: expected a name, an Initializer or a callable, got {identifier!r}")

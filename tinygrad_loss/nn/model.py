@@ -1,0 +1,144 @@
+"""Models: a Module you can ``compile`` and ``fit``, and ``Sequential``, a stack of layers.
+
+Subclass :class:`Model` for your own architecture (define ``forward`` or ``call``), or list
+layers in a :class:`Sequential`::
+
+    model = Sequential([Dense(8, activation="relu", input_shape=(2,)), Dense(1)])
+    model.summary()
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
+
+from ..training import Trainable
+from .layers import Layer
+from .module import Module
+
+__all__ = ["Model", "Sequential"]
+
+
+class Model(Module, Trainable):
+    """A Module with ``compile``/``fit``/``evaluate``/``predict`` (see :mod:`tinygrad_loss.training`)."""
+
+    @property
+    def input_spec(self) -> Optional[Tuple[int, ...]]:
+        """The expected shape of one input sample, when known (used to reject bad ``x`` early)."""
+        return None
+
+    @property
+    def built(self) -> bool:
+        return bool(self.parameters())
+
+
+def _fmt_shape(shape: Optional[Tuple[Optional[int], ...]]) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("None" if n is None else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Sequential(Model):
+    """Layers applied one after the other. Built as soon as the first layer knows its
+    ``input_shape``, otherwise at the first call."""
+
+    def __init__(self, layers: Optional[Iterable[Module]] = None, name: Optional[str] = None):
+        super().__init__(name=name)
+        self.__dict__["layers"] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Module) -> None:
+        """Append a layer (a Module); names must be unique within the model."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential.add: expected a layer (a Module), got {type(layer).__name__}")
+        if any(l.name == layer.name for l in self.layers):
+            raise ValueError(f"Sequential.add: a layer named {layer.name!r} is already in {self.name}; layer names "
+                             "must be unique within a model")
+        self.layers.append(layer)
+        self._modules[layer.name] = layer  # registered by name, not as an attribute: "name" may be any string
+        self._build_chain()
+
+    def pop(self) -> Module:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers")
+        layer = self.layers.pop()
+        del self._modules[layer.name]
+        return layer
+
+    def _build_chain(self) -> None:
+        """Propagate a known input shape through the layers, building each one."""
+        if not self.layers or not isinstance(self.layers[0], Layer):
+            return
+        first = self.layers[0]
+        shape = first.input_shape if first.built else (
+            (None,) + first._input_shape_arg if first._input_shape_arg is not None else None)
+        if shape is None:
+            return
+        for layer in self.layers:
+            if not isinstance(layer, Layer):
+                return
+            if not layer.built:
+                if layer.dtype is None:
+                    layer.__dict__["dtype"] = first.dtype
+                layer.build(shape)
+            elif tuple(layer.input_shape[1:]) != tuple(shape[1:]):
+                raise ValueError(f"Sequential: layer {layer.name!r} was built for inputs of shape "
+                                 f"{_fmt_shape(layer.input_shape)} but receives {_fmt_shape(shape)}")
+            shape = layer.compute_output_shape(shape)
+
+    @property
+    def input_spec(self) -> Optional[Tuple[int, ...]]:
+        if self.layers and isinstance(self.layers[0], Layer) and self.layers[0].built:
+            return tuple(self.layers[0].input_shape[1:])
+        return None
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(getattr(l, "built", True) for l in self.layers)
+
+    def forward(self, x: Any, training: Optional[bool] = None) -> Any:
+        if not self.layers:
+            raise ValueError(f"{self.name}: the model has no layers; add some before calling it")
+        for layer in self.layers:
+            if training is not None and hasattr(layer, "rate"):
+                x = layer(x, training=training)
+            else:
+                x = layer(x)
+        return x
+
+    def summary(self, print_fn: Any = print) -> str:
+        """Print (and return) a Keras-like table: layer (type), output shape, parameter count."""
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        total = 0
+        for layer in self.layers:
+            built = getattr(layer, "built", True)
+            n = layer.count_params()
+            total += n
+            shape = getattr(layer, "output_shape", None) if built else None
+            rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(shape),
+                         f"{n:,}" if built else "0 (unbuilt)"))
+        w = [max(len(r[i]) for r in rows) + 4 for i in range(3)]
+        w[0], w[1] = max(w[0], 29), max(w[1], 26)
+        width = sum(w)
+        line = lambda r: (r[0].ljust(w[0]) + r[1].ljust(w[1]) + r[2].rjust(w[2] - 4)).rstrip()
+        nbytes = sum(p.data.nbytes for p in self.parameters())
+        out = [f'Model: "{self.name}"', "_" * width, line(rows[0]), "=" * width]
+        for i, r in enumerate(rows[1:]):
+            out.append(line(r))
+            out.append("_" * width if i < len(rows) - 2 else "=" * width)
+        if len(rows) == 1:
+            out.append("=" * width)
+        out += [f"Total params: {total:,} ({_fmt_bytes(nbytes)})", f"Trainable params: {total:,} "
+                f"({_fmt_bytes(nbytes)})", "Non-trainable params: 0 (0.00 B)", "_" * width]
+        text = "\n".join(out)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GB"

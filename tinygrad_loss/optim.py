@@ -1,0 +1,380 @@
+"""Optimizers with Keras's defaults and update rules, usable Keras-style or PyTorch-style.
+
+Keras style: ``model.compile(optimizer=Adam(learning_rate=1e-3), ...)`` or ``optimizer="adam"``;
+``fit`` hands the optimizer the model's parameters. PyTorch style::
+
+    opt = Adam(model.parameters())
+    for x, y in batches:
+        opt.zero_grad()
+        loss_fn(y, model(x)).backward()
+        opt.step()
+
+Updates are plain NumPy on ``param.data``, in place, under ``no_grad``: they are never
+recorded in a graph. Parameters whose ``grad`` is None are skipped.
+
+The update rules, with ``g`` the gradient, ``lr`` the learning rate at this step and
+``t`` the 1-based step number (Keras 3 source; weight decay, when given, is applied first
+to every optimizer as ``w ← w - w·wd·lr``, i.e. decoupled as in AdamW):
+
+* SGD:      ``w ← w - lr·g``; with momentum ``v ← μ·v - lr·g`` and ``w ← w + v``;
+  Nesterov: ``w ← w + μ·v - lr·g`` (with the new ``v``).
+* Adam:     ``m ← m + (1-β₁)(g - m)``, ``v ← v + (1-β₂)(g² - v)``,
+  ``α = lr·√(1-β₂ᵗ)/(1-β₁ᵗ)``, ``w ← w - α·m/(√v + ε)``; AMSGrad uses ``v̂ = max(v̂, v)`` for v.
+  (ε is added to √v of the *uncorrected* v, so it is effectively ε·√(1-β₂ᵗ) in the paper's
+  notation; PyTorch adds ε to √v̂ of the bias-corrected v. See docs/training.md.)
+* AdamW:    Adam with ``weight_decay=0.004`` by default.
+* RMSprop:  ``v ← ρ·v + (1-ρ)·g²``, ``Δ = lr·g/√(v + ε)`` (ε inside the root), ``w ← w - Δ``;
+  with momentum ``m ← μ·m + Δ``, ``w ← w - m``; centered: ``a ← ρ·a + (1-ρ)·g``, ``√(v - a² + ε)``.
+* Adagrad:  ``a ← a + g²`` (a starts at 0.1), ``w ← w - lr·g/√(a + ε)``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+
+from .autograd import no_grad
+from .tensor import Tensor
+
+__all__ = [
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LearningRateSchedule", "ExponentialDecay", "get",
+]
+
+
+class LearningRateSchedule:
+    """A learning rate as a function of the step count (0 for the first update)."""
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """``lr(step) = initial_learning_rate · decay_rate^(step / decay_steps)``; with
+    ``staircase=True`` the exponent is ``floor(step / decay_steps)`` (Keras)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False):
+        if decay_steps <= 0:
+            raise ValueError(f"ExponentialDecay: decay_steps must be positive, got {decay_steps}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.decay_rate = float(decay_rate)
+        self.staircase = staircase
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate ** p
+
+    def __repr__(self) -> str:
+        return (f"ExponentialDecay(initial_learning_rate={self.initial_learning_rate}, decay_steps={self.decay_steps},"
+                f" decay_rate={self.decay_rate}, staircase={self.staircase})")
+
+
+def _is_lr(x: Any) -> bool:
+    return (isinstance(x, numbers.Real) and not isinstance(x, bool)) or isinstance(x, LearningRateSchedule) or (
+        callable(x) and not isinstance(x, Tensor))
+
+
+class Optimizer:
+    """Base class: the parameter list, the step counter, the learning rate (a number, a
+    :class:`LearningRateSchedule` or any callable of the step), weight decay and per-parameter state.
+
+    The first positional argument may be the parameters (PyTorch) or the learning rate (Keras):
+    ``Adam(model.parameters(), learning_rate=0.01)`` and ``Adam(0.01)`` both work. ``lr=`` is
+    accepted as PyTorch's spelling of ``learning_rate``.
+    """
+
+    #: names of the per-parameter state arrays, in order (subclasses set this)
+    slots: Sequence[str] = ()
+
+    def __init__(self, params: Any = None, learning_rate: Any = 0.001, weight_decay: Optional[float] = None,
+                 name: Optional[str] = None, lr: Any = None):
+        if params is not None and _is_lr(params):
+            params, learning_rate = None, params
+        if lr is not None:
+            learning_rate = lr
+        if not _is_lr(learning_rate):
+            raise TypeError(f"{type(self).__name__}: learning_rate must be a number, a schedule or a callable of the "
+                            f"step, got {type(learning_rate).__name__}")
+        if isinstance(learning_rate, numbers.Real) and learning_rate < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got {learning_rate}")
+        if weight_decay is not None and (not isinstance(weight_decay, numbers.Real) or weight_decay < 0):
+            raise ValueError(f"{type(self).__name__}: weight_decay must be a non-negative number or None, "
+                             f"got {weight_decay!r}")
+        self.learning_rate = learning_rate
+        self.weight_decay = None if weight_decay is None else float(weight_decay)
+        self.name = name or type(self).__name__.lower()
+        self.iterations = 0
+        self.params: List[Tensor] = []
+        self.state: List[Dict[str, np.ndarray]] = []
+        if params is not None:
+            self.add_params(params)
+
+    # --- parameters and state ----------------------------------------------------------
+    def add_params(self, params: Iterable[Tensor]) -> None:
+        """Bind the optimizer to ``params`` (done by ``fit`` for Keras-style use)."""
+        if isinstance(params, Tensor):
+            params = [params]
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors, got "
+                            f"{type(params).__name__}") from None
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list (is the model built? give the "
+                             "first layer input_shape=..., or call the model once on data)")
+        seen = {id(p) for p in self.params}
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: params must be Tensors, got {type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError(f"{type(self).__name__}: parameter {p.name or ''} of shape {p.shape} does not "
+                                 "require grad")
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            self.params.append(p)
+            self.state.append(self._init_state(p.data))
+
+    def _init_state(self, w: np.ndarray) -> Dict[str, np.ndarray]:
+        return {k: np.zeros_like(w) for k in self.slots}
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad = None``)."""
+        for p in self.params:
+            p.grad = None
+
+    def current_learning_rate(self) -> float:
+        """The learning rate the next step uses (the schedule evaluated at ``iterations``)."""
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else float(lr)
+
+    lr = property(current_learning_rate)
+
+    # --- the update -----------------------------------------------------------------------
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient, then count the step."""
+        if not self.params:
+            raise RuntimeError(f"{type(self).__name__}.step: the optimizer has no parameters; create it with "
+                               "model.parameters() or use it through compile/fit")
+        lr = self.current_learning_rate()
+        with no_grad():
+            for p, st in zip(self.params, self.state):
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if g.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}.step: gradient of shape {g.shape} for parameter "
+                                     f"{p.name or ''} of shape {p.shape}")
+                if g.dtype != p.data.dtype:
+                    g = g.astype(p.data.dtype)
+                w = p.data
+                if self.weight_decay:
+                    w -= w * self.weight_decay * lr
+                self.update(w, g, st, lr)
+        self.iterations += 1
+
+    def update(self, w: np.ndarray, g: np.ndarray, state: Dict[str, np.ndarray], lr: float) -> None:
+        """Update the array ``w`` in place from gradient ``g`` (subclasses)."""
+        raise NotImplementedError
+
+    # --- save / restore -------------------------------------------------------------------
+    def get_config(self) -> Dict[str, Any]:
+        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay}
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything needed to resume exactly: the step count, the hyper-parameters and copies
+        of the per-parameter state arrays (in parameter order)."""
+        return {
+            "iterations": self.iterations,
+            "config": dict(self.get_config()),
+            "state": [{k: v.copy() for k, v in st.items()} for st in self.state],
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (the optimizer must have the same parameter shapes)."""
+        try:
+            its, slots = state["iterations"], state["state"]
+        except (KeyError, TypeError):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected the output of state_dict()") from None
+        if len(slots) != len(self.state):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has {len(slots)} parameters, this "
+                             f"optimizer has {len(self.state)}")
+        for i, (new, old) in enumerate(zip(slots, self.state)):
+            if set(new) != set(old):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: parameter {i} has state {sorted(new)}, "
+                                 f"expected {sorted(old)}")
+            for k in old:
+                if np.shape(new[k]) != old[k].shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {i} has "
+                                     f"shape {np.shape(new[k])}, expected {old[k].shape}")
+        for new, old in zip(slots, self.state):
+            for k in old:
+                old[k][...] = new[k]
+        self.iterations = int(its)
+        for k, v in state.get("config", {}).items():
+            setattr(self, k, v)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, optionally with (Nesterov) momentum. Keras defaults: lr 0.01, momentum 0."""
+
+    def __init__(self, params: Any = None, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: Optional[float] = None, name: Optional[str] = None, lr: Any = None):
+        if not isinstance(momentum, numbers.Real) or not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"SGD: momentum must be a number in [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.slots = ("momentum",) if self.momentum else ()
+        super().__init__(params, learning_rate, weight_decay, name, lr)
+
+    def update(self, w, g, state, lr):
+        if not self.momentum:
+            w -= lr * g
+            return
+        v = state["momentum"]
+        v *= self.momentum
+        v -= lr * g
+        if self.nesterov:
+            w += self.momentum * v - lr * g
+        else:
+            w += v
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with Keras's defaults: lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7."""
+
+    def __init__(self, params: Any = None, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: Optional[float] = None,
+                 name: Optional[str] = None, lr: Any = None):
+        for nm, b in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"{type(self).__name__}: {nm} must be in [0, 1), got {b}")
+        if epsilon < 0:
+            raise ValueError(f"{type(self).__name__}: epsilon must be >= 0, got {epsilon}")
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = float(beta_1), float(beta_2), float(epsilon), amsgrad
+        self.slots = ("momentum", "velocity", "velocity_hat") if amsgrad else ("momentum", "velocity")
+        super().__init__(params, learning_rate, weight_decay, name, lr)
+
+    def update(self, w, g, state, lr):
+        t = self.iterations + 1
+        alpha = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
+        m, v = state["momentum"], state["velocity"]
+        m += (g - m) * (1.0 - self.beta_1)
+        v += (np.square(g) - v) * (1.0 - self.beta_2)
+        if self.amsgrad:
+            vh = state["velocity_hat"]
+            np.maximum(vh, v, out=vh)
+            v = vh
+        w -= (m * alpha) / (np.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay ``w ← w - w·wd·lr`` before each step (Keras default wd 0.004)."""
+
+    def __init__(self, params: Any = None, learning_rate: Any = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 name: Optional[str] = None, lr: Any = None):
+        if weight_decay is None:
+            raise ValueError("AdamW: weight_decay must be a number, got None")
+        super().__init__(params, learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, name, lr)
+
+
+class RMSprop(Optimizer):
+    """RMSprop with Keras's defaults: lr 0.001, ρ 0.9, momentum 0, ε 1e-7 (inside the square root)."""
+
+    def __init__(self, params: Any = None, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, weight_decay: Optional[float] = None,
+                 name: Optional[str] = None, lr: Any = None):
+        if not 0.0 <= rho < 1.0:
+            raise ValueError(f"RMSprop: rho must be in [0, 1), got {rho}")
+        if momentum < 0:
+            raise ValueError(f"RMSprop: momentum must be >= 0, got {momentum}")
+        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), centered
+        self.slots = ("velocity",) + (("momentum",) if momentum > 0 else ()) + (
+            ("average_gradient",) if centered else ())
+        super().__init__(params, learning_rate, weight_decay, name, lr)
+
+    def update(self, w, g, state, lr):
+        v = state["velocity"]
+        v *= self.rho
+        v += (1.0 - self.rho) * np.square(g)
+        if self.centered:
+            a = state["average_gradient"]
+            a *= self.rho
+            a += (1.0 - self.rho) * g
+            denom = v - np.square(a) + self.epsilon
+        else:
+            denom = v + self.epsilon
+        incr = lr * g / np.sqrt(denom)
+        if self.momentum > 0:
+            m = state["momentum"]
+            m *= self.momentum
+            m += incr
+            w -= m
+        else:
+            w -= incr
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """Adagrad with Keras's defaults: lr 0.001, accumulators starting at 0.1, ε 1e-7."""
+
+    slots = ("accumulator",)
+
+    def __init__(self, params: Any = None, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, weight_decay: Optional[float] = None, name: Optional[str] = None,
+                 lr: Any = None):
+        if initial_accumulator_value < 0:
+            raise ValueError(f"Adagrad: initial_accumulator_value must be >= 0, got {initial_accumulator_value}")
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.epsilon = float(epsilon)
+        super().__init__(params, learning_rate, weight_decay, name, lr)
+
+    def _init_state(self, w):
+        return {"accumulator": np.full_like(w, self.initial_accumulator_value)}
+
+    def update(self, w, g, state, lr):
+        a = state["accumulator"]
+        a += np.square(g)
+        w -= lr * g / np.sqrt(a + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def get(identifier: Union[str, Optimizer, type]) -> Optimizer:
+    """An optimizer from a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``,
+    any case), a class (instantiated with defaults) or an instance (returned as is)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"optimizers.get: unknown optimizer {identifier!r}; valid names are: "
+                             + ", ".join(sorted(_BY_NAME)))
+        return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise TypeError(f"optimizers.get: expected an optimizer name or an Optimizer, got {type(identifier).__name__}")
