@@ -26,11 +26,14 @@ __all__ = [
 class _State:
     """Global autodiff switches (read on every op, so kept to two attribute lookups)."""
 
-    __slots__ = ("grad_enabled", "scope")
+    __slots__ = ("grad_enabled", "scope", "anomaly")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scope = ""
+        # None, or the checker installed by ``detect_anomaly()`` (tinygrad_loss/viz/anomaly.py):
+        # ops call ``anomaly.check_op`` on each result and backward uses it as its observer.
+        self.anomaly = None
 
 
 STATE = _State()
@@ -172,6 +175,8 @@ def _run(
     ``("contribution", parent, (node, g))`` for every term added to a parent's gradient.
     The graph renderer uses this to draw backprop step by step.
     """
+    if observer is None:
+        observer = STATE.anomaly  # detect_anomaly(): check every gradient contribution
     order, leaves = _walk(roots)
     for node in order:  # fail before touching any .grad, not half-way through
         if node._saved is RELEASED:

@@ -1,0 +1,440 @@
+"""``to_dot``: the computation graph as Graphviz DOT source (a plain string, no binary needed).
+
+How a picture reads (see ``docs/graphs.md``):
+
+* white boxes are op results (``matmul``, ``sub``, ``pow``, ``mean``...), blue boxes are
+  parameters (leaves that require a gradient, with their dotted name ``dense.kernel``), grey
+  boxes are inputs and constants, the orange box is the output being drawn (the loss);
+* arrows follow the data forward (input → op); backpropagation walks them in reverse;
+* each box shows the op, the shape, the value and, after ``backward()``, the gradient
+  ``∂L/∂node`` in a pink row;
+* name scopes (a loss class, a layer) are the labelled soft boxes around their ops.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+import numpy as np
+
+from ..tensor import Tensor, get_default_dtype
+from . import _graph as G
+from . import diagnostics as D
+
+__all__ = ["to_dot", "build", "DrawOptions", "StepView", "PALETTE"]
+
+FONT = "Helvetica,Arial,sans-serif"
+MONO = "DejaVu Sans Mono,Menlo,Consolas,monospace"
+
+#: The colours of every picture, in one place.
+PALETTE = {
+    "op_fill": "#ffffff", "op_border": "#5c6b80", "op_title": "#1f2933",
+    "param_fill": "#e7f0ff", "param_border": "#3b6fd1", "param_title": "#1c4aa0",
+    "input_fill": "#f1f3f5", "input_border": "#a3acb9", "input_title": "#495057",
+    "const_fill": "#f8f9fa", "const_border": "#ced4da", "const_text": "#5f6b7a",
+    "out_fill": "#fff0e0", "out_border": "#e8590c", "out_title": "#b0400a",
+    "text": "#2d3748", "muted": "#7b8794",
+    "grad_fill": "#fde7ee", "grad_text": "#b0124a", "partial_fill": "#fff5f8",
+    "note_fill": "#fff3bf", "note_text": "#6b4f00",
+    "order_fill": "#6741d9", "order_text": "#ffffff",
+    "fanin_text": "#6741d9",
+    "warn_fill": "#ffe3e3", "warn_border": "#e03131", "warn_text": "#c92a2a",
+    "ok_fill": "#d3f9d8", "ok_text": "#2b8a3e",
+    "current_border": "#d6336c", "current_fill": "#fff0f6",
+    "edge": "#8593a6", "flow_edge": "#d6336c",
+    "cluster_fills": ("#f4f7fc", "#e8eef8", "#dde6f3"), "cluster_border": "#b4c2d8", "cluster_text": "#34496b",
+    "collapsed_fill": "#eef2f8",
+}
+
+
+@dataclass
+class DrawOptions:
+    """Every option of :func:`to_dot` / :func:`draw` / :func:`render` (see :func:`to_dot`)."""
+
+    rankdir: str = "LR"
+    show_value: bool = True
+    show_grad: Optional[bool] = None
+    show_shape: bool = True
+    max_nodes: int = 300
+    precision: int = 4
+    collapse: Union[bool, Sequence[str], None] = False
+    show_order: bool = False
+    show_fanin: bool = False
+    anomaly: Optional[bool] = None
+    notes: bool = False
+    gradcheck: Union[bool, dict] = False
+    title: Optional[str] = None
+
+    def check(self) -> None:
+        if self.rankdir not in ("LR", "TB", "RL", "BT"):
+            raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got {self.rankdir!r}")
+        if not isinstance(self.precision, int) or isinstance(self.precision, bool) or not 1 <= self.precision <= 17:
+            raise ValueError(f"to_dot: precision must be an int between 1 and 17, got {self.precision!r}")
+        if not isinstance(self.max_nodes, int) or isinstance(self.max_nodes, bool) or self.max_nodes < 1:
+            raise ValueError(f"to_dot: max_nodes must be a positive int, got {self.max_nodes!r}")
+        if not (isinstance(self.gradcheck, (bool, dict))):
+            raise TypeError(f"to_dot: gradcheck must be True/False or a dict of gradcheck options, "
+                            f"got {self.gradcheck!r}")
+
+
+@dataclass
+class StepView:
+    """What one picture of :func:`backprop_steps` overlays on the graph."""
+
+    grads: Dict[int, np.ndarray] = field(default_factory=dict)   # gradients known so far, by id
+    final: Set[int] = field(default_factory=set)                 # ids whose gradient is complete
+    current: Optional[int] = None                                # id of the node being processed
+    flow: Set[Tuple[int, int]] = field(default_factory=set)      # (parent id, consumer id) edges used now
+    caption: str = ""
+
+
+def _font(text: str, color: Optional[str] = None, size: Optional[int] = None, face: Optional[str] = None,
+          bold: bool = False, italic: bool = False) -> str:
+    if bold:
+        text = f"<B>{text}</B>"
+    if italic:
+        text = f"<I>{text}</I>"
+    attrs = "".join(f' {k}="{v}"' for k, v in (("COLOR", color), ("POINT-SIZE", size), ("FACE", face)) if v)
+    return f"<FONT{attrs}>{text}</FONT>" if attrs else text
+
+
+def _lines(lines: Sequence[str], **font) -> str:
+    return '<BR ALIGN="LEFT"/>'.join(_font(G.esc(x).replace(" ", "&#160;"), **font) for x in lines) + \
+        '<BR ALIGN="LEFT"/>'
+
+
+class _Builder:
+    def __init__(self, roots: Tuple[Tensor, ...], o: DrawOptions, step: Optional[StepView]):
+        self.roots, self.o, self.step = roots, o, step
+        self.nodes = G.collect(roots)
+        self.index = {id(t): k for k, t in enumerate(self.nodes)}
+        self.root_ids = {id(r) for r in roots}
+        if o.show_grad is None:
+            o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
+        self.order = D.backward_order(roots) if o.show_order else {}
+        self.cons = G.consumers(self.nodes)
+        want_terms = o.show_fanin and o.show_grad and step is None
+        self.contrib = D.contributions(roots, self.nodes) if want_terms else None
+        has_nonfinite = any(not G.is_finite(t.data) or (t.grad is not None and not G.is_finite(t.grad.data))
+                            for t in self.nodes)
+        show_anomaly = has_nonfinite if o.anomaly is None else bool(o.anomaly)
+        self.anomaly = D.find_anomalies(self.nodes, self.contrib) if show_anomaly else None
+        self.badges: Dict[int, D.Badge] = {}
+        if o.gradcheck:
+            if len(roots) != 1:
+                raise ValueError("to_dot: gradcheck=True needs a single output tensor")
+            kw = o.gradcheck if isinstance(o.gradcheck, dict) else {}
+            self.badges = D.gradcheck_badges(roots[0], self.nodes, **kw)
+        # Name scopes: clusters, and what collapse folds.
+        self.collapser = G.Collapser(o.collapse)
+        scopes = sorted({t.scope for t in self.nodes if t.scope})
+        all_scopes = set()
+        for s in scopes:
+            parts = G.scope_parts(s)
+            all_scopes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        self.place: Dict[int, str] = {}      # id -> the scope path whose cluster holds the drawn node
+        self.group: Dict[int, str] = {}      # id -> collapsed scope path, for folded nodes
+        for t in self.nodes:
+            scope = G.param_scope(t, sorted(all_scopes)) if t.is_leaf else t.scope
+            if self.is_const(t):  # the 2 of ``x ** 2`` sits next to its op
+                users = {c.scope for c, _ in self.cons[id(t)]}
+                scope = users.pop() if len(users) == 1 else scope
+            key = self.collapser.key(scope) if not t.is_leaf else None
+            if key is not None:
+                self.group[id(t)] = key
+                self.place[id(t)] = key.rsplit("/", 1)[0] if "/" in key else ""
+            else:
+                k = self.collapser.key(scope)  # a leaf placed inside a folded scope stays outside it
+                self.place[id(t)] = (k.rsplit("/", 1)[0] if "/" in k else "") if k else scope
+        self.groups: Dict[str, List[Tensor]] = {}
+        for t in self.nodes:
+            if id(t) in self.group:
+                self.groups.setdefault(self.group[id(t)], []).append(t)
+        self.group_ids = {k: f"g{i}" for i, k in enumerate(self.groups)}
+
+    # --- ids ---------------------------------------------------------------------------
+    def rep(self, t: Tensor) -> str:
+        g = self.group.get(id(t))
+        return self.group_ids[g] if g is not None else f"n{self.index[id(t)]}"
+
+    # --- labels ------------------------------------------------------------------------
+    def grad_of(self, t: Tensor) -> Tuple[Optional[np.ndarray], bool]:
+        """(gradient to show, is it complete)."""
+        if self.step is not None:
+            g = self.step.grads.get(id(t))
+            return g, id(t) in self.step.final
+        return (None if t.grad is None else np.asarray(t.grad.data)), True
+
+    def fanin_terms(self, t: Tensor) -> int:
+        return sum(1 for c, _ in self.cons[id(t)] if t.requires_grad and c.requires_grad)
+
+    def node_label(self, t: Tensor, kind: str) -> str:
+        o, P = self.o, PALETTE
+        rows: List[Tuple[str, Optional[str]]] = []  # (cell html, bgcolor)
+        tcol = P[kind + "_title"]
+        if t.is_leaf:
+            title = _font(G.esc(t.name or ("param" if t.requires_grad else "input")), tcol, 13, bold=True)
+        elif t.name:
+            title = _font(G.esc(t.name), tcol, 13, bold=True) + _font(" = " + G.esc(t.op), P["muted"], 12)
+        else:
+            title = _font(G.esc(t.op), tcol, 13, bold=True)
+        if self.anomaly is not None and any(x is t for x in self.anomaly.origins):
+            title += _font("  ⚠ first nan/inf" if t is self.anomaly.origins[0] else "  ⚠ nan/inf source",
+                           P["warn_text"], 11, bold=True)
+        fan = self.fanin_terms(t) if self.o.show_fanin else 0
+        if fan > 1:
+            title += _font(f"  ⑂ fan-in ×{fan}", P["fanin_text"], 11, bold=True)
+        rows.append((title, None))
+        if o.show_shape:
+            sub = G.fmt_shape(t.shape)
+            if t.dtype != get_default_dtype():
+                sub += f"  {t.dtype}"
+            if t.is_leaf and t.requires_grad:
+                sub += "  · requires grad"
+            rows.append((_font(G.esc(sub), P["muted"], 10), None))
+        if o.show_value:
+            rows.append((_lines(G.fmt_array(t.data, o.precision), color=P["text"], size=11, face=MONO), None))
+        if o.show_grad:
+            g, done = self.grad_of(t)
+            if g is not None:
+                rows.append((self.grad_cell(t, g, done), P["grad_fill"] if done else P["partial_fill"]))
+        if o.notes:
+            for note in (D.clip_note(t, o.precision), D.broadcast_note(t)):
+                if note:
+                    rows.append((_font("▲ " + G.esc(note), P["note_text"], 10, bold=True), P["note_fill"]))
+        b = self.badges.get(id(t))
+        if b is not None:
+            rows.append((_font(G.esc(b.text), P["ok_text"] if b.ok else P["warn_text"], 10, bold=True),
+                         P["ok_fill"] if b.ok else P["warn_fill"]))
+        return self.table(rows, t, kind)
+
+    def grad_cell(self, t: Tensor, g: np.ndarray, done: bool) -> str:
+        o, P = self.o, PALETTE
+        head = "grad" if done else "grad so far"
+        terms = (self.contrib or {}).get(id(t), []) if self.o.show_fanin else []
+        if len(terms) > 1:
+            shown = [G.fmt_array(x, o.precision) if x is not None else None for _, x in terms]
+            if all(s is not None and len(s) == 1 and len(s[0]) <= 24 for s in shown):
+                lines = [f"{head} = " + " + ".join(s[0] for s in shown)] + \
+                        ["     = " + x for x in G.fmt_array(g, o.precision)]
+            else:
+                lines = [f"{head} = sum of {len(terms)} terms:"]
+                for (c, _), s in zip(terms, shown):
+                    src = "seed" if c is None else f"from {c.op}"
+                    lines += [f"  + ({src}) " + (s[0] if s else "(released: use retain_graph=True)")] + \
+                             ["    " + x for x in (s or [])[1:]]
+                lines += ["  = " + x for x in G.fmt_array(g, o.precision)]
+        else:
+            vals = G.fmt_array(g, o.precision)
+            lines = [f"{head} " + vals[0]] + [" " * (len(head) + 1) + v for v in vals[1:]]
+        return _lines(lines, color=P["grad_text"], size=11, face=MONO)
+
+    def table(self, rows: List[Tuple[str, Optional[str]]], t: Optional[Tensor], kind: str,
+              framed: bool = True) -> str:
+        P = PALETTE
+        fill, border, width = P[kind + "_fill"], P[kind + "_border"], 1
+        if t is not None:
+            if id(t) in self.root_ids:
+                width = 2
+            if self.anomaly is not None and (id(t) in self.anomaly.bad_value or id(t) in self.anomaly.bad_grad):
+                fill, border = P["warn_fill"], P["warn_border"]
+                if any(x is t for x in self.anomaly.origins) or any(c is t for c, _ in self.anomaly.grad_origins):
+                    width = 3
+            elif self.anomaly is not None and any(c is t for c, _ in self.anomaly.grad_origins):
+                border, width = P["warn_border"], 3
+            if self.step is not None and self.step.current == id(t):
+                fill, border, width = P["current_fill"], P["current_border"], 3
+        if not framed:  # the node's own shape draws the frame
+            width, fill = 0, "transparent"
+        order = self.order.get(id(t)) if t is not None else None
+        out = [f'<TABLE BORDER="{width}" COLOR="{border}" BGCOLOR="{fill}" STYLE="rounded" CELLBORDER="0" '
+               f'CELLSPACING="0" CELLPADDING="3">']
+        for k, (cell, bg) in enumerate(rows):
+            bga = f' BGCOLOR="{bg}"' if bg else ""
+            if k == 0 and order is not None:  # the backward-pass position, as a small badge before the title
+                cell = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
+                        f'<TD BGCOLOR="{P["order_fill"]}" STYLE="rounded" CELLPADDING="2">&#160;'
+                        f'{_font(str(order), P["order_text"], 11, bold=True)}&#160;</TD>'
+                        f'<TD>&#160;{cell}</TD></TR></TABLE>')
+            out.append(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT"{bga}>{cell}</TD></TR>')
+        out.append("</TABLE>")
+        return "<" + "".join(out) + ">"
+
+    def kind(self, t: Tensor) -> str:
+        if id(t) in self.root_ids:
+            return "out"
+        if t.is_leaf:
+            return "param" if t.requires_grad else "input"
+        return "op"
+
+    def is_const(self, t: Tensor) -> bool:
+        """Unnamed scalars that need no gradient (the 2 of ``x ** 2``): drawn as small plain numbers."""
+        return t.is_leaf and not t.requires_grad and t.name is None and t.size == 1 and t.grad is None \
+            and id(t) not in self.root_ids
+
+    # --- the whole graph -----------------------------------------------------------------
+    def node_stmt(self, t: Tensor) -> str:
+        P = PALETTE
+        nid = self.rep(t)
+        if self.is_const(t):
+            bad = self.anomaly is not None and id(t) in self.anomaly.bad_value
+            txt = G.fmt_scalar(t.data.reshape(()).item(), self.o.precision)
+            return (f'{nid} [shape=ellipse style=filled fillcolor="{P["warn_fill"] if bad else P["const_fill"]}" '
+                    f'color="{P["warn_border"] if bad else P["const_border"]}" fontcolor="{P["const_text"]}" '
+                    f'fontsize=10 margin="0.04,0.02" height=0.3 label={G.dot_string(txt)}]')
+        return f"{nid} [label={self.node_label(t, self.kind(t))}]"
+
+    def group_stmt(self, key: str, members: List[Tensor]) -> str:
+        P, o = PALETTE, self.o
+        inside = {id(t) for t in members}
+        outs = [t for t in members if id(t) in self.root_ids or any(id(c) not in inside for c, _ in self.cons[id(t)])]
+        out = outs[-1] if outs else members[-1]
+        ops_used = []
+        for t in members:
+            if t.op not in ops_used:
+                ops_used.append(t.op)
+        name = key.rsplit("/", 1)[-1]
+        rows = [(_font(G.esc(name), P["cluster_text"], 13, bold=True) +
+                 _font(f"  ({len(members)} op{'s' * (len(members) != 1)}, collapsed)", P["muted"], 10), None),
+                (_font(G.esc(", ".join(ops_used)), P["muted"], 10, italic=True), None)]
+        if o.show_shape:
+            rows.append((_font("out " + G.esc(G.fmt_shape(out.shape)), P["muted"], 10), None))
+        if o.show_value:
+            rows.append((_lines(G.fmt_array(out.data, o.precision), color=P["text"], size=11, face=MONO), None))
+        if o.show_grad:
+            g, done = self.grad_of(out)
+            if g is not None:
+                rows.append((self.grad_cell(out, g, done), P["grad_fill"] if done else P["partial_fill"]))
+        if o.notes:
+            for t in members:
+                for note in (D.clip_note(t, o.precision), D.broadcast_note(t)):
+                    if note:
+                        rows.append((_font("▲ " + G.esc(f"{t.op}: {note}"), P["note_text"], 10, bold=True),
+                                     P["note_fill"]))
+        is_out = id(out) in self.root_ids
+        fill = P["out_fill"] if is_out else P["collapsed_fill"]
+        border = P["out_border"] if is_out else P["op_border"]
+        return (f'{self.group_ids[key]} [shape=box3d style=filled fillcolor="{fill}" color="{border}" '
+                f'penwidth={2 if is_out else 1} margin="0.02" label={self.table(rows, out, "op", framed=False)}]')
+
+    def build(self) -> List[str]:
+        o, P = self.o, PALETTE
+        drawn: List[str] = []
+        stmts_by_scope: Dict[str, List[str]] = {}
+        for t in self.nodes:
+            if id(t) in self.group:
+                continue
+            drawn.append(self.rep(t))
+            stmts_by_scope.setdefault(self.place[id(t)], []).append(self.node_stmt(t))
+        for key, members in self.groups.items():
+            drawn.append(self.group_ids[key])
+            stmts_by_scope.setdefault(self.place[id(members[0])], []).append(self.group_stmt(key, members))
+        if len(drawn) > o.max_nodes:
+            hint = ("pass collapse=True to draw each name scope (loss, layer) as one node, or "
+                    "collapse=['Dense', ...] for chosen scopes" if not self.collapser.mode else
+                    "collapse more scopes (collapse=True folds every top-level scope)")
+            raise ValueError(f"to_dot: the graph has {len(drawn)} nodes, more than max_nodes={o.max_nodes}; "
+                             f"{hint}, draw a smaller part of it, or raise max_nodes")
+        lines = [f'graph [rankdir={o.rankdir} fontname="{FONT}" bgcolor="white" pad=0.25 nodesep=0.3 '
+                 f'ranksep=0.45 newrank=true]',
+                 f'node [shape=plain fontname="{FONT}" fontsize=11]',
+                 f'edge [color="{P["edge"]}" arrowsize=0.7 penwidth=1.2]']
+        caption = []
+        if o.title:
+            caption.append(_font(G.esc(o.title), P["text"], 14, bold=True))
+        if self.step is not None and self.step.caption:
+            caption.append(_font(G.esc(self.step.caption), P["current_border"], 12, bold=True))
+        if self.anomaly is not None and self.anomaly.caption:
+            caption.append(_font("⚠ " + G.esc(self.anomaly.caption), P["warn_text"], 12, bold=True))
+        if caption:
+            lines.append(f'label=<{"<BR/>".join(caption)}> labelloc=t labeljust=l fontsize=12')
+        # Clusters: a tree of scope paths.
+        paths = set(k for k in stmts_by_scope if k)
+        for p in list(paths):
+            parts = G.scope_parts(p)
+            paths.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        children: Dict[str, List[str]] = {}
+        for p in sorted(paths):
+            parent = p.rsplit("/", 1)[0] if "/" in p else ""
+            children.setdefault(parent, []).append(p)
+        counter = [0]
+
+        def emit(scope: str, depth: int, indent: str) -> None:
+            for s in stmts_by_scope.get(scope, []):
+                lines.append(indent + s)
+            for child in children.get(scope, []):
+                fills = P["cluster_fills"]
+                lines.append(f"{indent}subgraph cluster_{counter[0]} {{")
+                counter[0] += 1
+                name = child.rsplit("/", 1)[-1]
+                lines.append(f'{indent}\tlabel=<{_font(G.esc(name), P["cluster_text"], 12, bold=True)}> '
+                             f'labeljust=l style="rounded,filled" fillcolor="{fills[min(depth, len(fills) - 1)]}" '
+                             f'color="{P["cluster_border"]}" penwidth=1 margin=10')
+                emit(child, depth + 1, indent + "\t")
+                lines.append(f"{indent}}}")
+
+        emit("", 0, "")
+        # Edges: one per input of every drawn op; into a folded scope, one per distinct source.
+        seen: Set[Tuple[str, str]] = set()
+        for t in self.nodes:
+            if t.is_leaf:
+                continue
+            dst = self.rep(t)
+            for i, p in enumerate(t.parents):
+                src = self.rep(p)
+                if id(t) in self.group:
+                    if src == dst or (src, dst) in seen:
+                        continue
+                    seen.add((src, dst))
+                attrs = []
+                if self.step is not None and (id(p), id(t)) in self.step.flow:
+                    attrs.append(f'color="{P["flow_edge"]}" penwidth=2.6 arrowhead=none arrowtail=normal dir=back')
+                elif self.anomaly is not None and id(p) in self.anomaly.bad_value:
+                    attrs.append(f'color="{P["warn_border"]}"')
+                lines.append(f"{src} -> {dst}" + (f" [{' '.join(attrs)}]" if attrs else ""))
+        return lines
+
+
+def build(tensor, options: DrawOptions, step: Optional[StepView] = None, where: str = "to_dot") -> List[str]:
+    """The DOT statements (the body of ``digraph``) for ``tensor``'s graph."""
+    options.check()
+    roots = G.as_roots(tensor, where)
+    return _Builder(roots, options, step).build()
+
+
+def source(lines: Iterable[str]) -> str:
+    return "digraph tinygrad_loss {\n" + "".join(f"\t{x}\n" for x in lines) + "}\n"
+
+
+def to_dot(tensor, *, rankdir: str = "LR", show_value: bool = True, show_grad: Optional[bool] = None,
+           show_shape: bool = True, max_nodes: int = 300, precision: int = 4,
+           collapse: Union[bool, Sequence[str]] = False, show_order: bool = False, show_fanin: bool = False,
+           anomaly: Optional[bool] = None, notes: bool = False, gradcheck: Union[bool, dict] = False,
+           title: Optional[str] = None) -> str:
+    """The graph that produced ``tensor`` (or a list of tensors) as Graphviz DOT source.
+
+    Needs no Graphviz binary. One node per tensor of the graph, one edge per op input.
+
+    Options:
+        rankdir: ``"LR"`` (data flows left to right) or ``"TB"`` (top to bottom).
+        show_value / show_shape: print each tensor's value (scalars and tensors of at most
+            6 elements in full, larger ones as ``min / mean / max``) and its shape.
+        show_grad: print ``.grad`` under the value (default: when any node has a gradient).
+        precision: significant digits of every printed number (4).
+        max_nodes: refuse (ValueError) to draw more nodes than this; ``collapse`` helps.
+        collapse: ``True`` draws every top-level name scope as one node; a list such as
+            ``["Dense", "MeanSquaredError"]`` folds the scopes whose name matches, ignoring case
+            and a ``_<n>`` suffix (``"Dense"`` folds ``dense`` and ``dense_1``); see ``docs/graphs.md``.
+        show_order: number each node with its position in the engine's backward pass.
+        show_fanin: mark tensors used by several consumers and list the gradient terms added up.
+        anomaly: draw NaN/inf values and gradients in a warning style and name the first op that
+            produced one from finite inputs (default: on when the graph holds a non-finite number).
+        notes: note how many elements each ``clip`` clipped and where an elementwise op
+            broadcast its inputs to a shape larger than both.
+        gradcheck: badge each leaf that requires a gradient with its finite-difference check
+            (``True``, or a dict of ``atol``/``rtol``/``max_elements``).
+        title: a caption above the graph.
+    """
+    opts = DrawOptions(rankdir, show_value, show_grad, show_shape, max_nodes, precision, collapse, show_order,
+                       show_fanin, anomaly, notes, gradcheck, title)
+    return source(build(tensor, opts))

@@ -1,0 +1,112 @@
+"""``draw`` (a ``graphviz.Digraph``, shown inline by Jupyter) and ``render`` (a picture file).
+
+Only rendering needs Graphviz's ``dot`` binary. When it is missing, :func:`render` still
+writes the DOT source next to the requested file and raises :class:`GraphvizNotFoundError`
+with the command that installs it. Every file is written atomically (a temporary file in
+the same directory, then ``os.replace``), so a reader never sees half a picture.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Optional, Sequence, Union
+
+import graphviz
+
+from .dot import DrawOptions, StepView, build, source
+
+__all__ = ["draw", "render", "GraphvizNotFoundError", "FORMATS", "pipe", "write_atomic"]
+
+#: Formats :func:`render` accepts (anything ``dot -T`` knows also works through :func:`draw`).
+FORMATS = ("svg", "png", "pdf", "dot")
+
+INSTALL_HINT = ("install Graphviz, which provides the `dot` program: `sudo apt-get install graphviz` "
+                "(Debian/Ubuntu), `brew install graphviz` (macOS), `conda install graphviz`, or see "
+                "https://graphviz.org/download/")
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """The Graphviz ``dot`` program is not on ``PATH`` (a RuntimeError)."""
+
+    def __init__(self, message: str):
+        RuntimeError.__init__(self, message)
+
+
+def write_atomic(path: str, data: Union[bytes, str]) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def pipe(dot_source: str, fmt: str, dot_path: Optional[str] = None, where: str = "render") -> bytes:
+    """Run ``dot -T<fmt>`` on the source. If ``dot`` is missing, write the source to ``dot_path``
+    (when given) and raise :class:`GraphvizNotFoundError`."""
+    try:
+        return graphviz.Source(dot_source).pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        saved = ""
+        if dot_path is not None:
+            write_atomic(dot_path, dot_source)
+            saved = f"; the DOT source was written to {dot_path} (render it later with `dot -T{fmt} -O {dot_path}`)"
+        raise GraphvizNotFoundError(f"{where}: Graphviz's `dot` program was not found on PATH, so no {fmt} "
+                                    f"can be made; {INSTALL_HINT}{saved}") from None
+
+
+def _options(where: str, **kw) -> DrawOptions:
+    try:
+        return DrawOptions(**kw)
+    except TypeError as e:
+        names = ", ".join(DrawOptions.__dataclass_fields__)
+        raise TypeError(f"{where}: unknown option ({e}); the options are: {names}") from None
+
+
+def draw(tensor, **options) -> graphviz.Digraph:
+    """The graph that produced ``tensor`` as a ``graphviz.Digraph`` (displays inline in Jupyter).
+
+    Takes the options of :func:`tinygrad_loss.to_dot`; ``draw(t).source == to_dot(t)``.
+    ``Tensor.draw(**options)`` is the same call.
+    """
+    lines = build(tensor, _options("draw", **options), where="draw")
+    return graphviz.Digraph("tinygrad_loss", body=[f"\t{x}\n" for x in lines])
+
+
+def _target(path: str, fmt: Optional[str], where: str) -> tuple:
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if fmt is None:
+        fmt = ext if ext in FORMATS else "svg"
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"{where}: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if ext != fmt:
+        path = f"{path}.{fmt}"
+    return path, fmt
+
+
+def render(tensor, path: str, format: Optional[str] = None, **options) -> str:
+    """Draw ``tensor``'s graph into the file ``path`` and return the path written.
+
+    ``format`` is ``"svg"``, ``"png"``, ``"pdf"`` or ``"dot"``; by default it is taken from
+    the extension of ``path`` (``"svg"`` when there is none), and the extension is added when
+    ``path`` lacks it. Takes the options of :func:`tinygrad_loss.to_dot`.
+    If Graphviz's ``dot`` is not installed, the DOT source is written next to ``path``
+    (same name, ``.dot`` extension) and :class:`GraphvizNotFoundError` says how to install it.
+    """
+    path, fmt = _target(path, format, "render")
+    src = source(build(tensor, _options("render", **options), where="render"))
+    if fmt == "dot":
+        write_atomic(path, src)
+        return path
+    data = pipe(src, fmt, dot_path=os.path.splitext(path)[0] + ".dot", where="render")
+    write_atomic(path, data)
+    return path
