@@ -8,11 +8,11 @@ layers in a :class:`Sequential`::
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..training import Trainable
 from .layers import Layer
-from .module import Module
+from .module import Module, _snake
 
 __all__ = ["Model", "Sequential"]
 
@@ -85,6 +85,18 @@ class Sequential(Model):
                 raise ValueError(f"Sequential: layer {layer.name!r} was built for inputs of shape "
                                  f"{_fmt_shape(layer.input_shape)} but receives {_fmt_shape(shape)}")
             shape = layer.compute_output_shape(shape)
+
+    def _weight_children(self) -> Dict[str, Module]:
+        # Keras 3 weight files: layers numbered per class within this model ("dense", "dense_1"...),
+        # so a second, identical model (whose global names are "dense_2"...) reads the same file.
+        out: Dict[str, Module] = {}
+        counts: Dict[str, int] = {}
+        for layer in self.layers:
+            base = _snake(type(layer).__name__)
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            out[base if n == 0 else f"{base}_{n}"] = layer
+        return out
 
     @property
     def input_spec(self) -> Optional[Tuple[int, ...]]:

@@ -109,6 +109,29 @@ class Module:
         visit(prefix + "." if prefix else "", self)
         return iter(out)
 
+    def _weight_children(self) -> Dict[str, "Module"]:
+        """Sub-modules keyed by names that depend only on this module's structure (attribute
+        names here; Sequential numbers its layers locally, as Keras 3 weight files do)."""
+        return self._modules
+
+    def named_weights(self) -> List[Tuple[str, Tensor]]:
+        """``(path, parameter)`` with structural paths: the keys of :meth:`state_dict` and of weight
+        files. Two models built the same way have the same paths, whatever their layers' global
+        names (``dense_7``...) are."""
+        seen = set()
+        out: List[Tuple[str, Tensor]] = []
+
+        def visit(pre: str, mod: Module) -> None:
+            for k, p in mod._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    out.append((pre + k, p))
+            for k, m in mod._weight_children().items():
+                visit(pre + k + ".", m)
+
+        visit("", self)
+        return out
+
     def parameters(self) -> List[Tensor]:
         """Every parameter (each once), in the order of :meth:`named_parameters`."""
         return [p for _, p in self.named_parameters()]
@@ -173,15 +196,15 @@ class Module:
             p.data[...] = a
 
     def state_dict(self) -> Dict[str, np.ndarray]:
-        """``{dotted name: array copy}`` (PyTorch)."""
-        return {n: p.data.copy() for n, p in self.named_parameters()}
+        """``{structural path: array copy}`` (see :meth:`named_weights`)."""
+        return {n: p.data.copy() for n, p in self.named_weights()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Load arrays by dotted name; names and shapes must match exactly (checked before any change)."""
+        """Load arrays by path; names and shapes must match exactly (checked before any change)."""
         self._assign_by_name(dict(state), "load_state_dict")
 
     def _assign_by_name(self, state: Dict[str, Any], fn: str) -> None:
-        named = dict(self.named_parameters())
+        named = dict(self.named_weights())
         if not named:
             raise ValueError(f"{fn}: {self.name} has no parameters yet; build it first (give the first layer "
                              "input_shape=..., or call the model once on data)")
