@@ -93,7 +93,7 @@ def _check_finite(loss: str, what: str, t: Tensor) -> None:
     ok = np.isfinite(t.data)
     if not ok.all():
         idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-        raise ValueError(f"{loss}: {what} contains a non-finite value ({t.data[idx]!r} at index {idx}); "
+        raise ValueError(f"{loss}: {what} contains a non-finite value ({t.data[idx].item()!r} at index {idx}); "
                          "a loss needs finite inputs")
 
 
@@ -147,7 +147,7 @@ def _check_range(loss: str, what: str, t: Tensor, lo: float, hi: Optional[float]
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{loss}: {what} must be {span}, got {d[idx]!r} at index {idx}{hint}")
+        raise ValueError(f"{loss}: {what} must be {span}, got {d[idx].item()!r} at index {idx}{hint}")
 
 
 def _check_axis(loss: str, axis: Any, ndim: int) -> int:
@@ -492,13 +492,13 @@ def _class_indices(name: str, y_true: Any, y_pred: Tensor) -> np.ndarray:
         if not np.all(np.isfinite(lab)):
             raise ValueError(f"{name}: y_true contains a non-finite value; class labels must be integers")
         if not np.all(lab == np.round(lab)):
-            bad = lab[lab != np.round(lab)].flat[0]
+            bad = lab[lab != np.round(lab)].flat[0].item()
             raise ValueError(f"{name}: y_true must hold integer class labels, got {bad!r}")
     lab = lab.astype(np.int64)
     n_classes = y_pred.shape[-1]
     out = (lab < 0) | (lab >= n_classes)
     if out.any():
-        bad = lab[out].flat[0]
+        bad = lab[out].flat[0].item()
         raise ValueError(f"{name}: class label {bad} is out of range for y_pred with {n_classes} classes "
                          f"(labels must be in [0, {n_classes - 1}])")
     return lab
