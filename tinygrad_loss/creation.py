@@ -23,11 +23,10 @@ Shape = Union[int, Sequence[int]]
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the global generator (returns it)."""
-    global _GENERATOR
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    """Reseed the global generator in place (returns it), so code that holds it sees the new seed."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
-    _GENERATOR = np.random.default_rng(int(seed))
+    _GENERATOR.bit_generator.state = np.random.PCG64(int(seed)).state
     return _GENERATOR
 
 
