@@ -1,11 +1,36 @@
-"""Stand-in main job until training lands: build a tiny graph and print its gradients."""
-import tinygrad_loss as tl
+"""The reference program, written with tinygrad_loss's own names.
 
-w = tl.Tensor([[0.5], [-0.25]], requires_grad=True, name="w")
-x = tl.Tensor([[1, 2], [2, 3], [3, 4]])
-y = tl.Tensor([[3], [5], [7]])
-with tl.name_scope("MeanSquaredError"):
-    loss = ((y - x @ w) ** 2).mean()
-loss.backward()
-print("loss", loss.item())
-print("dloss/dw", w.grad.numpy().ravel())
+It is the TensorFlow/Keras example the project started from:
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer='sgd', loss=tf.keras.losses.MeanSquaredError())
+    model.fit(x_train, y_train, epochs=100)
+
+(``import tinygrad_loss as tf`` runs that text unmodified.) The three points satisfy
+y = x1 + x2, but they also lie on the line x2 = x1 + 1, so every kernel (a, b) and bias c with
+a + b = 2 and b + c = 1 fits them exactly: SGD, from its random start, heads for one of those.
+"""
+import tinygrad_loss as tl
+from tinygrad_loss.losses import MeanSquaredError
+from tinygrad_loss.nn import Dense, Sequential
+
+tl.manual_seed(0)  # the same initial weights, hence the same loss history, on every run
+
+x_train = [[1, 2], [2, 3], [3, 4]]
+y_train = [3, 5, 7]
+
+model = Sequential([Dense(1, input_shape=(2,))])
+model.compile(optimizer="sgd", loss=MeanSquaredError())
+history = model.fit(x_train, y_train, epochs=100)
+
+dense = model.layers[0]
+losses = history.history["loss"]
+print()
+print("learned kernel:", [round(float(v), 4) for v in dense.kernel.numpy().ravel()])
+print("learned bias:  ", [round(float(v), 4) for v in dense.bias.numpy()])
+print(f"loss: first epoch {losses[0]:.6f}, last epoch {losses[-1]:.6f}")
+print("predictions:   ", [round(float(v), 3) for v in model.predict(x_train).ravel()], "targets", y_train)
+
+# --- graph of one training step ---------------------------------------------------------------
+# (The graph-rendering helper adds its lines here: they write the graph of one training step of
+#  this model to out/. Everything above stays as it is.)
