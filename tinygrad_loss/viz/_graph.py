@@ -81,7 +81,7 @@ def fmt_scalar(x, precision: int = 4) -> str:
         return "nan"
     if np.isinf(x):
         return "inf" if x > 0 else "-inf"
-    s = f"{x:.{precision}g}"
+    s = f"{x + 0.0:.{precision}g}"  # + 0.0 turns -0.0 into 0.0: a sign on zero only confuses
     if "e" not in s and "." not in s:
         s += ".0"
     return s

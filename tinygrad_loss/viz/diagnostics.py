@@ -102,7 +102,7 @@ class Anomaly:
     bad_grad: set             # ids of tensors whose .grad holds NaN/inf
     origins: List[Tensor]     # tensors where a non-finite value first appears (from finite inputs)
     grad_origins: List[Tuple[Tensor, int]]  # (consumer, input) whose VJP made a finite gradient non-finite
-    caption: str              # one sentence naming the first culprit ("" when all is finite)
+    caption: str              # one line per first culprit (value, gradient); "" when all is finite
 
     def __bool__(self) -> bool:
         return bool(self.bad_value or self.bad_grad)
@@ -114,11 +114,10 @@ def _kinds(a: np.ndarray) -> str:
 
 
 def describe_op(t: Tensor, parents: Sequence[Tensor] = ()) -> str:
-    """``'log' in scope CategoricalCrossentropy (input shape (2, 3))``: how errors name an op."""
+    """``'CategoricalCrossentropy/log' (input shape (2, 3))``: an op named with its name scope."""
     parents = parents or t.parents
     shapes = ", ".join(fmt_shape(p.shape) for p in parents)
-    where = f" in scope {t.scope}" if t.scope else ""
-    return f"'{t.scope + '/' if t.scope else ''}{t.op}'{where} (input shape{'s' * (len(parents) != 1)} {shapes})"
+    return f"'{t.scope + '/' if t.scope else ''}{t.op}' (input shape{'s' * (len(parents) != 1)} {shapes})"
 
 
 def find_anomalies(nodes: Sequence[Tensor], contrib: Optional[Dict[int, List[Contribution]]] = None) -> Anomaly:
@@ -128,7 +127,7 @@ def find_anomalies(nodes: Sequence[Tensor], contrib: Optional[Dict[int, List[Con
     output is non-finite while every input is finite (a leaf holding NaN is an origin too:
     bad data). A gradient origin is a consumer ``c`` with a finite value and finite ``∂L/∂c``
     whose VJP hands an input a non-finite term (e.g. ``sqrt`` at 0: finite forward, infinite
-    derivative). The caption names the first value origin in forward order, else the first
+    derivative). The caption names the first value origin in forward order and the first
     gradient origin in backward order (the engine meets it first).
     """
     bad_value = {id(t) for t in nodes if not is_finite(t.data)}
@@ -137,7 +136,7 @@ def find_anomalies(nodes: Sequence[Tensor], contrib: Optional[Dict[int, List[Con
     grad_origins: List[Tuple[Tensor, int]] = []
     if bad_grad:
         for c in reversed(list(nodes)):  # backward order
-            if c.is_leaf or id(c) in bad_value or c.grad is None or id(c) in bad_grad:
+            if c.is_leaf or c.grad is None or id(c) in bad_grad:  # a non-finite upstream merely propagates
                 continue
             for i, p in enumerate(c.parents):
                 if id(p) not in bad_grad:
@@ -148,21 +147,21 @@ def find_anomalies(nodes: Sequence[Tensor], contrib: Optional[Dict[int, List[Con
                         grad_origins.append((c, i))
                 elif all(id(q) not in bad_grad for q, _ in _consumers_of(p, nodes)):
                     grad_origins.append((c, i))  # every consumer's gradient is finite: blame them
-    caption = ""
+    lines = []
     if origins:
         t = origins[0]
         if t.is_leaf:
-            caption = (f"first non-finite value: the input {('“' + t.name + '” ') if t.name else ''}"
-                       f"of shape {fmt_shape(t.shape)} already holds {_kinds(t.data)}")
+            lines.append(f"first non-finite value: the input {('“' + t.name + '” ') if t.name else ''}"
+                         f"of shape {fmt_shape(t.shape)} already holds {_kinds(t.data)}")
         else:
-            caption = f"first non-finite value: {describe_op(t)} produced {_kinds(t.data)} from finite inputs"
-    elif grad_origins:
+            lines.append(f"first non-finite value: {describe_op(t)} produced {_kinds(t.data)} from finite inputs")
+    if grad_origins:
         c, i = grad_origins[0]
-        caption = (f"first non-finite gradient: the VJP of {describe_op(c)} turned a finite upstream gradient "
-                   f"into {_kinds(c.parents[i].grad.data)} for its input {i}")
-    elif bad_grad:
-        caption = "non-finite gradient: the gradient given to backward() already holds nan/inf"
-    return Anomaly(bad_value, bad_grad, origins, grad_origins, caption)
+        lines.append(f"first non-finite gradient: the VJP of {describe_op(c)} turned a finite upstream gradient "
+                     f"into {_kinds(c.parents[i].grad.data)} for its input {i}")
+    elif bad_grad and not origins:
+        lines.append("non-finite gradient: the gradient given to backward() already holds nan/inf")
+    return Anomaly(bad_value, bad_grad, origins, grad_origins, "\n".join(lines))
 
 
 def _consumers_of(p: Tensor, nodes: Sequence[Tensor]):

@@ -139,7 +139,8 @@ class _Builder:
             if self.is_const(t):  # the 2 of ``x ** 2`` sits next to its op
                 users = {c.scope for c, _ in self.cons[id(t)]}
                 scope = users.pop() if len(users) == 1 else scope
-            key = self.collapser.key(scope) if not t.is_leaf else None
+            # op results fold into a collapsed scope, and so do the constants only its ops use
+            key = self.collapser.key(scope) if not t.is_leaf or self.is_const(t) else None
             if key is not None:
                 self.group[id(t)] = key
                 self.place[id(t)] = key.rsplit("/", 1)[0] if "/" in key else ""
@@ -183,7 +184,7 @@ class _Builder:
                            P["warn_text"], 11, bold=True)
         fan = self.fanin_terms(t) if self.o.show_fanin else 0
         if fan > 1:
-            title += _font(f"  ⑂ fan-in ×{fan}", P["fanin_text"], 11, bold=True)
+            title += _font(f"  ⊕ fan-in ×{fan}", P["fanin_text"], 11, bold=True)
         rows.append((title, None))
         if o.show_shape:
             sub = G.fmt_shape(t.shape)
@@ -251,11 +252,8 @@ class _Builder:
                f'CELLSPACING="0" CELLPADDING="3">']
         for k, (cell, bg) in enumerate(rows):
             bga = f' BGCOLOR="{bg}"' if bg else ""
-            if k == 0 and order is not None:  # the backward-pass position, as a small badge before the title
-                cell = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
-                        f'<TD BGCOLOR="{P["order_fill"]}" STYLE="rounded" CELLPADDING="2">&#160;'
-                        f'{_font(str(order), P["order_text"], 11, bold=True)}&#160;</TD>'
-                        f'<TD>&#160;{cell}</TD></TR></TABLE>')
+            if k == 0 and order is not None:  # the backward-pass position, before the title
+                cell = _font(f"#{order}", P["order_fill"], 12, bold=True) + "&#160;&#160;" + cell
             out.append(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT"{bga}>{cell}</TD></TR>')
         out.append("</TABLE>")
         return "<" + "".join(out) + ">"
@@ -291,11 +289,12 @@ class _Builder:
         out = outs[-1] if outs else members[-1]
         ops_used = []
         for t in members:
-            if t.op not in ops_used:
+            if t.op is not None and t.op not in ops_used:
                 ops_used.append(t.op)
+        n_ops = sum(1 for t in members if not t.is_leaf)
         name = key.rsplit("/", 1)[-1]
         rows = [(_font(G.esc(name), P["cluster_text"], 13, bold=True) +
-                 _font(f"  ({len(members)} op{'s' * (len(members) != 1)}, collapsed)", P["muted"], 10), None),
+                 _font(f"  ({n_ops} op{'s' * (n_ops != 1)}, collapsed)", P["muted"], 10), None),
                 (_font(G.esc(", ".join(ops_used)), P["muted"], 10, italic=True), None)]
         if o.show_shape:
             rows.append((_font("out " + G.esc(G.fmt_shape(out.shape)), P["muted"], 10), None))
@@ -344,10 +343,12 @@ class _Builder:
             caption.append(_font(G.esc(o.title), P["text"], 14, bold=True))
         if self.step is not None and self.step.caption:
             caption.append(_font(G.esc(self.step.caption), P["current_border"], 12, bold=True))
-        if self.anomaly is not None and self.anomaly.caption:
-            caption.append(_font("⚠ " + G.esc(self.anomaly.caption), P["warn_text"], 12, bold=True))
+        if self.anomaly is not None:
+            for line in self.anomaly.caption.splitlines():
+                caption.append(_font("⚠ " + G.esc(line), P["warn_text"], 12, bold=True))
         if caption:
-            lines.append(f'label=<{"<BR/>".join(caption)}> labelloc=t labeljust=l fontsize=12')
+            br = '<BR ALIGN="LEFT"/>'
+            lines.append(f"label=<{br.join(caption)}{br}> labelloc=t labeljust=l fontsize=12")
         # Clusters: a tree of scope paths.
         paths = set(k for k in stmts_by_scope if k)
         for p in list(paths):

@@ -1,0 +1,54 @@
+"""Render the pictures of docs/graphs.md: the reference model's graph, a loss as a cluster,
+a collapsed view and the backward pass step by step.
+
+    python examples/render_graphs.py            # writes docs/img/
+    python examples/render_graphs.py out/graphs # writes somewhere else
+"""
+import os
+import sys
+
+import tinygrad_loss as tl
+from tinygrad_loss.losses import CategoricalCrossentropy, MeanSquaredError
+from tinygrad_loss.nn import Dense, Sequential, clear_session
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "docs", "img")
+os.makedirs(OUT, exist_ok=True)
+
+
+def path(name: str) -> str:
+    return os.path.join(OUT, name)
+
+
+# 1. The reference model (Dense(1) + MeanSquaredError) on the reference data, one training step.
+clear_session()
+tl.manual_seed(0)
+model = Sequential([Dense(1, input_shape=(2,))])
+x = tl.Tensor([[1, 2], [2, 3], [3, 4]], name="x")
+y = tl.Tensor([3, 5, 7], name="y_true")
+loss = MeanSquaredError()(y, model(x))
+loss.name = "loss"
+tl.render(loss, path("reference_forward.png"), title="Dense(1) + MeanSquaredError: the forward pass")
+tl.render_backprop(loss, path("backprop_steps.html"), title="Dense(1) + MeanSquaredError: backpropagation")
+steps = tl.render_backprop(loss, path("steps"), format="png")
+loss.backward()
+tl.render(loss, path("reference_backward.png"), title="after loss.backward(): every node holds ∂loss/∂node")
+
+# 2. A cross-entropy loss drawn as one labelled cluster (top to bottom: the chain is long).
+logits = tl.Tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]], requires_grad=True, name="logits")
+labels = tl.Tensor([[1, 0, 0], [0, 1, 0]], name="y_true")
+ce = CategoricalCrossentropy()(labels, tl.softmax(logits))
+ce.name = "loss"
+ce.backward()
+tl.render(ce, path("cross_entropy.png"), rankdir="TB", title="CategoricalCrossentropy on softmax(logits)")
+
+# 3. A two-layer network, first in full, then with each Dense layer collapsed to one node.
+clear_session()
+tl.manual_seed(1)
+mlp = Sequential([Dense(4, activation="relu", input_shape=(2,)), Dense(1)])
+mse = MeanSquaredError()(y, mlp(x))
+mse.name = "loss"
+mse.backward()
+tl.render(mse, path("mlp_full.png"), title="Dense(4, relu) → Dense(1) → MeanSquaredError")
+tl.render(mse, path("mlp_collapsed.png"), collapse=["Dense"], title='the same graph with collapse=["Dense"]')
+
+print("wrote", len(os.listdir(OUT)), "entries to", os.path.abspath(OUT), f"({len(steps)} backprop steps)")

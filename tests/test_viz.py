@@ -1,0 +1,530 @@
+"""Graph rendering (issue 5): to_dot / draw / render / backprop_steps / render_backprop.
+
+The DOT text is parsed here by a small independent reader (nodes, edges, the clusters that
+hold each node, the plain text of each label), and expected numbers come from NumPy formulas.
+"""
+import html
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import graphviz
+import numpy as np
+import pytest
+
+import tinygrad_loss as tl
+from tinygrad_loss import autograd
+from tinygrad_loss.viz import GraphvizNotFoundError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --- an independent DOT reader --------------------------------------------------------------
+
+def _text(label: str) -> str:
+    s = re.sub(r"<BR[^>]*>|</TR>", "\n", label)
+    s = re.sub(r"<[^>]+>", "", s)
+    return html.unescape(s).replace("\xa0", " ")
+
+
+def parse_dot(src: str):
+    """-> (labels {node id: text}, edges [(src, dst)], clusters {node id: [cluster labels, outer first]})."""
+    labels, edges, clusters, stack = {}, [], {}, []
+    lines = src.splitlines()
+    assert lines[0].startswith("digraph") and lines[-1] == "}"
+    for line in lines[1:-1]:
+        s = line.strip()
+        if re.fullmatch(r"subgraph cluster_\w+ \{", s):
+            stack.append(None)
+            continue
+        if s == "}":
+            stack.pop()
+            continue
+        if s.startswith("label=") and stack and stack[-1] is None:
+            stack[-1] = _text(re.match(r"label=<(.*)> labeljust", s).group(1)).strip()
+            continue
+        m = re.match(r"(\w+) -> (\w+)", s)
+        if m:
+            edges.append((m.group(1), m.group(2)))
+            continue
+        m = re.match(r"(\w+) \[(.*)\]$", s)
+        if m and m.group(1) not in ("graph", "node", "edge"):
+            lab = re.search(r'label=(<.*>|"[^"]*")', m.group(2)).group(1)
+            labels[m.group(1)] = _text(lab[1:-1])
+            clusters[m.group(1)] = list(stack)
+    assert not stack
+    return labels, edges, clusters
+
+
+def graph_tensors(root):
+    """Every tensor reachable through .parents (written independently of the viewer)."""
+    seen, out, todo = set(), [], [root]
+    while todo:
+        t = todo.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        out.append(t)
+        todo.extend(t.parents)
+    return out
+
+
+def title_of(label: str) -> str:
+    """A node's title: its name (or op) on the first line, without order number, markers or '= op'."""
+    first = re.sub(r"^#\d+\s+", "", label.strip().splitlines()[0])
+    return first.split("  ")[0].split(" = ")[0].strip()
+
+
+def node_of(labels, title):
+    """The id of the one node titled ``title``."""
+    hits = [k for k, v in labels.items() if title_of(v) == title]
+    assert len(hits) == 1, (title, hits, labels)
+    return hits[0]
+
+
+def reference_graph():
+    """Dense-like layer under scope 'dense' and MSE under 'MeanSquaredError', built by hand."""
+    w = tl.Tensor([[0.5], [-0.25]], requires_grad=True, name="dense.kernel")
+    b = tl.Tensor([0.1], requires_grad=True, name="dense.bias")
+    x = tl.Tensor([[1, 2], [2, 3], [3, 4]], name="x")
+    y = tl.Tensor([[3], [5], [7]], name="y")
+    with tl.name_scope("dense"):
+        h = x @ w
+        h.name = "h"
+        p = h + b
+        p.name = "p"
+    with tl.name_scope("MeanSquaredError"):
+        d = y - p
+        d.name = "d"
+        sq = d ** 2
+        sq.name = "sq"
+        loss = sq.mean()
+        loss.name = "loss"
+    return dict(w=w, b=b, x=x, y=y, h=h, p=p, d=d, sq=sq, loss=loss)
+
+
+# --- structure ----------------------------------------------------------------------------
+
+def test_one_node_per_tensor_and_one_edge_per_input():
+    g = reference_graph()
+    loss = g["loss"]
+    labels, edges, _ = parse_dot(tl.to_dot(loss))
+    tensors = graph_tensors(loss)
+    assert len(labels) == len(tensors) == 10  # 4 leaves, the constant 2, 5 ops
+    assert len(edges) == sum(len(t.parents) for t in tensors) == 9
+    # every named tensor's inputs are exactly the edges into its node
+    for name in ("h", "p", "d", "sq"):
+        t = g[name]
+        dst = node_of(labels, name)
+        srcs = sorted(title_of(labels[s]) for s, d in edges if d == dst)
+        want = sorted(("2.0" if p.name is None else p.name) for p in t.parents)
+        assert srcs == want
+
+
+def test_reused_tensor_gets_one_node_and_one_edge_per_use():
+    a = tl.Tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = a * a
+    labels, edges, _ = parse_dot(tl.to_dot(b))
+    assert len(labels) == 2
+    assert edges.count((node_of(labels, "a"), node_of(labels, "mul"))) == 2
+
+
+def test_labels_hold_op_shape_and_value():
+    g = reference_graph()
+    labels, _, _ = parse_dot(tl.to_dot(g["loss"]))
+    x = np.array([[1, 2], [2, 3], [3, 4]], float)
+    d = np.array([[3], [5], [7]]) - (x @ np.array([[0.5], [-0.25]]) + 0.1)
+    lab = labels[node_of(labels, "d")]
+    assert "= sub" in lab and "(3, 1)" in lab
+    for v in d.ravel():
+        assert f"{v:.4g}" in lab
+    loss_lab = labels[node_of(labels, "loss")]
+    assert "= mean" in loss_lab and "scalar" in loss_lab
+    assert f"{np.mean(d ** 2):.4g}" in loss_lab
+    assert "dense.kernel" in labels[node_of(labels, "dense.kernel")]
+    assert "requires grad" in labels[node_of(labels, "dense.kernel")]
+    assert "requires grad" not in labels[node_of(labels, "x")]
+
+
+def test_precision_option():
+    t = tl.Tensor(np.float64(1.0) / 3.0, requires_grad=True, name="third")
+    out = t * 3.0
+    lab = parse_dot(tl.to_dot(t, precision=2))[0]
+    assert "0.33" in lab[node_of(lab, "third")] and "0.333" not in lab[node_of(lab, "third")]
+    lab = parse_dot(tl.to_dot(t, precision=6))[0]
+    assert "0.333333" in lab[node_of(lab, "third")]
+    assert out.op == "mul"
+
+
+def test_large_tensors_are_summarised():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(10, 10))
+    t = tl.Tensor(data, name="big")
+    s = tl.exp(t).sum()
+    labels = parse_dot(tl.to_dot(s))[0]
+    lab = labels[node_of(labels, "big")]
+    assert "(10, 10)" in lab
+    assert f"min {data.min():.4g}" in lab and f"mean {data.mean():.4g}" in lab and f"max {data.max():.4g}" in lab
+    assert f"{data[3, 7]:.4g}" not in lab  # not printed element by element
+    assert lab.count("\n") < 6
+
+
+def test_nonfinite_counts_in_summaries():
+    data = np.arange(12, dtype=np.float64)
+    data[[2, 5]] = np.nan
+    data[7] = np.inf
+    labels = parse_dot(tl.to_dot(tl.Tensor(data, name="v")))[0]
+    lab = labels[node_of(labels, "v")]
+    assert "2 nan" in lab and "1 inf" in lab
+    finite = data[np.isfinite(data)]
+    assert f"max {finite.max():.4g}" in lab
+
+
+def test_grad_shown_after_backward_only_and_matches_formula():
+    g = reference_graph()
+    before = parse_dot(tl.to_dot(g["loss"]))[0]
+    assert not any("grad" in v.replace("requires grad", "") for v in before.values())
+    g["loss"].backward()
+    after = parse_dot(tl.to_dot(g["loss"]))[0]
+    x = np.array([[1, 2], [2, 3], [3, 4]], float)
+    r = np.array([[3], [5], [7]]) - (x @ np.array([[0.5], [-0.25]]) + 0.1)
+    dw = -2.0 / 3.0 * x.T @ r  # d mean((y - xw - b)^2) / dw
+    lab = after[node_of(after, "dense.kernel")]
+    grad_line = [ln for ln in lab.splitlines() if ln.startswith("grad")][0]
+    for v in dw.ravel():
+        assert f"{v:.4g}" in grad_line
+    assert "grad 1.0" in after[node_of(after, "loss")]
+    assert "grad" not in after[node_of(after, "x")].replace("requires grad", "")  # x needs no gradient
+    hidden = parse_dot(tl.to_dot(g["loss"], show_grad=False))[0]
+    assert not any("grad " in v for v in hidden.values())
+
+
+def test_show_value_and_show_shape_off():
+    g = reference_graph()
+    labels = parse_dot(tl.to_dot(g["loss"], show_value=False, show_shape=False))[0]
+    lab = labels[node_of(labels, "d")]
+    assert "(3, 1)" not in lab and "2.9" not in lab
+    assert "sub" in lab
+
+
+def test_leaves_params_ops_and_output_are_styled_differently():
+    g = reference_graph()
+    src = tl.to_dot(g["loss"])
+    lines = {m.group(1): m.group(0) for m in re.finditer(r"^\s*(n\d+) \[.*$", src, re.M)}
+    labels = parse_dot(src)[0]
+
+    def fill(name):
+        return re.search(r'BGCOLOR="(#[0-9a-f]+)"', lines[node_of(labels, name)]).group(1)
+
+    assert fill("dense.kernel") == fill("dense.bias")
+    assert len({fill("dense.kernel"), fill("x"), fill("d"), fill("loss")}) == 4
+    assert 'BORDER="2"' in lines[node_of(labels, "loss")]  # the output is highlighted
+
+
+def test_clusters_hold_their_scope_nodes():
+    g = reference_graph()
+    labels, _, clusters = parse_dot(tl.to_dot(g["loss"]))
+    for name in ("d", "sq", "loss"):
+        assert clusters[node_of(labels, name)] == ["MeanSquaredError"]
+    for name in ("h", "p", "dense.kernel", "dense.bias"):  # parameters sit in their layer's box
+        assert clusters[node_of(labels, name)] == ["dense"]
+    for name in ("x", "y"):
+        assert clusters[node_of(labels, name)] == []
+
+
+def test_nested_scopes_are_nested_clusters():
+    a = tl.Tensor([1.0, 2.0], requires_grad=True, name="a")
+    with tl.name_scope("outer"):
+        u = tl.exp(a)
+        u.name = "u"
+        with tl.name_scope("inner"):
+            v = u * 2.0
+            v.name = "v"
+    labels, _, clusters = parse_dot(tl.to_dot(v))
+    assert clusters[node_of(labels, "u")] == ["outer"]
+    assert clusters[node_of(labels, "v")] == ["outer", "inner"]
+
+
+def test_real_loss_and_layer_scopes():
+    tl.nn.clear_session()
+    tl.manual_seed(0)
+    model = tl.nn.Sequential([tl.nn.Dense(1, input_shape=(2,))])
+    loss = tl.losses.MeanSquaredError()(tl.Tensor([3.0, 5.0, 7.0]), model(tl.Tensor([[1, 2], [2, 3], [3, 4]])))
+    labels, _, clusters = parse_dot(tl.to_dot(loss))
+    ops_in_mse = sorted(labels[k].split()[0] for k, c in clusters.items() if c[-1:] == ["MeanSquaredError"]
+                        and not labels[k].startswith(("2.0", "3.0")))
+    assert {"sub", "pow"} <= set(ops_in_mse)
+    assert any(labels[k].split()[0] == "matmul" and c[-1] == "dense" for k, c in clusters.items() if c)
+
+
+# --- collapse and max_nodes --------------------------------------------------------------
+
+def two_layer_graph():
+    x = tl.Tensor([[1.0, 2.0]], name="x")
+    w1 = tl.Tensor([[0.1, 0.2], [0.3, 0.4]], requires_grad=True, name="dense.kernel")
+    w2 = tl.Tensor([[0.5], [0.6]], requires_grad=True, name="dense_1.kernel")
+    with tl.name_scope("sequential"):
+        with tl.name_scope("dense"):
+            h = tl.relu(x @ w1)
+        with tl.name_scope("dense_1"):
+            o = h @ w2
+    with tl.name_scope("MeanSquaredError"):
+        loss = ((o - 1.0) ** 2).mean()
+    return loss
+
+
+def test_collapse_list_matches_dense_scopes_case_insensitively():
+    loss = two_layer_graph()
+    labels, edges, clusters = parse_dot(tl.to_dot(loss, collapse=["Dense"]))
+    groups = {k: v for k, v in labels.items() if k.startswith("g")}
+    assert sorted(v.split()[0] for v in groups.values()) == ["dense", "dense_1"]
+    assert "matmul, relu" in groups[[k for k, v in groups.items() if v.startswith("dense ")][0]]
+    assert all(clusters[k] == ["sequential"] for k in groups)
+    assert not any(v.split()[0] in ("matmul", "relu") for v in labels.values())
+    assert any(v.split()[0] == "sub" for v in labels.values())  # the loss stays expanded
+    full = parse_dot(tl.to_dot(loss))[0]
+    assert len(labels) == len(full) - 3 + 2  # matmul, relu, matmul folded into two nodes
+    g_dense = [k for k, v in groups.items() if v.startswith("dense ")][0]
+    g_dense1 = [k for k, v in groups.items() if v.startswith("dense_1")][0]
+    assert (g_dense, g_dense1) in edges and len(set(edges)) == len(edges)
+
+
+def test_collapse_true_folds_top_level_scopes_and_other_patterns():
+    loss = two_layer_graph()
+    labels = parse_dot(tl.to_dot(loss, collapse=True))[0]
+    groups = sorted(v.split()[0] for k, v in labels.items() if k.startswith("g"))
+    assert groups == ["MeanSquaredError", "sequential"]
+    assert not any(k.startswith("g") for k in parse_dot(tl.to_dot(loss, collapse=["dense_layer"]))[0])
+    only = parse_dot(tl.to_dot(loss, collapse=["sequential/dense_1"]))[0]
+    assert sorted(v.split()[0] for k, v in only.items() if k.startswith("g")) == ["dense_1"]
+    mse = parse_dot(tl.to_dot(loss, collapse=["meansquarederror"]))[0]
+    assert sorted(v.split()[0] for k, v in mse.items() if k.startswith("g")) == ["MeanSquaredError"]
+    with pytest.raises(TypeError, match="collapse"):
+        tl.to_dot(loss, collapse=[3])
+
+
+def test_max_nodes_raises_with_collapse_hint():
+    x = tl.Tensor([1.0], requires_grad=True, name="x")
+    with tl.name_scope("chain"):
+        y = x
+        for _ in range(40):
+            y = y * 1.01
+    with pytest.raises(ValueError, match=r"81 nodes, more than max_nodes=20.*collapse=True"):
+        tl.to_dot(y, max_nodes=20)
+    labels = parse_dot(tl.to_dot(y, max_nodes=20, collapse=True))[0]
+    assert len(labels) == 2  # x and the folded chain
+    with pytest.raises(ValueError, match="max_nodes"):
+        tl.to_dot(y, max_nodes=0)
+
+
+def test_rankdir_and_bad_options():
+    g = reference_graph()
+    assert "rankdir=LR" in tl.to_dot(g["loss"])
+    assert "rankdir=TB" in tl.to_dot(g["loss"], rankdir="TB")
+    with pytest.raises(ValueError, match="rankdir"):
+        tl.to_dot(g["loss"], rankdir="sideways")
+    with pytest.raises(ValueError, match="precision"):
+        tl.to_dot(g["loss"], precision=0)
+    with pytest.raises(TypeError, match="unknown option"):
+        tl.draw(g["loss"], colour="red")
+    with pytest.raises(TypeError, match="Tensor"):
+        tl.to_dot(np.ones(3))
+
+
+def test_labels_are_escaped():
+    t = tl.Tensor([1.0], requires_grad=True, name='a<b> & "c"')
+    src = tl.to_dot(t * 2.0)
+    assert "a&lt;b&gt; &amp; &quot;c&quot;" in src
+    assert 'a<b>' not in src
+    svg = graphviz.Source(src).pipe(format="svg").decode()
+    ET.fromstring(svg)
+    assert "a&lt;b&gt; &amp; &quot;c&quot;" in svg or "a&lt;b&gt; &amp; \"c\"" in svg
+
+
+# --- draw and render ---------------------------------------------------------------------
+
+def test_draw_returns_digraph_with_the_same_source():
+    g = reference_graph()
+    d = tl.draw(g["loss"], rankdir="TB")
+    assert isinstance(d, graphviz.Digraph)
+    assert d.source == tl.to_dot(g["loss"], rankdir="TB")
+    assert g["loss"].draw().source == tl.to_dot(g["loss"])
+
+
+def _svg_titles(path):
+    root = ET.parse(path).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    return {t.text for t in root.iterfind(".//s:g[@class='node']/s:title", ns)}
+
+
+def test_render_svg_parses_and_contains_every_node(tmp_path):
+    g = reference_graph()
+    g["loss"].backward()
+    out = tl.render(g["loss"], tmp_path / "graph.svg")
+    assert out == str(tmp_path / "graph.svg")
+    labels = parse_dot(tl.to_dot(g["loss"]))[0]
+    assert _svg_titles(out) == set(labels)
+    assert sorted(os.listdir(tmp_path)) == ["graph.svg"]  # no temp or .dot files left behind
+
+
+def test_render_png_and_pdf_and_extension_handling(tmp_path):
+    g = reference_graph()
+    png = tl.render(g["loss"], tmp_path / "graph", format="png")
+    assert png.endswith("graph.png")
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    pdf = tl.render(g["loss"], str(tmp_path / "g.pdf"))
+    with open(pdf, "rb") as f:
+        assert f.read(5) == b"%PDF-"
+    dot = tl.render(g["loss"], str(tmp_path / "g.dot"))
+    with open(dot) as f:
+        assert f.read() == tl.to_dot(g["loss"])
+    with pytest.raises(ValueError, match="format"):
+        tl.render(g["loss"], tmp_path / "g.gif", format="gif")
+
+
+def test_missing_dot_gives_install_command_and_still_writes_dot(tmp_path, monkeypatch):
+    g = reference_graph()
+    monkeypatch.setenv("PATH", "")
+    target = tmp_path / "sub" / "graph.png"
+    with pytest.raises(GraphvizNotFoundError) as e:
+        tl.render(g["loss"], target)
+    msg = str(e.value)
+    assert "sudo apt-get install graphviz" in msg and "brew install graphviz" in msg
+    assert isinstance(e.value, RuntimeError)
+    dot_file = tmp_path / "sub" / "graph.dot"
+    assert str(dot_file) in msg
+    assert dot_file.read_text() == tl.to_dot(g["loss"])
+    assert not target.exists()
+    with pytest.raises(GraphvizNotFoundError):
+        tl.render_backprop(g["loss"], tmp_path / "steps.html")
+    assert (tmp_path / "steps_step_00.dot").exists()
+    assert tl.to_dot(g["loss"])  # to_dot needs no binary
+
+
+def test_second_order_graph_renders(tmp_path):
+    x = tl.Tensor([0.5, 2.0], requires_grad=True, name="x", dtype=np.float64)
+    y = (x ** 3).sum()
+    (g,) = tl.grad(y, x, create_graph=True)
+    g.name = "dy/dx"
+    np.testing.assert_allclose(g.data, 3 * np.array([0.5, 2.0]) ** 2)
+    labels, edges, _ = parse_dot(tl.to_dot(g))
+    tensors = graph_tensors(g)
+    assert len(labels) == len(tensors) and len(edges) == sum(len(t.parents) for t in tensors)
+    assert any(v.startswith("x") for v in labels.values())
+    assert "dy/dx" in labels[node_of(labels, "dy/dx")]
+    (g.sum()).backward()
+    both = tl.render([g, y], tmp_path / "second.svg")  # several roots: the union of their graphs
+    union = {id(t) for t in graph_tensors(g)} | {id(t) for t in graph_tensors(y)}
+    assert len(_svg_titles(both)) == len(union)
+    # after backward through the gradient graph, x holds d(sum 3x^2)/dx = 6x
+    np.testing.assert_allclose(x.grad.data, 6 * np.array([0.5, 2.0]))
+    assert "grad [3.0, 12.0]" in parse_dot(tl.to_dot(g))[0][node_of(labels, "x")]
+
+
+# --- backprop step by step -------------------------------------------------------------------
+
+def test_backprop_steps_follow_the_engine_and_leave_grads_alone():
+    g = reference_graph()
+    loss = g["loss"]
+    steps = tl.backprop_steps(loss)
+    assert all(t.grad is None for t in graph_tensors(loss))  # nothing accumulated
+    visits = []
+    autograd.backward(loss, retain_graph=True, observer=lambda e, t, p: visits.append((t, p)) if e == "visit" else 0)
+    assert len(steps) == len(visits) + 1
+    assert steps[0].tensor is loss and "seed" in steps[0].caption
+    for step, (t, gr) in zip(steps[1:], visits):
+        assert step.tensor is t
+        np.testing.assert_array_equal(step.grad, gr.data)
+        labels = parse_dot(step.dot)[0]
+        hl = [k for k in labels if re.search(rf'^\s*{k} \[label=<<TABLE BORDER="3" COLOR="#d6336c"', step.dot, re.M)]
+        assert len(hl) == 1 and hl[0] == node_of_tensor(labels, t)
+    # the last picture shows every final gradient; the user's own backward gave the same numbers
+    last = parse_dot(steps[-1].dot)[0]
+    kernel_grad = [ln for ln in last[node_of(last, "dense.kernel")].splitlines() if ln.startswith("grad")][0]
+    for v in g["w"].grad.data.ravel():
+        assert f"{v:.4g}" in kernel_grad
+
+
+def node_of_tensor(labels, t):
+    return node_of(labels, t.name)
+
+
+def test_backprop_steps_show_partial_sums_for_fan_in():
+    a = tl.Tensor(2.0, requires_grad=True, name="a")
+    u = tl.exp(a)
+    u.name = "u"
+    v = a * 3.0
+    v.name = "v"
+    s = u + v
+    s.name = "s"
+    steps = tl.backprop_steps(s)
+    # after the first of a's consumers is processed, a shows "grad so far" = that one term
+    order = [st.tensor.name for st in steps]
+    assert order[0] == "s" and order[-1] == "a"
+    first = order.index("u") if order.index("u") < order.index("v") else order.index("v")
+    lab = parse_dot(steps[first].dot)[0]
+    term = np.exp(2.0) if steps[first].tensor.name == "u" else 3.0
+    assert f"grad so far {term:.4g}" in lab[node_of(lab, "a")]
+    final = parse_dot(steps[-1].dot)[0]
+    assert f"grad {np.exp(2.0) + 3.0:.4g}" in final[node_of(final, "a")]
+
+
+def test_backprop_steps_needs_the_graph():
+    g = reference_graph()
+    g["loss"].backward()
+    with pytest.raises(ValueError, match="retain_graph=True"):
+        tl.backprop_steps(g["loss"])
+    h = reference_graph()
+    h["loss"].backward(retain_graph=True)
+    kernel_grad = h["w"].grad.data.copy()
+    assert len(tl.backprop_steps(h["loss"])) == 8
+    np.testing.assert_array_equal(h["w"].grad.data, kernel_grad)  # untouched
+    with pytest.raises(ValueError, match="does not require"):
+        tl.backprop_steps(tl.Tensor([1.0]).sum())
+
+
+def test_render_backprop_html_is_self_contained(tmp_path):
+    g = reference_graph()
+    page = tl.render_backprop(g["loss"], tmp_path / "steps.html")
+    text = open(page, encoding="utf-8").read()
+    assert text.count("<svg") == 8 and text.count("<section>") == 8
+    assert 'id="prev"' in text and 'id="next"' in text
+    assert not re.search(r'(src|href)\s*=\s*"https?:', text)  # no network
+    assert "<?xml" not in text
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))
+    for sec in re.findall(r"<svg.*?</svg>", text, re.S):
+        ET.fromstring(sec)
+
+
+def test_render_backprop_numbered_files(tmp_path):
+    g = reference_graph()
+    files = tl.render_backprop(g["loss"], tmp_path / "steps", format="svg")
+    assert [os.path.basename(f) for f in files] == [f"step_{k:02d}.svg" for k in range(8)]
+    for f in files:
+        ET.parse(f)
+    pngs = tl.render_backprop(g["loss"], str(tmp_path / "png"), format="png")
+    assert len(pngs) == 8 and open(pngs[0], "rb").read(4) == b"\x89PNG"
+
+
+# --- examples -----------------------------------------------------------------------------
+
+def test_render_graphs_example_writes_the_docs_pictures(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "render_graphs.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for name in ("reference_forward.png", "reference_backward.png", "cross_entropy.png", "mlp_full.png",
+                 "mlp_collapsed.png", "backprop_steps.html"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    assert len(os.listdir(tmp_path / "steps")) >= 5
+
+
+def test_docs_reference_the_pictures_that_exist():
+    doc = open(os.path.join(ROOT, "docs", "graphs.md"), encoding="utf-8").read()
+    pics = re.findall(r"\]\((img/[^)]+)\)", doc)
+    assert len(pics) >= 10
+    for p in pics:
+        assert os.path.exists(os.path.join(ROOT, "docs", p)), p
