@@ -1,0 +1,71 @@
+"""Benchmark 3: the reference program (``Dense(1)``, MSE, SGD) trained for 100 epochs with ``fit``.
+
+Only ``fit(..., epochs=100, verbose=0)`` is timed; each repeat builds and compiles a fresh
+model first (untimed), exactly as the reference program does with ``import tinygrad_loss as tf``.
+"""
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from typing import Callable, Optional
+
+from .timing import Results, Row
+
+TARGET_SECONDS = 0.050
+EPOCHS = 100
+X_TRAIN = [[1, 2], [2, 3], [3, 4]]
+Y_TRAIN = [3, 5, 7]
+
+
+def available() -> Optional[str]:
+    """None when the ``tinygrad_loss.keras`` namespace can build the reference model, else why not."""
+    try:
+        import tinygrad_loss as tf
+
+        tf.keras.Sequential, tf.keras.layers.Dense, tf.keras.losses.MeanSquaredError  # noqa: B018
+    except (ImportError, AttributeError) as e:
+        return f"tinygrad_loss.keras is not available yet ({e})"
+    return None
+
+
+def build():
+    """The reference model, compiled (the untimed part of the program)."""
+    import tinygrad_loss as tf
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss=tf.keras.losses.MeanSquaredError())
+    return model
+
+
+def fit(model, epochs: int = EPOCHS):
+    return model.fit(X_TRAIN, Y_TRAIN, epochs=epochs, verbose=0)
+
+
+def time_fit(repeat: int, warmup: int, epochs: int = EPOCHS, make: Callable = build) -> float:
+    """Median wall time of ``fit`` over ``repeat`` fresh models, after ``warmup`` untimed fits."""
+    for _ in range(warmup):
+        fit(make(), epochs)
+    samples = []
+    for _ in range(repeat):
+        model = make()
+        gc.collect()
+        t0 = time.perf_counter()
+        fit(model, epochs)
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def run(repeat: int = 11, warmup: int = 2, epochs: int = EPOCHS) -> Results:
+    res = Results()
+    bench = f"reference program, fit {epochs} epochs"
+    why = available()
+    if why is not None:
+        res.add(Row(bench, "ours", None, note="skipped"))
+        res.notes.append(f"reference program skipped: {why}")
+        return res
+    t = time_fit(repeat, warmup, epochs)
+    target = TARGET_SECONDS * epochs / EPOCHS
+    res.add(Row(bench, "ours, verbose=0", t, target=f"< {target * 1e3:.0f} ms", met=t < target,
+                note=f"{t / epochs * 1e6:.0f} us/epoch"))
+    return res
