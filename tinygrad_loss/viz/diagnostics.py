@@ -77,8 +77,8 @@ def contributions(roots: Sequence[Tensor], nodes: Sequence[Tensor]) -> Optional[
     for r in seeded:
         out.setdefault(id(r), []).append((None, np.array(r.grad.data)))
     with autograd.no_grad():
-        for c in reversed(list(nodes)):
-            if c.is_leaf or not c.requires_grad or c.grad is None:
+        for c in reversed(autograd.topological_order(seeded)):  # the engine's order: same sums, same rounding
+            if c.grad is None:
                 continue
             rule = ops.OPS[c.op].vjps
             for i, p in enumerate(c.parents):
