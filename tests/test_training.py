@@ -275,13 +275,17 @@ def test_nan_loss_stops_with_message_naming_epoch_and_batch(capsys):
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())  # the bad update was not applied
 
 
-def test_terminate_on_nan_watches_validation():
+def test_terminate_on_nan_watches_metrics_and_validation():
+    def odd(y_true, y_pred):  # a metric that goes bad
+        return np.full(len(y_pred), np.nan)
+
     model = linear_model()
-    model.compile(optimizer="sgd", loss=lambda yt, yp: tl.mean((yp - tl.Tensor(np.asarray(yt, float)[:, None])) ** 2))
+    model.compile(optimizer="sgd", loss="mse", metrics=[odd])
     term = callbacks.TerminateOnNaN()
-    h = model.fit(X_TRAIN, Y_TRAIN, epochs=10, validation_data=(np.array([[1.0, 2.0]]), np.array([np.inf])),
+    h = model.fit(X_TRAIN, Y_TRAIN, epochs=10, validation_data=(np.array([[1.0, 2.0]]), np.array([1.0])),
                   callbacks=[term], verbose=0)
-    assert len(h.history["loss"]) == 1 and "val_loss" in term.message and "epoch 1" in term.message
+    assert len(h.history["loss"]) == 1 and "odd is nan" in term.message and "epoch 1" in term.message
+    assert math.isnan(h.history["val_odd"][0])
 
 
 def test_model_checkpoint_atomic_and_best_only(tmp_path):
@@ -338,6 +342,35 @@ def test_bad_data_raises_before_training(x, y, match):
     with pytest.raises((ValueError, TypeError), match=match):
         model.fit(x, y, epochs=3, verbose=0)
     assert _untouched(model, before) and model.optimizer.iterations == 0
+
+
+def test_subclassed_model_shape_errors_before_training(capsys):
+    class Net(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = tf.keras.layers.Dense(4, activation="relu")
+            self.out = tf.keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = Net()
+    model.compile(optimizer="adam", loss=losses.CategoricalCrossentropy(from_logits=True))
+    x = np.ones((10, 5))
+    model.fit(x, np.eye(3)[np.arange(10) % 3], epochs=1, verbose=0)  # builds on 5 features
+    before = model.get_weights()
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="fit: x of shape \\(10, 2\\) does not fit the model: dense.*5 features"):
+        model.fit(np.ones((10, 2)), np.eye(3)[np.arange(10) % 3])
+    with pytest.raises(ValueError, match="fit: y of shape \\(10, 4\\) does not fit the model's output of shape "
+                                         "\\(batch, 3\\)"):
+        model.fit(x, np.eye(4)[np.arange(10) % 4])
+    with pytest.raises(ValueError, match="x contains a non-finite value \\(nan at index \\(2, 1\\)\\)"):
+        bad = x.copy()
+        bad[2, 1] = np.nan
+        model.fit(bad, np.eye(3)[np.arange(10) % 3])
+    assert capsys.readouterr().out == ""  # not even "Epoch 1/1" was printed
+    assert _untouched(model, before) and model.optimizer.iterations == 1
 
 
 def test_unknown_names_and_bad_arguments():

@@ -120,6 +120,9 @@ def _array(fn: str, what: str, data: Any) -> np.ndarray:
         raise ValueError(f"{fn}: {what} must have a batch axis, got a scalar")
     if len(arr) == 0:
         raise ValueError(f"{fn}: {what} is empty")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{fn}: {what} contains a non-finite value ({float(arr[bad])} at index {bad})")
     return arr
 
 
@@ -187,16 +190,25 @@ class Trainable:
         self._check_x(fn, xa)
         return xa, ya
 
-    def _ensure_built(self, fn: str, x: np.ndarray) -> None:
-        """Build a lazily-built model on one sample (no gradient, inference mode), so its
-        parameters exist and a shape mismatch fails before any training."""
-        if getattr(self, "built", True) and self.parameters():
-            return
+    def _probe(self, fn: str, x: np.ndarray, y: Optional[np.ndarray] = None) -> None:
+        """Run the model (and the loss) on the first sample, without gradients and in inference
+        mode: this builds a lazily-built model, and a shape mismatch between the data, the model
+        and the loss fails here, before any training."""
         was = self.training
         self.eval()
         try:
             with no_grad():
-                self(x[:1].astype(get_default_dtype()))
+                dt = self._param_dtype() if self.parameters() else get_default_dtype()
+                try:
+                    pred = self(Tensor._wrap(x[:1].astype(dt)))
+                except (ValueError, TypeError) as e:
+                    raise type(e)(f"{fn}: x of shape {x.shape} does not fit the model: {e}") from None
+                if y is not None and np.all(np.isfinite(pred.data)):
+                    try:
+                        self.loss(y[:1], pred)
+                    except (ValueError, TypeError) as e:
+                        raise type(e)(f"{fn}: y of shape {y.shape} does not fit the model's output of shape "
+                                      f"(batch, {', '.join(map(str, pred.shape[1:]))}) under the loss: {e}") from None
         finally:
             self.train(was)
 
@@ -239,7 +251,9 @@ class Trainable:
             val = (xa[split:], ya[split:])
             xa, ya = xa[:split], ya[:split]
 
-        self._ensure_built("fit", xa)
+        self._probe("fit", xa, ya)
+        if val is not None:
+            self._probe("fit (validation_data)", *val)
         dtype = self._param_dtype()
         xa = xa.astype(dtype, copy=False)
         opt = self.optimizer
@@ -360,7 +374,7 @@ class Trainable:
             raise ValueError("evaluate: both x and y are required")
         batch_size = 32 if batch_size is None else _positive_int("evaluate", "batch_size", batch_size)
         xa, ya = self._prepare_xy("evaluate", x, y)
-        self._ensure_built("evaluate", xa)
+        self._probe("evaluate", xa, ya)
         bar = ProgressBar(math.ceil(len(xa) / batch_size), verbose) if verbose else None
         logs = self._evaluate_arrays(xa, ya, batch_size, bar)
         if bar is not None:
@@ -375,7 +389,7 @@ class Trainable:
         batch_size = 32 if batch_size is None else _positive_int("predict", "batch_size", batch_size)
         xa = _array("predict", "x", x)
         self._check_x("predict", xa)
-        self._ensure_built("predict", xa)
+        self._probe("predict", xa)
         xa = xa.astype(self._param_dtype(), copy=False)
         bar = ProgressBar(math.ceil(len(xa) / batch_size), verbose) if verbose else None
         outs = []
