@@ -52,7 +52,7 @@ tl.render(ce, path("diag_nan.png"), title="anomaly (on by default when a NaN/inf
 # 4. Where did a loss clip its input? Keras's cross-entropy clips probabilities to [1e-7, 1 - 1e-7].
 p2 = tl.Tensor([[1.0, 0.0, 0.0], [0.2, 0.8, 0.0]], requires_grad=True, name="y_pred")
 cce = CategoricalCrossentropy()(t, p2)
-cce.backward()
+cce.backward(retain_graph=True)  # keep what clip saved (its bounds) so the note can show them
 tl.render(cce, path("diag_clip.png"), notes=True, rankdir="TB",
           title="notes=True: the clip node says how many probabilities were clipped")
 
@@ -87,6 +87,6 @@ try:
         with tl.name_scope("HandWrittenCrossentropy"):
             -(t * tl.log(p)).sum(axis=-1).mean()
 except tl.AnomalyError as e:
-    print("detect_anomaly:", e)
+    print(e)
 
 print("wrote the diagnostic pictures to", os.path.abspath(OUT))

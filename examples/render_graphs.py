@@ -51,4 +51,4 @@ mse.backward()
 tl.render(mse, path("mlp_full.png"), title="Dense(4, relu) → Dense(1) → MeanSquaredError")
 tl.render(mse, path("mlp_collapsed.png"), collapse=["Dense"], title='the same graph with collapse=["Dense"]')
 
-print("wrote", len(os.listdir(OUT)), "entries to", os.path.abspath(OUT), f"({len(steps)} backprop steps)")
+print("wrote the graph pictures and", len(steps), "backprop steps to", os.path.abspath(OUT))
