@@ -393,6 +393,30 @@ def test_unknown_names_and_bad_arguments():
         model.predict([[1, 2, 3]])
 
 
+def test_loss_must_return_a_scalar_tensor():
+    model = linear_model()
+    model.compile(optimizer="sgd", loss=lambda yt, yp: (yp - 1.0) ** 2)
+    with pytest.raises(TypeError, match="scalar Tensor, got a Tensor of shape \\(1, 1\\)"):
+        model.fit(X_TRAIN, Y_TRAIN, verbose=0)
+    model.compile(optimizer="sgd", loss=lambda yt, yp: 0.0)
+    with pytest.raises(TypeError, match="scalar Tensor, got float"):
+        model.fit(X_TRAIN, Y_TRAIN, verbose=0)
+
+
+def test_keras_namespace_reexports_the_project_classes():
+    assert tf.keras.Sequential is tl.nn.Sequential and tf.keras.Model is tl.nn.Model
+    assert tf.keras.layers.Dense is tl.nn.Dense and tf.keras.layers.Dropout is tl.nn.Dropout
+    assert tf.keras.losses.MeanSquaredError is tl.losses.MeanSquaredError
+    assert tf.keras.losses.CategoricalCrossentropy is tl.losses.CategoricalCrossentropy
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
+        assert getattr(tf.keras.optimizers, name) is getattr(tl.optim, name)
+    assert tf.keras.optimizers.schedules.ExponentialDecay is tl.optim.ExponentialDecay
+    assert tf.keras.callbacks.EarlyStopping is tl.callbacks.EarlyStopping
+    assert tf.keras.metrics.SparseCategoricalAccuracy is tl.metrics.SparseCategoricalAccuracy
+    assert tf.keras.initializers.GlorotUniform is tl.nn.initializers.GlorotUniform
+    assert tf.keras.activations.gelu is tl.nn.activations.gelu
+
+
 # --- progress output -------------------------------------------------------------------------------------
 
 def test_verbose_levels(capsys):

@@ -205,10 +205,14 @@ class Trainable:
                     raise type(e)(f"{fn}: x of shape {x.shape} does not fit the model: {e}") from None
                 if y is not None and np.all(np.isfinite(pred.data)):
                     try:
-                        self.loss(y[:1], pred)
+                        value = self.loss(y[:1], pred)
                     except (ValueError, TypeError) as e:
                         raise type(e)(f"{fn}: y of shape {y.shape} does not fit the model's output of shape "
                                       f"(batch, {', '.join(map(str, pred.shape[1:]))}) under the loss: {e}") from None
+                    if not isinstance(value, Tensor) or value.ndim != 0:
+                        got = f"a Tensor of shape {value.shape}" if isinstance(value, Tensor) else type(value).__name__
+                        raise TypeError(f"{fn}: the loss must return a scalar Tensor, got {got} (reduce it, e.g. "
+                                        "with .mean(), or use a Loss class)")
         finally:
             self.train(was)
 
