@@ -266,6 +266,16 @@ def test_dropout_train_vs_eval():
 
 # --- Sequential -------------------------------------------------------------------------------------
 
+def test_sequential_training_argument_sets_the_mode_for_one_call():
+    model = Sequential([Dropout(0.5, input_shape=(100,))])
+    x = np.ones((4, 100))
+    assert np.any(model(x).data == 0)  # a fresh Module is in training mode (PyTorch convention)
+    np.testing.assert_array_equal(model(x, training=False).data, x)
+    assert model.training and model.layers[0].training
+    model.eval()
+    assert np.any(model(x, training=True).data == 0) and not model.layers[0].training
+
+
 def test_sequential_add_build_and_summary():
     model = Sequential(name="mlp")
     model.add(Dense(8, activation="relu", input_shape=(4,)))

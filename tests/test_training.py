@@ -188,6 +188,18 @@ def test_accuracy_resolution_like_keras():
     assert logs["accuracy"] == 0.75 and logs["binary_accuracy"] == 0.75
 
 
+def test_metric_objects_are_not_shared_between_training_and_validation():
+    model = linear_model()
+    mae = tl.metrics.MeanAbsoluteError(name="mae")
+    model.compile(optimizer=optim.SGD(learning_rate=0.0), loss="mse", metrics=[mae])
+    xv, yv = np.array([[0.0, 0.0]]), np.array([10.0])
+    h = model.fit(X_TRAIN, Y_TRAIN, epochs=2, validation_data=(xv, yv), verbose=0)
+    pred = np.array(X_TRAIN, float) @ K0 + B0
+    expected = np.mean(np.abs(pred[:, 0] - Y_TRAIN))
+    np.testing.assert_allclose(h.history["mae"], [expected, expected], atol=1e-12)  # lr 0: weights fixed
+    np.testing.assert_allclose(h.history["val_mae"], [abs(0.1 - 10.0)] * 2, atol=1e-12)
+
+
 def test_sparse_categorical_accuracy_metric_function():
     m = tl.metrics.get("sparse_categorical_accuracy")
     m.update_state(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]]))

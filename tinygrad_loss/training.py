@@ -14,6 +14,7 @@ every sample of the epoch, and ``val_*`` values are computed after the epoch's l
 """
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
@@ -217,8 +218,14 @@ class Trainable:
             self.train(was)
 
     def _make_metrics(self, y: np.ndarray, y_pred: np.ndarray) -> List[metrics_mod.Metric]:
-        return [metrics_mod.get(m, y, y_pred) if not isinstance(m, metrics_mod.Metric) else m
-                for m in self.__dict__.get("_metric_specs", [])]
+        """Fresh metric objects (a Metric given to compile is copied, so training and validation
+        never share running totals)."""
+        out = []
+        for spec in self.__dict__.get("_metric_specs", []):
+            m = copy.deepcopy(spec) if isinstance(spec, metrics_mod.Metric) else metrics_mod.get(spec, y, y_pred)
+            m.reset_state()
+            out.append(m)
+        return out
 
     # --- fit --------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, epochs: int = 1, batch_size: Optional[int] = 32,

@@ -109,14 +109,19 @@ class Sequential(Model):
         return bool(self.layers) and all(getattr(l, "built", True) for l in self.layers)
 
     def forward(self, x: Any, training: Optional[bool] = None) -> Any:
+        """Apply the layers in order; ``training=True/False`` sets the mode for this call only (Keras)."""
         if not self.layers:
             raise ValueError(f"{self.name}: the model has no layers; add some before calling it")
-        for layer in self.layers:
-            if training is not None and hasattr(layer, "rate"):
-                x = layer(x, training=training)
-            else:
+        if training is None:
+            for layer in self.layers:
                 x = layer(x)
-        return x
+            return x
+        was = self.training
+        self.train(bool(training))
+        try:
+            return self.forward(x)
+        finally:
+            self.train(was)
 
     def summary(self, print_fn: Any = print) -> str:
         """Print (and return) a Keras-like table: layer (type), output shape, parameter count."""
