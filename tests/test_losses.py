@@ -640,6 +640,15 @@ def test_no_silent_n_by_n_broadcast():
         L.binary_crossentropy(np.ones((4, 1)), np.full((4, 2), 0.5))
 
 
+def test_scalar_inputs_are_one_sample_with_one_feature():
+    pred = tl.Tensor(5.0, dtype=np.float64, requires_grad=True)
+    out = L.MeanSquaredError()(3.0, pred)
+    assert out.item() == pytest.approx(4.0)
+    out.backward()
+    assert pred.grad.shape == () and pred.grad.item() == pytest.approx(4.0)
+    assert L.mean_absolute_error(3.0, 5.0).numpy() == pytest.approx(2.0)
+
+
 def test_one_dimensional_inputs_are_one_sample_like_keras():
     out = L.MeanSquaredError(reduction="none")([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
     assert out.shape == () and out.item() == pytest.approx(4 / 3)
@@ -794,6 +803,15 @@ def test_custom_loss_function_wrapper():
     np.testing.assert_allclose(pred.grad.numpy(), 4 * pred.numpy() ** 3 / 2)
 
 
+def test_call_must_return_a_tensor():
+    class Broken(L.Loss):
+        def call(self, y_true, y_pred):
+            return 1.0
+
+    with pytest.raises(TypeError, match="Broken: call\\(y_true, y_pred\\) must return a Tensor, got float"):
+        Broken()([1.0], [2.0])
+
+
 def test_subclassing_loss():
     class Cubic(L.Loss):
         def call(self, y_true, y_pred):
@@ -884,6 +902,7 @@ def test_every_issue_loss_is_present_and_exported():
     for n in names:
         assert n in L.__all__ and issubclass(getattr(L, n), L.Loss)
     assert tl.losses is L
+    assert tl.MeanSquaredError is L.MeanSquaredError and tl.Loss is L.Loss
 
 
 # --- property test ------------------------------------------------------------------------------------

@@ -259,7 +259,8 @@ class Loss:
     """Base of every loss: per-sample values from :meth:`call`, then weighting and reduction.
 
     Subclass it and implement ``call(y_true, y_pred) -> Tensor`` of per-sample losses, built
-    from Tensor ops; the gradient comes from autodiff.
+    from Tensor ops; the gradient comes from autodiff. ``call`` receives Tensors (lists and
+    arrays are converted to ``y_pred``'s float dtype).
 
     ``reduction``: ``"sum_over_batch_size"`` (default: the mean), ``"sum"``, ``"none"``/``None``
     or ``"mean_with_sample_weight"``. ``name`` defaults to the snake_case class name.
@@ -280,8 +281,14 @@ class Loss:
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss: a scalar Tensor, or per-sample values for ``reduction="none"``."""
         with _scope(self.scope_name):
+            # like Keras, subclasses receive Tensors of y_pred's float dtype
+            y_pred = _as_tensor(self.scope_name, "y_pred", y_pred, None)
+            y_true = _as_tensor(self.scope_name, "y_true", y_true, y_pred.dtype)
             values = self.call(y_true, y_pred)
-            return reduce_weighted_values(values, sample_weight, self.reduction, loss=type(self).__name__)
+            if not isinstance(values, Tensor):
+                raise TypeError(f"{self.scope_name}: call(y_true, y_pred) must return a Tensor, "
+                                f"got {type(values).__name__}")
+            return reduce_weighted_values(values, sample_weight, self.reduction, loss=self.scope_name)
 
     def get_config(self) -> Dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
@@ -321,10 +328,7 @@ class LossFunctionWrapper(Loss):
         return type(self).__name__
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
-        out = self.fn(y_true, y_pred, **self._fn_kwargs)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{self.scope_name}: the loss function must return a Tensor, got {type(out).__name__}")
-        return out
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), **self._fn_kwargs}
