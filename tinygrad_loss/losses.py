@@ -244,13 +244,13 @@ def reduce_weighted_values(values: Tensor, sample_weight: Any = None, reduction:
         values = ops.mul(values, sw)
     if reduction == "none" or values.ndim == 0:
         return values
-    total = ops.sum(values)
     if reduction == "sum":
-        return total
+        return ops.sum(values)
     if reduction == "mean_with_sample_weight" and sw is not None:
         denom = float(np.sum(np.broadcast_to(sw.data, values.shape)))
+        total = ops.sum(values)
         return ops.mul(total, 0.0) if denom == 0.0 else ops.div(total, denom)
-    return ops.div(total, float(values.size))
+    return ops.mean(values)  # Σ w_i l_i / N
 
 
 # --- the base classes ---------------------------------------------------------------------------
