@@ -416,6 +416,45 @@ def test_empty_and_zero_dim_tensors():
     np.testing.assert_allclose(z.grad.item(), 4 * math.exp(4), rtol=1e-6)
 
 
+ZERO_DIM_AND_EMPTY = {
+    "0-d softmax (axis -1)": (ops.softmax, np.array(0.7)),
+    "0-d log_softmax": (ops.log_softmax, np.array(0.7)),
+    "0-d logsumexp": (ops.logsumexp, np.array(0.7)),
+    "0-d sum axis=-1": (lambda a: ops.sum(a, axis=-1) * 3, np.array(0.7)),
+    "0-d max axis=0": (lambda a: ops.max(a, axis=0) * 3, np.array(0.7)),
+    "0-d .T and None": (lambda a: a.T * a[None], np.array(0.7)),
+    "0-d stack": (lambda a: ops.stack([a, a * 2]), np.array(0.7)),
+    "empty matmul": (ops.matmul, np.zeros((0, 3)), np.ones((3, 2))),
+    "empty broadcast mul": (ops.mul, np.zeros((0, 3)), np.ones(3)),
+    "empty index": (lambda a: a[np.array([], dtype=int)], np.ones(3)),
+    "empty concatenate part": (lambda a, b: ops.concatenate([a, b]), np.zeros((0, 2)), np.ones((2, 2))),
+    "softmax of zero rows": (ops.softmax, np.zeros((0, 3))),
+    "mean over non-empty axis": (lambda a: ops.mean(a, axis=1), np.zeros((0, 3))),
+    "reduction over axis=()": (lambda a: ops.logsumexp(a, axis=()) + ops.max(a, axis=()), np.ones(3)),
+}
+
+
+@pytest.mark.parametrize("name", ZERO_DIM_AND_EMPTY)
+def test_zero_dim_and_empty_gradients(name):
+    fn, *xs = ZERO_DIM_AND_EMPTY[name]
+    res = tg.gradcheck(fn, *xs)
+    assert res, str(res)
+    assert tg.gradgradcheck(fn, *xs)
+
+
+def test_axis_argument_validation():
+    t = tg.zeros(2, 3)
+    with pytest.raises(TypeError, match="sum: axis must be an int"):
+        t.sum(axis=1.0)
+    with pytest.raises(TypeError, match="mean: axis must be an int"):
+        t.mean(axis=True)
+    with pytest.raises(ValueError, match="axis -3 is out of range"):
+        t.max(axis=-3)
+    with pytest.raises(ValueError, match="axis 1 is out of range for a tensor with 0"):
+        Tensor(1.0).sum(axis=1)
+    assert t.sum(axis=[0, 1]).shape == ()
+
+
 def test_float32_float64_mixing():
     a32 = Tensor([1.0, 2.0], requires_grad=True)
     b64 = Tensor(np.array([3.0, 4.0]), requires_grad=True)

@@ -116,7 +116,8 @@ def _lift(x: Any, like: Optional[Tensor] = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     dt = like.data.dtype if like is not None and like.data.dtype.kind == "f" else get_default_dtype()
-    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+    tx = type(x)  # float/int first: the abstract numbers.Number check costs more than the conversion
+    if tx is float or tx is int or (isinstance(x, numbers.Number) and not isinstance(x, complex)):
         return Tensor._wrap(np.asarray(x, dtype=dt))
     if isinstance(x, np.ndarray):
         if x.dtype.kind == "f":
@@ -138,23 +139,37 @@ def _const(arr: np.ndarray) -> Tensor:
 
 
 def _broadcast_shape(op: str, *shapes: Tuple[int, ...]) -> Tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        shown = " and ".join(str(tuple(s)) for s in shapes)
-        raise ValueError(f"{op}: shapes {shown} cannot be broadcast together") from None
+    # NumPy's broadcasting rule in plain Python: np.broadcast_shapes costs ~3 us a call, this ~0.5 us.
+    nd = _bmax(len(s) for s in shapes)
+    out = [1] * nd
+    for s in shapes:
+        off = nd - len(s)
+        for i, n in enumerate(s):
+            m = out[off + i]
+            if n != m or n < 0:
+                if m == 1 and n >= 0:
+                    out[off + i] = n
+                elif n != 1:
+                    shown = " and ".join(str(tuple(s)) for s in shapes)
+                    raise ValueError(f"{op}: shapes {shown} cannot be broadcast together")
+    return tuple(out)
 
 
 def _norm_axes(op: str, axis: Axis, ndim: int) -> Tuple[int, ...]:
     """Axis argument -> sorted tuple of non-negative axes (all axes for None)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     out = []
     for ax in axes:
         if not isinstance(ax, (int, np.integer)) or isinstance(ax, bool):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= ax < _bmax(ndim, 1) or (ndim == 0 and ax not in (0, -1)):
+        if not -_bmax(ndim, 1) <= ax < _bmax(ndim, 1):  # a 0-d tensor accepts axis 0 and -1 (as PyTorch)
             raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s)")
         out.append(int(ax) % _bmax(ndim, 1))
     if len(set(out)) != len(out):
@@ -172,12 +187,13 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     Broadcasting copies an input along new leading axes and along its size-1 axes, so the
     gradient of each copy must be added back: sum over those axes.
     """
-    if g.shape == shape:
+    gs = g.data.shape
+    if gs == shape:
         return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    lead = len(gs) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gs[i + lead] != 1)
     out = sum(g, axis=axes, keepdims=True) if axes else g
-    return reshape(out, shape) if out.shape != shape else out
+    return reshape(out, shape) if out.data.shape != shape else out
 
 
 def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepdims: bool) -> Tensor:
@@ -191,9 +207,11 @@ def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepd
 
 def _binary(name: str, fn: Callable, op_ref: str) -> Callable:
     def op_fn(a: Any, b: Any) -> Tensor:
-        a, b = _pair(a, b)
-        if a.data.shape != b.data.shape:
-            _broadcast_shape(name, a.data.shape, b.data.shape)
+        if type(a) is not Tensor or type(b) is not Tensor:
+            a, b = _pair(a, b)
+        sa, sb = a.data.shape, b.data.shape
+        if sa != sb and sa and sb:  # a 0-d operand broadcasts against anything
+            _broadcast_shape(name, sa, sb)
         return _node(fn(a.data, b.data), OPS[op_ref], (a, b))
 
     op_fn.__name__ = name
@@ -259,8 +277,9 @@ minimum = _binary("minimum", np.minimum, "minimum")
 def pow(a: Any, b: Any) -> Tensor:
     """``a ** b`` elementwise; the exponent may be a number or a Tensor."""
     a, b = _pair(a, b)
-    if a.data.shape != b.data.shape:
-        _broadcast_shape("pow", a.data.shape, b.data.shape)
+    sa, sb = a.data.shape, b.data.shape
+    if sa != sb and sa and sb:  # a 0-d operand broadcasts against anything
+        _broadcast_shape("pow", sa, sb)
     return _node(np.power(a.data, b.data), POW, (a, b))
 
 
