@@ -528,3 +528,69 @@ def test_docs_reference_the_pictures_that_exist():
     assert len(pics) >= 10
     for p in pics:
         assert os.path.exists(os.path.join(ROOT, "docs", p)), p
+
+
+def test_render_refuses_a_directory_and_backprop_dir_without_dot(tmp_path, monkeypatch):
+    g = reference_graph()
+    with pytest.raises(ValueError, match="directory"):
+        tl.render(g["loss"], tmp_path)
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(GraphvizNotFoundError, match="step_"):
+        tl.render_backprop(g["loss"], tmp_path / "steps", format="svg")
+    assert sorted(os.listdir(tmp_path / "steps")) == [f"step_{k:02d}.dot" for k in range(8)]
+
+
+def test_a_lone_leaf_is_one_node():
+    labels, edges, clusters = parse_dot(tl.to_dot(tl.Tensor([1.0, 2.0], name="x")))
+    assert len(labels) == 1 and edges == [] and "[1.0, 2.0]" in labels["n0"]
+
+
+# --- random graphs: the structural promises hold for any expression -----------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_UNARY = [tl.exp, tl.tanh, tl.sigmoid, lambda t: t.sum(), lambda t: t * 2.0, lambda t: -t]
+_BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b]
+
+
+@settings(max_examples=30, derandomize=True, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 50), st.integers(0, 50),
+                          st.sampled_from(["", "A", "B", "A/inner"])), min_size=1, max_size=12),
+       st.booleans())
+def test_random_graphs_one_node_per_tensor_one_edge_per_input(steps, do_backward):
+    pool = [tl.Tensor([0.5, -0.25], requires_grad=True, name="p0"), tl.Tensor([1.0, 2.0], name="c0")]
+    for unary, k, i, j, scope in steps:
+        a, b = pool[i % len(pool)], pool[j % len(pool)]
+        if a.shape != b.shape:
+            b = a
+        with tl.name_scope(scope.split("/")[0]) if scope else _Null():
+            if scope == "A/inner":
+                with tl.name_scope("inner"):
+                    t = _UNARY[k](a) if unary else _BINARY[k % 3](a, b)
+            else:
+                t = _UNARY[k](a) if unary else _BINARY[k % 3](a, b)
+        pool.append(t)
+    root = pool[-1]
+    if do_backward and root.requires_grad:
+        (root.sum() if root.size > 1 else root).backward()
+    labels, edges, clusters = parse_dot(tl.to_dot(root, show_order=True, show_fanin=True, notes=True))
+    tensors = graph_tensors(root)
+    assert len(labels) == len(tensors)
+    assert len(edges) == sum(len(t.parents) for t in tensors)
+    by_scope = {}
+    for t in tensors:
+        if not t.is_leaf:
+            by_scope[t.scope] = by_scope.get(t.scope, 0) + 1
+    for scope, n in by_scope.items():  # every op sits in the cluster path of its scope
+        want = scope.split("/") if scope else []
+        drawn = sum(1 for k, c in clusters.items() if c == want and not k.startswith("g")
+                    and title_of(labels[k]) in ("exp", "tanh", "sigmoid", "sum", "mul", "neg", "add", "sub"))
+        assert drawn == n
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -109,23 +109,8 @@ class _Builder:
         self.nodes = G.collect(roots)
         self.index = {id(t): k for k, t in enumerate(self.nodes)}
         self.root_ids = {id(r) for r in roots}
-        if o.show_grad is None:
-            o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
-        self.order = D.backward_order(roots) if o.show_order else {}
-        self.cons = G.consumers(self.nodes)
-        want_terms = o.show_fanin and o.show_grad and step is None
-        self.contrib = D.contributions(roots, self.nodes) if want_terms else None
-        has_nonfinite = any(not G.is_finite(t.data) or (t.grad is not None and not G.is_finite(t.grad.data))
-                            for t in self.nodes)
-        show_anomaly = has_nonfinite if o.anomaly is None else bool(o.anomaly)
-        self.anomaly = D.find_anomalies(self.nodes, self.contrib) if show_anomaly else None
-        self.badges: Dict[int, D.Badge] = {}
-        if o.gradcheck:
-            if len(roots) != 1:
-                raise ValueError("to_dot: gradcheck=True needs a single output tensor")
-            kw = o.gradcheck if isinstance(o.gradcheck, dict) else {}
-            self.badges = D.gradcheck_badges(roots[0], self.nodes, **kw)
         # Name scopes: clusters, and what collapse folds.
+        self.cons = G.consumers(self.nodes)
         self.collapser = G.Collapser(o.collapse)
         scopes = sorted({t.scope for t in self.nodes if t.scope})
         all_scopes = set()
@@ -134,8 +119,9 @@ class _Builder:
             all_scopes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         self.place: Dict[int, str] = {}      # id -> the scope path whose cluster holds the drawn node
         self.group: Dict[int, str] = {}      # id -> collapsed scope path, for folded nodes
+        all_scopes = sorted(all_scopes)
         for t in self.nodes:
-            scope = G.param_scope(t, sorted(all_scopes)) if t.is_leaf else t.scope
+            scope = G.param_scope(t, all_scopes) if t.is_leaf else t.scope
             if self.is_const(t):  # the 2 of ``x ** 2`` sits next to its op
                 users = {c.scope for c, _ in self.cons[id(t)]}
                 scope = users.pop() if len(users) == 1 else scope
@@ -152,6 +138,29 @@ class _Builder:
             if id(t) in self.group:
                 self.groups.setdefault(self.group[id(t)], []).append(t)
         self.group_ids = {k: f"g{i}" for i, k in enumerate(self.groups)}
+        # Refuse a huge graph before any expensive work (labels, diagnostics, dot).
+        drawn = sum(1 for t in self.nodes if id(t) not in self.group) + len(self.groups)
+        if drawn > o.max_nodes:
+            hint = ("pass collapse=True to draw each name scope (loss, layer) as one node, or "
+                    "collapse=['Dense', ...] for chosen scopes" if not self.collapser.mode else
+                    "collapse more scopes (collapse=True folds every top-level scope)")
+            raise ValueError(f"to_dot: the graph has {drawn} nodes, more than max_nodes={o.max_nodes}; "
+                             f"{hint}, draw a smaller part of it, or raise max_nodes")
+        if o.show_grad is None:
+            o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
+        self.order = D.backward_order(roots) if o.show_order else {}
+        want_terms = o.show_fanin and o.show_grad and step is None
+        self.contrib = D.contributions(roots, self.nodes) if want_terms else None
+        has_nonfinite = any(not G.is_finite(t.data) or (t.grad is not None and not G.is_finite(t.grad.data))
+                            for t in self.nodes)
+        show_anomaly = has_nonfinite if o.anomaly is None else bool(o.anomaly)
+        self.anomaly = D.find_anomalies(self.nodes, self.contrib) if show_anomaly else None
+        self.badges: Dict[int, D.Badge] = {}
+        if o.gradcheck:
+            if len(roots) != 1:
+                raise ValueError("to_dot: gradcheck=True needs a single output tensor")
+            kw = o.gradcheck if isinstance(o.gradcheck, dict) else {}
+            self.badges = D.gradcheck_badges(roots[0], self.nodes, **kw)
 
     # --- ids ---------------------------------------------------------------------------
     def rep(self, t: Tensor) -> str:
@@ -318,22 +327,13 @@ class _Builder:
 
     def build(self) -> List[str]:
         o, P = self.o, PALETTE
-        drawn: List[str] = []
         stmts_by_scope: Dict[str, List[str]] = {}
         for t in self.nodes:
             if id(t) in self.group:
                 continue
-            drawn.append(self.rep(t))
             stmts_by_scope.setdefault(self.place[id(t)], []).append(self.node_stmt(t))
         for key, members in self.groups.items():
-            drawn.append(self.group_ids[key])
             stmts_by_scope.setdefault(self.place[id(members[0])], []).append(self.group_stmt(key, members))
-        if len(drawn) > o.max_nodes:
-            hint = ("pass collapse=True to draw each name scope (loss, layer) as one node, or "
-                    "collapse=['Dense', ...] for chosen scopes" if not self.collapser.mode else
-                    "collapse more scopes (collapse=True folds every top-level scope)")
-            raise ValueError(f"to_dot: the graph has {len(drawn)} nodes, more than max_nodes={o.max_nodes}; "
-                             f"{hint}, draw a smaller part of it, or raise max_nodes")
         lines = [f'graph [rankdir={o.rankdir} fontname="{FONT}" bgcolor="white" pad=0.25 nodesep=0.3 '
                  f'ranksep=0.45 newrank=true]',
                  f'node [shape=plain fontname="{FONT}" fontsize=11]',

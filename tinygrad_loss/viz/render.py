@@ -82,6 +82,8 @@ def draw(tensor, **options) -> graphviz.Digraph:
 
 def _target(path: str, fmt: Optional[str], where: str) -> tuple:
     path = os.fspath(path)
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise ValueError(f"{where}: {path!r} is a directory; give a file name such as 'out/graph.svg'")
     ext = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt is None:
         fmt = ext if ext in FORMATS else "svg"

@@ -204,13 +204,22 @@ def render_backprop(loss: Tensor, path: str, format: Optional[str] = None, gradi
         page = _HTML.format(title=html.escape(title), sections="\n".join(sections))
         write_atomic(path, page)
         return path
+    if os.path.isfile(path):
+        raise ValueError(f"render_backprop: {path!r} is a file; give a directory, or a path ending in .html")
     os.makedirs(path, exist_ok=True)
+    names = [os.path.join(path, f"step_{s.index:0{width}d}") for s in steps]
     written = []
-    for s in steps:
-        out = os.path.join(path, f"step_{s.index:0{width}d}.{fmt}")
+    for s, name in zip(steps, names):
         if fmt == "dot":
-            write_atomic(out, s.dot)
+            write_atomic(f"{name}.dot", s.dot)
         else:
-            write_atomic(out, pipe(s.dot, fmt, dot_path=os.path.splitext(out)[0] + ".dot", where="render_backprop"))
-        written.append(out)
+            try:
+                data = pipe(s.dot, fmt, where="render_backprop")
+            except GraphvizNotFoundError as e:
+                for s2, name2 in zip(steps, names):
+                    write_atomic(f"{name2}.dot", s2.dot)
+                raise GraphvizNotFoundError(f"{e}; the DOT source of every step was written to "
+                                            f"{os.path.join(path, 'step_*.dot')}") from None
+            write_atomic(f"{name}.{fmt}", data)
+        written.append(f"{name}.{fmt}")
     return written
