@@ -519,6 +519,10 @@ def test_rmse_value_and_gradient():
     # the Keras metric's weighted mean: sqrt(Σ w mse / Σ w)
     metric = L.RootMeanSquaredError(reduction="mean_with_sample_weight")(yt, yp, sample_weight=w)
     assert metric.item() == pytest.approx(np.sqrt(np.sum(w * per) / w.sum()), rel=1e-12)
+    assert L.RootMeanSquaredError(reduction="sum")(yt, yp, sample_weight=w).item() == \
+        pytest.approx(np.sqrt(np.sum(w * per)), rel=1e-12)
+    np.testing.assert_allclose(L.RootMeanSquaredError(reduction="none")(yt, yp, sample_weight=w).numpy(),
+                               np.sqrt(w * per), rtol=1e-12)
     assert L.root_mean_squared_error(yt, yp).numpy() == pytest.approx(np.sqrt(per), rel=1e-12)
     assert L.get("rmse")(yt, yp).item() == pytest.approx(np.sqrt(per.mean()), rel=1e-12)
 
@@ -707,6 +711,48 @@ def test_sparse_labels_with_extra_axes():
     expected = -np.take_along_axis(logp, labels[..., None], -1)[..., 0]
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
     assert gradcheck(lambda p: L.SparseCategoricalCrossentropy(from_logits=True)(labels, p), logits)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_sparse_ignore_class_matches_keras_masking(reduction, weighted):
+    rng = np.random.default_rng(21)
+    logits = rng.normal(size=(6, 4))
+    labels = np.array([0, 255, 3, 1, 255, 2])
+    w = rng.uniform(0.5, 2.0, 6) if weighted else np.ones(6)
+    keep = labels != 255
+    vals, grads = ref_scce_logits(np.where(keep, labels, 0), logits)
+    vals, grads = np.where(keep, vals, 0.0), np.where(keep[:, None], grads, 0.0)
+    # Keras 3: the mask joins the sample weights; for a mean, valid rows weigh N / n_valid
+    ww = w * keep
+    if reduction == "none":
+        exp_val, exp_grad = vals * ww, grads * ww[:, None]
+    elif reduction == "sum":
+        exp_val, exp_grad = np.sum(vals * ww), grads * ww[:, None]
+    elif reduction == "sum_over_batch_size":
+        exp_val, exp_grad = np.sum(vals * ww) / keep.sum(), grads * ww[:, None] / keep.sum()
+    else:
+        exp_val, exp_grad = np.sum(vals * ww) / ww.sum(), grads * ww[:, None] / ww.sum()
+    pred = tl.Tensor(logits, requires_grad=True)
+    loss = L.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255, reduction=reduction)
+    out = loss(labels, pred, sample_weight=w if weighted else None)
+    np.testing.assert_allclose(out.numpy(), exp_val, rtol=1e-12, atol=1e-15)
+    out.sum().backward()
+    np.testing.assert_allclose(pred.grad.numpy(), exp_grad, rtol=1e-12, atol=1e-15)
+    assert all(t.op in ops.OPS and t.scope == "SparseCategoricalCrossentropy" for t in _graph(out) if not t.is_leaf)
+
+
+def test_sparse_ignore_class_edge_cases():
+    probs = [[0.2, 0.8], [0.6, 0.4]]
+    every = L.SparseCategoricalCrossentropy(ignore_class=-1)([-1, -1], probs)
+    assert every.item() == 0.0  # nothing to average: 0, like Keras's divide_no_nan
+    per = L.sparse_categorical_crossentropy([1, -1], probs, ignore_class=-1)
+    np.testing.assert_allclose(per.numpy(), [-np.log(0.8), 0.0], rtol=1e-6)
+    assert L.SparseCategoricalCrossentropy(ignore_class=-1).get_config()["ignore_class"] == -1
+    with pytest.raises(ValueError, match="class label -2 is out of range"):
+        L.SparseCategoricalCrossentropy(ignore_class=-1)([-2, 0], probs)
+    with pytest.raises(TypeError, match="ignore_class must be an int"):
+        L.sparse_categorical_crossentropy([0, 1], probs, ignore_class=0.5)
 
 
 @pytest.mark.parametrize("labels,match", [

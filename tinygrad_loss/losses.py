@@ -474,8 +474,10 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     return ops.neg(ops.sum(ops.mul(y, _log_probs(name, p, from_logits, ax)), axis=ax))
 
 
-def _class_indices(name: str, y_true: Any, y_pred: Tensor) -> np.ndarray:
-    """Integer labels of shape ``y_pred.shape[:-1]`` (a trailing 1 is dropped), range-checked."""
+def _class_indices(name: str, y_true: Any, y_pred: Tensor, ignore_class: Optional[int] = None
+                   ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Integer labels of shape ``y_pred.shape[:-1]`` (a trailing 1 is dropped), range-checked,
+    and the mask of labels to keep (``None`` when ``ignore_class`` is ``None``)."""
     if isinstance(y_true, Tensor):
         y_true = y_true.data
     try:
@@ -499,31 +501,47 @@ def _class_indices(name: str, y_true: Any, y_pred: Tensor) -> np.ndarray:
             bad = lab[lab != np.round(lab)].flat[0].item()
             raise ValueError(f"{name}: y_true must hold integer class labels, got {bad!r}")
     lab = lab.astype(np.int64)
+    keep = None
+    if ignore_class is not None:
+        keep = lab != ignore_class
+        lab = np.where(keep, lab, 0)  # any valid index: the ignored rows' values are replaced by 0
     n_classes = y_pred.shape[-1]
     out = (lab < 0) | (lab >= n_classes)
     if out.any():
         bad = lab[out].flat[0].item()
         raise ValueError(f"{name}: class label {bad} is out of range for y_pred with {n_classes} classes "
                          f"(labels must be in [0, {n_classes - 1}])")
-    return lab
+    return lab, keep
 
 
-@_loss_function("SparseCategoricalCrossentropy")
-def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
-    """Categorical cross-entropy with integer labels: ``-log ŷ[label]`` for each row.
-
-    ``y_true`` holds class indices (ints, or floats that are whole numbers) of shape
-    ``y_pred.shape[:-1]`` (or with a trailing axis of 1); the class axis is the last one.
-    """
+def _sparse_ce(y_true: Any, y_pred: Any, from_logits: bool, ignore_class: Optional[int]
+               ) -> Tuple[Tensor, Optional[np.ndarray]]:
     name = "SparseCategoricalCrossentropy"
+    if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer))):
+        raise TypeError(f"{name}: ignore_class must be an int or None, got {ignore_class!r}")
     p = _as_tensor(name, "y_pred", y_pred, None)
     _check_finite(name, "y_pred", p)
     if p.size == 0:
         raise ValueError(f"{name}: empty input (y_pred has shape {p.shape})")
-    lab = _class_indices(name, y_true, p)
+    lab, keep = _class_indices(name, y_true, p, ignore_class)
     logp = _log_probs(name, p, from_logits, p.ndim - 1)
     pick = tuple(np.indices(lab.shape, sparse=True)) + (lab,)
-    return ops.neg(ops.getitem(logp, pick))
+    values = ops.neg(ops.getitem(logp, pick))
+    if keep is not None:
+        values = ops.where(keep, values, 0.0)
+    return values, keep
+
+
+@_loss_function("SparseCategoricalCrossentropy")
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                                    ignore_class: Optional[int] = None) -> Tensor:
+    """Categorical cross-entropy with integer labels: ``-log ŷ[label]`` for each row.
+
+    ``y_true`` holds class indices (ints, or floats that are whole numbers) of shape
+    ``y_pred.shape[:-1]`` (or with a trailing axis of 1); the class axis is the last one.
+    Rows whose label equals ``ignore_class`` (e.g. a "void" class -1 or 255) get loss 0.
+    """
+    return _sparse_ce(y_true, y_pred, from_logits, ignore_class)[0]
 
 
 @_loss_function("KLDivergence")
@@ -711,13 +729,36 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """Cross-entropy with integer class labels (``y_true`` of shape ``y_pred.shape[:-1]``)."""
+    """Cross-entropy with integer class labels (``y_true`` of shape ``y_pred.shape[:-1]``).
 
-    def __init__(self, from_logits: bool = False, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "sparse_categorical_crossentropy"):
+    ``ignore_class`` (Keras): rows with that label count for nothing, and the default
+    reduction averages over the remaining rows only (``Σ_valid w_i ℓ_i / n_valid``).
+    """
+
+    def __init__(self, from_logits: bool = False, ignore_class: Optional[int] = None,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "sparse_categorical_crossentropy"):
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=bool(from_logits))
+                         from_logits=bool(from_logits), ignore_class=ignore_class)
         self.from_logits = bool(from_logits)
+        self.ignore_class = ignore_class
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        if self.ignore_class is None:
+            return super().__call__(y_true, y_pred, sample_weight)
+        with _scope(self.scope_name):
+            values, keep = _sparse_ce(y_true, y_pred, self.from_logits, self.ignore_class)
+            # Keras folds the mask into the weights; for a mean, valid rows get weight N / n_valid
+            mask = keep.astype(values.dtype)
+            if self.reduction == "sum_over_batch_size":
+                n_valid = mask.sum()
+                mask = mask * (mask.size / n_valid) if n_valid else mask
+            if sample_weight is None:
+                weights: Any = Tensor._wrap(mask)
+            else:
+                sw = _as_tensor(self.scope_name, "sample_weight", sample_weight, values.dtype)
+                sw, m = squeeze_or_expand_to_same_rank(sw, Tensor._wrap(mask))
+                weights = ops.mul(sw, m)
+            return reduce_weighted_values(values, weights, self.reduction, loss=self.scope_name)
 
 
 class KLDivergence(LossFunctionWrapper):
