@@ -78,11 +78,14 @@ def test_fit_history_equals_numpy_keras_rule_full_batch():
     np.testing.assert_allclose(model.layers[0].bias.data, b, atol=1e-9)
 
 
-def test_epoch_loss_is_batch_size_weighted_mean_of_batch_losses():
+@pytest.mark.parametrize("batch_size", [1, 2, 4, 5])
+def test_epoch_loss_is_batch_size_weighted_mean_of_batch_losses(batch_size):
+    x = np.array(X_TRAIN + [[0, 1], [4, 1], [2, 2]], dtype=np.float64)
+    y = np.array(Y_TRAIN + [1, 5, 4], dtype=np.float64)
     model = linear_model()
     model.compile(optimizer=optim.SGD(learning_rate=0.01), loss="mse")
-    h = model.fit(X_TRAIN, Y_TRAIN, epochs=5, batch_size=2, shuffle=False, verbose=0)
-    ref, _, _ = numpy_sgd_history(X_TRAIN, Y_TRAIN, K0, B0, 5, batch_size=2)
+    h = model.fit(x, y, epochs=5, batch_size=batch_size, shuffle=False, verbose=0)
+    ref, _, _ = numpy_sgd_history(x, y, K0, B0, 5, batch_size=batch_size)
     np.testing.assert_allclose(h.history["loss"], ref, rtol=0, atol=1e-9)
 
 
