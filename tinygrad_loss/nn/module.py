@@ -92,22 +92,26 @@ class Module:
     def children(self) -> Iterator["Module"]:
         return iter(self._modules.values())
 
-    def named_parameters(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
-        """``(dotted name, parameter)`` pairs: own parameters first, then each sub-module's, in
-        registration order (``"dense.kernel"``, ``"dense.bias"``, ``"dense_1.kernel"``...)."""
+    def _walk(self, prefix: str, structural: bool) -> List[Tuple[str, Tensor]]:
         seen = set()
         out: List[Tuple[str, Tensor]] = []
 
         def visit(pre: str, mod: Module) -> None:
             for k, p in mod._parameters.items():
-                if id(p) not in seen:
+                if id(p) not in seen:  # a parameter shared by two modules is listed once
                     seen.add(id(p))
                     out.append((pre + k, p))
-            for k, m in mod._modules.items():
+            children = mod._weight_children() if structural else mod._modules
+            for k, m in children.items():
                 visit(pre + k + ".", m)
 
         visit(prefix + "." if prefix else "", self)
-        return iter(out)
+        return out
+
+    def named_parameters(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
+        """``(dotted name, parameter)`` pairs: own parameters first, then each sub-module's, in
+        registration order (``"dense.kernel"``, ``"dense.bias"``, ``"dense_1.kernel"``...)."""
+        return iter(self._walk(prefix, structural=False))
 
     def _weight_children(self) -> Dict[str, "Module"]:
         """Sub-modules keyed by names that depend only on this module's structure (attribute
@@ -118,19 +122,7 @@ class Module:
         """``(path, parameter)`` with structural paths: the keys of :meth:`state_dict` and of weight
         files. Two models built the same way have the same paths, whatever their layers' global
         names (``dense_7``...) are."""
-        seen = set()
-        out: List[Tuple[str, Tensor]] = []
-
-        def visit(pre: str, mod: Module) -> None:
-            for k, p in mod._parameters.items():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    out.append((pre + k, p))
-            for k, m in mod._weight_children().items():
-                visit(pre + k + ".", m)
-
-        visit("", self)
-        return out
+        return self._walk("", structural=True)
 
     def parameters(self) -> List[Tensor]:
         """Every parameter (each once), in the order of :meth:`named_parameters`."""
