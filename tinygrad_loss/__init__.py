@@ -11,6 +11,14 @@ from .ops import (add, sub, mul, div, neg, pow, square, exp, log, log1p, sqrt, a
                   logsumexp, log_softmax, softmax, astype, lt, le, gt, ge, eq, ne, unbroadcast)
 from .creation import (manual_seed, get_generator, tensor, zeros, ones, full, arange, randn, rand, uniform,
                        zeros_like, ones_like, full_like, randn_like, rand_like)
-from .gradcheck import gradcheck, GradcheckResult
+from .gradcheck import gradcheck, gradgradcheck, GradcheckResult
+from .viz import to_dot, draw, render, backprop_steps, render_backprop, detect_anomaly, AnomalyError
+from . import losses
+from .losses import (Loss, MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
+                     SparseCategoricalCrossentropy)
+from . import nn, optim, metrics, callbacks, training, keras
+from .nn import Module, Layer, Dense, Dropout, Model, Sequential
+from .optim import Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, ExponentialDecay
+from .callbacks import History, EarlyStopping, TerminateOnNaN, LambdaCallback, ModelCheckpoint
 
 __version__ = "0.1.0"
