@@ -82,6 +82,23 @@ def test_only_tensors_that_require_grad_get_a_gradient():
     assert x.grad.requires_grad is False and x.grad.is_leaf
 
 
+def test_leaf_gradients_are_private_writable_arrays():
+    """In-place edits of one .grad (e.g. gradient clipping) never reach another tensor's gradient."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    s = a + b                       # add hands the same upstream gradient to both inputs
+    (s.sum() + b.sum()).backward()
+    a.grad.data *= 10
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(s.grad.data, [1.0, 1.0])
+    w = leaf(np.ones((2, 3)))
+    w.sum().backward()              # sum's VJP is a read-only broadcast view
+    w.grad.data *= 0.5
+    np.testing.assert_array_equal(w.grad.data, np.full((2, 3), 0.5))
+    v = leaf([1.0, 2.0])
+    v.reshape(2, 1).sum().backward()
+    assert v.grad.data.base is None and v.grad.data.flags.writeable
+
+
 def test_shared_subexpression_sums_contributions():
     x = leaf(3.0)
     y = x * x

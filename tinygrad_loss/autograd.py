@@ -107,27 +107,29 @@ def _walk(roots: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
     order: List[Tensor] = []
     leaves: List[Tensor] = []
     visited = set()
+    mark, push, pop, emit = visited.add, None, None, order.append
     for root in roots:
         if not root.requires_grad or id(root) in visited:
             continue
-        visited.add(id(root))
+        mark(id(root))
         if root._op is None:
             leaves.append(root)
             continue
         stack = [(root, iter(root._parents))]
+        push, pop = stack.append, stack.pop
         while stack:
             node, it = stack[-1]
             for p in it:
                 if p.requires_grad and id(p) not in visited:
-                    visited.add(id(p))
+                    mark(id(p))
                     if p._op is None:
                         leaves.append(p)
                     else:
-                        stack.append((p, iter(p._parents)))
+                        push((p, iter(p._parents)))
                         break
             else:
-                stack.pop()
-                order.append(node)
+                pop()
+                emit(node)
     return order, leaves
 
 
@@ -198,10 +200,12 @@ def _run(
                 observer("contribution", r, (None, g))
     wanted = None if inputs is None else {id(t) for t in inputs}
     results: Dict[int, Tensor] = {}
+    handed_out = set()  # ids of the arrays stored as some .grad during this call
 
+    pop, get = grads.pop, grads.get  # the loop below runs once per node: keep it to local lookups
     with _GradMode(bool(create_graph)):
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = pop(id(node), None)
             if g is None:  # does not lead to any root that was given a gradient
                 continue
             if observer is not None:
@@ -210,6 +214,7 @@ def _run(
                 results[id(node)] = g
             if accumulate:
                 _store(node, g, create_graph)
+                handed_out.add(id(node.grad.data))
             op = node._op
             parents = node._parents
             for i, p in enumerate(parents):
@@ -218,7 +223,9 @@ def _run(
                     if gp.data.shape != p.data.shape:
                         raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape "
                                            f"{gp.shape} for its input {i} of shape {p.shape}")
-                    add(p, gp)
+                    k = id(p)  # add(p, gp), inlined
+                    prev = get(k)
+                    grads[k] = gp if prev is None else prev + gp
                     if observer is not None:
                         observer("contribution", p, (node, gp))
             if not retain_graph:
@@ -232,6 +239,14 @@ def _run(
             if wanted is not None and id(leaf) in wanted:
                 results[id(leaf)] = g
             if accumulate:
+                if not create_graph and leaf.grad is None:
+                    # A leaf's .grad gets an array of its own, writable: VJPs like add pass the same
+                    # array to several tensors and sum's is a read-only broadcast view, so in-place
+                    # edits (gradient clipping) must not reach another tensor's gradient.
+                    d = g.data
+                    if id(d) in handed_out or d.base is not None or not d.flags.writeable:
+                        g = Tensor._wrap(d.copy())
+                    handed_out.add(id(g.data))
                 _store(leaf, g, create_graph)
     return results
 
@@ -239,7 +254,7 @@ def _run(
 def _store(t: Tensor, g: Tensor, create_graph: bool) -> None:
     if not create_graph and g.requires_grad:
         g = g.detach()
-    if g.dtype != t.dtype:
+    if g.data.dtype != t.data.dtype:
         g = g.astype(t.dtype) if create_graph else Tensor._wrap(g.data.astype(t.dtype))
     # Out of place on purpose: ``g`` may be the very object handed to another tensor.
     t.grad = g if t.grad is None else t.grad + g
