@@ -594,3 +594,18 @@ class _Null:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_docs_code_blocks_run_in_order(tmp_path, monkeypatch, capsys):
+    doc = open(os.path.join(ROOT, "docs", "graphs.md"), encoding="utf-8").read()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__docs__"}
+    for i, code in enumerate(blocks):
+        exec(compile(code, f"docs/graphs.md block {i + 1}", "exec"), namespace)
+    for f in ("loss.svg", "loss.png", "steps.html", "steps/step_00.svg", "diagnostics.png", "second_order.svg"):
+        assert (tmp_path / "out" / f).exists(), f
+    out = capsys.readouterr().out
+    assert "step 1 of 5: 'mean' (in MyLoss)" in out
+    assert "'HandWrittenCrossentropy/log'" in out and "(2, 3)" in out
