@@ -109,6 +109,10 @@ def test_python_protocols():
     assert arr.dtype == np.float32 and arr.shape == (2, 2)
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
     assert {t: 1}[t] == 1  # hashable by identity even though == is elementwise
+    # == with non-numeric objects falls back to identity instead of failing
+    assert (t == None) is False and (t != "auto") is True  # noqa: E711
+    assert t in [None, "auto", t] and t not in [None, "auto"]
+    assert (t == [[1, 0], [3, 4]]).tolist() == [[True, False], [True, True]]
 
 
 def test_requires_grad_():

@@ -808,6 +808,9 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 # --- bind the operators and methods of Tensor ----------------------------------------------
 
+_NUMERIC = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)
+
+
 def _bind() -> None:
     T = Tensor
     T.__add__ = add
@@ -827,7 +830,9 @@ def _bind() -> None:
     T.__abs__ = abs
     T.__getitem__ = getitem
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = lt, le, gt, ge
-    T.__eq__, T.__ne__ = eq, ne
+    # == with a non-numeric object (None, a string...) falls back to identity, so `t in [None, t]` works.
+    T.__eq__ = lambda self, other: eq(self, other) if isinstance(other, _NUMERIC) else NotImplemented
+    T.__ne__ = lambda self, other: ne(self, other) if isinstance(other, _NUMERIC) else NotImplemented
     for name in ("exp", "log", "log1p", "sqrt", "abs", "tanh", "sigmoid", "relu", "erf", "clip", "sum", "mean",
                  "max", "min", "logsumexp", "log_softmax", "softmax", "matmul", "reshape", "permute",
                  "transpose", "swapaxes", "expand", "broadcast_to", "squeeze", "unsqueeze", "flatten",
