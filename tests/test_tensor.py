@@ -236,6 +236,14 @@ def test_operators_with_non_tensors_on_both_sides(sym, other_kind):
         np.testing.assert_allclose(out.data, ref, rtol=1e-12)
 
 
+@pytest.mark.parametrize("fn, op", [(lambda t: t + "a", "add"), (lambda t: None * t, "mul"), (lambda t: t @ "x", "matmul"),
+                                    (lambda t: t ** {}, "pow"), (lambda t: t < "a", "lt"),
+                                    (lambda t: tg.where(True, t, "q"), "where")])
+def test_non_numeric_operand_is_a_type_error_naming_the_op(fn, op):
+    with pytest.raises(TypeError, match=rf"^{op}: operand .* is not numeric"):
+        fn(Tensor([1.0, 2.0]))
+
+
 def test_numpy_array_minus_tensor_returns_tensor_and_backprops():
     t = Tensor([1.0, 2.0], requires_grad=True)
     out = np.array([5.0, 5.0]) - t

@@ -111,7 +111,7 @@ def _node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Any = None) -> 
     return t
 
 
-def _lift(x: Any, like: Optional[Tensor] = None) -> Tensor:
+def _lift(x: Any, like: Optional[Tensor] = None, op: str = "") -> Tensor:
     """Make ``x`` a Tensor. Python numbers and integer arrays take the float dtype of ``like``."""
     if isinstance(x, Tensor):
         return x
@@ -124,14 +124,18 @@ def _lift(x: Any, like: Optional[Tensor] = None) -> Tensor:
             return Tensor._wrap(x)
         if x.dtype.kind in "iub":
             return Tensor._wrap(x.astype(dt))
-    return Tensor(x)
+    try:
+        return Tensor(x)
+    except TypeError:
+        shown = repr(x) if len(repr(x)) <= 40 else repr(x)[:37] + "..."
+        raise TypeError(f"{op or 'tensor op'}: operand {shown} of type {type(x).__name__} is not numeric") from None
 
 
-def _pair(a: Any, b: Any) -> Tuple[Tensor, Tensor]:
+def _pair(a: Any, b: Any, op: str = "") -> Tuple[Tensor, Tensor]:
     if isinstance(a, Tensor):
-        return a, _lift(b, a)
-    b = _lift(b)
-    return _lift(a, b), b
+        return a, _lift(b, a, op)
+    b = _lift(b, None, op)
+    return _lift(a, b, op), b
 
 
 def _const(arr: np.ndarray) -> Tensor:
@@ -208,7 +212,7 @@ def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepd
 def _binary(name: str, fn: Callable, op_ref: str) -> Callable:
     def op_fn(a: Any, b: Any) -> Tensor:
         if type(a) is not Tensor or type(b) is not Tensor:
-            a, b = _pair(a, b)
+            a, b = _pair(a, b, name)
         sa, sb = a.data.shape, b.data.shape
         if sa != sb and sa and sb:  # a 0-d operand broadcasts against anything
             _broadcast_shape(name, sa, sb)
@@ -276,7 +280,7 @@ minimum = _binary("minimum", np.minimum, "minimum")
 
 def pow(a: Any, b: Any) -> Tensor:
     """``a ** b`` elementwise; the exponent may be a number or a Tensor."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "pow")
     sa, sb = a.data.shape, b.data.shape
     if sa != sb and sa and sb:  # a 0-d operand broadcasts against anything
         _broadcast_shape("pow", sa, sb)
@@ -406,7 +410,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != bool:
         c = c != 0
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "where")
     shape = _broadcast_shape("where", c.shape, a.data.shape, b.data.shape)
     if c.shape != shape:
         c = np.broadcast_to(c, shape)
@@ -417,7 +421,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
 
 def _compare(name: str, fn: Callable) -> Callable:
     def cmp(a: Any, b: Any) -> Tensor:
-        a, b = _pair(a, b)
+        a, b = _pair(a, b, name)
         if a.data.shape != b.data.shape:
             _broadcast_shape(name, a.data.shape, b.data.shape)
         return Tensor._wrap(np.asarray(fn(a.data, b.data)))
@@ -582,7 +586,7 @@ MATMUL = defop("matmul", _matmul_vjp(0), _matmul_vjp(1))
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product ``a @ b`` with NumPy's rules: 1-D operands, batches, broadcast batch axes."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "matmul")
     sa, sb = a.data.shape, b.data.shape
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {sa} and {sb}")
