@@ -4,6 +4,7 @@ a collapsed view and the backward pass step by step.
     python examples/render_graphs.py            # writes docs/img/
     python examples/render_graphs.py out/graphs # writes somewhere else
 """
+import glob
 import os
 import sys
 
@@ -29,6 +30,8 @@ loss = MeanSquaredError()(y, model(x))
 loss.name = "loss"
 tl.render(loss, path("reference_forward.png"), title="Dense(1) + MeanSquaredError: the forward pass")
 tl.render_backprop(loss, path("backprop_steps.html"), title="Dense(1) + MeanSquaredError: backpropagation")
+for old in glob.glob(path(os.path.join("steps", "step_*"))):  # the step count follows the loss's ops
+    os.remove(old)
 steps = tl.render_backprop(loss, path("steps"), format="png")
 loss.backward()
 tl.render(loss, path("reference_backward.png"), title="after loss.backward(): every node holds ∂loss/∂node")
@@ -50,5 +53,12 @@ mse.name = "loss"
 mse.backward()
 tl.render(mse, path("mlp_full.png"), title="Dense(4, relu) → Dense(1) → MeanSquaredError")
 tl.render(mse, path("mlp_collapsed.png"), collapse=["Dense"], title='the same graph with collapse=["Dense"]')
+
+# 4. A second-order graph: grad(..., create_graph=True) returns a gradient that is itself a graph.
+x3 = tl.Tensor([0.5, 2.0], requires_grad=True, name="x", dtype="float64")
+(dydx,) = tl.grad((x3 ** 3).sum(), x3, create_graph=True)  # 3x², built from the VJPs' own ops
+dydx.name = "dy/dx"
+dydx.sum().backward()  # differentiate the gradient: x.grad = 6x
+tl.render(dydx, path("second_order.png"), title="the graph of dy/dx = 3x² for y = sum(x³), after dy/dx.sum().backward()")
 
 print("wrote the graph pictures and", len(steps), "backprop steps to", os.path.abspath(OUT))

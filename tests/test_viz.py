@@ -255,7 +255,7 @@ def test_real_loss_and_layer_scopes():
     labels, _, clusters = parse_dot(tl.to_dot(loss))
     ops_in_mse = sorted(labels[k].split()[0] for k, c in clusters.items() if c[-1:] == ["MeanSquaredError"]
                         and not labels[k].startswith(("2.0", "3.0")))
-    assert {"sub", "pow"} <= set(ops_in_mse)
+    assert {"sub", "pow", "mean"} <= set(ops_in_mse)
     assert any(labels[k].split()[0] == "matmul" and c[-1] == "dense" for k, c in clusters.items() if c)
 
 
@@ -517,7 +517,7 @@ def test_render_graphs_example_writes_the_docs_pictures(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     for name in ("reference_forward.png", "reference_backward.png", "cross_entropy.png", "mlp_full.png",
-                 "mlp_collapsed.png", "backprop_steps.html"):
+                 "mlp_collapsed.png", "second_order.png", "backprop_steps.html"):
         assert (tmp_path / name).stat().st_size > 1000, name
     assert len(os.listdir(tmp_path / "steps")) >= 5
 
