@@ -34,3 +34,13 @@ print("predictions:   ", [round(float(v), 3) for v in model.predict(x_train).rav
 # --- graph of one training step ---------------------------------------------------------------
 # (The graph-rendering helper adds its lines here: they write the graph of one training step of
 #  this model to out/. Everything above stays as it is.)
+import os  # noqa: E402
+
+out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out")
+step_loss = MeanSquaredError()(tl.Tensor(y_train, name="y_true"), model(tl.Tensor(x_train, name="x")))
+step_loss.name = "loss"
+step_loss.backward()  # the forward and backward pass of one more training step, drawn with its gradients
+for fmt in ("svg", "png"):
+    written = tl.render(step_loss, os.path.join(out_dir, f"linear_regression_graph.{fmt}"),
+                        title="one training step of Dense(1) + MeanSquaredError (after training)")
+    print("graph of one training step:", os.path.relpath(written))
