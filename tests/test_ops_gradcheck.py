@@ -12,7 +12,7 @@ import pytest
 
 import tinygrad_loss as tg
 from tinygrad_loss import Tensor, ops
-from tinygrad_loss.autograd import topological_order
+from tinygrad_loss.autograd import _run, topological_order
 
 _SEED = [0]
 
@@ -218,6 +218,25 @@ def test_gradgradcheck(op, case):
     """The VJP of every op is itself differentiated correctly (create_graph=True)."""
     res = tg.gradgradcheck(case.fn, *case.inputs, **case.tol)
     assert res, str(res)
+
+
+@pytest.mark.parametrize("op, case", ALL_CASES)
+def test_float32_graph_stays_float32_in_backward(op, case):
+    """No VJP silently promotes a float32 graph to float64 (which would double its cost)."""
+    leaves = [Tensor(x.astype(np.float32), requires_grad=True) for x in case.inputs]
+    out = case.fn(*leaves)
+    if out.dtype != np.float32:
+        # only cases that mix in a float64 constant or cast to float64 on purpose
+        assert case.label in {"reflected ndarray", "squeeze/unsqueeze", "float32 and back"}, case.label
+        return
+    seen = []
+
+    def observer(event, tensor, payload):
+        if event == "contribution" and payload[0] is not None:
+            seen.append((payload[0].op, tensor.dtype, payload[1].dtype))
+
+    _run([out], [Tensor._wrap(np.ones(out.shape, np.float32))], False, False, True, observer=observer)
+    assert seen and all(want == got for _, want, got in seen), seen
 
 
 # --- forward values against independent references ----------------------------------------
