@@ -609,3 +609,20 @@ def test_docs_code_blocks_run_in_order(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "step 1 of 5: 'mean' (in MyLoss)" in out
     assert "'HandWrittenCrossentropy/log'" in out and "(2, 3)" in out
+
+
+def test_reference_program_writes_its_graph_to_out():
+    import time
+    start = time.time()
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "linear_regression.py")],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    svg = os.path.join(ROOT, "out", "linear_regression_graph.svg")
+    png = os.path.join(ROOT, "out", "linear_regression_graph.png")
+    assert os.path.getmtime(svg) >= start - 1 and os.path.getmtime(png) >= start - 1
+    titles = _svg_titles(svg)
+    text = open(svg, encoding="utf-8").read()
+    assert len(titles) >= 10 and "dense.kernel" in text and "MeanSquaredError" in text
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "graph of one training step:" in r.stdout
