@@ -10,8 +10,7 @@ node may only be processed after all its consumers: that is the topological orde
 from __future__ import annotations
 
 import contextlib
-import functools
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
