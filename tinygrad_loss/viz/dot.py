@@ -396,7 +396,7 @@ class _Builder:
         return lines
 
 
-def build(tensor, options: DrawOptions, step: Optional[StepView] = None, where: str = "to_dot") -> List[str]:
+def build(tensor: G.Roots, options: DrawOptions, step: Optional[StepView] = None, where: str = "to_dot") -> List[str]:
     """The DOT statements (the body of ``digraph``) for ``tensor``'s graph."""
     options.check()
     roots = G.as_roots(tensor, where)
@@ -407,7 +407,7 @@ def source(lines: Iterable[str]) -> str:
     return "digraph tinygrad_loss {\n" + "".join(f"\t{x}\n" for x in lines) + "}\n"
 
 
-def to_dot(tensor, *, rankdir: str = "LR", show_value: bool = True, show_grad: Optional[bool] = None,
+def to_dot(tensor: G.Roots, *, rankdir: str = "LR", show_value: bool = True, show_grad: Optional[bool] = None,
            show_shape: bool = True, max_nodes: int = 300, precision: int = 4,
            collapse: Union[bool, Sequence[str]] = False, show_order: bool = False, show_fanin: bool = False,
            anomaly: Optional[bool] = None, notes: bool = False, gradcheck: Union[bool, dict] = False,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Optional, Sequence, Union
+from typing import Optional, Tuple, Union
 
 import graphviz
 
-from .dot import DrawOptions, StepView, build, source
+from ._graph import Roots
+from .dot import DrawOptions, build, source
 
 __all__ = ["draw", "render", "GraphvizNotFoundError", "FORMATS", "pipe", "write_atomic"]
 
@@ -70,7 +71,7 @@ def _options(where: str, **kw) -> DrawOptions:
         raise TypeError(f"{where}: unknown option ({e}); the options are: {names}") from None
 
 
-def draw(tensor, **options) -> graphviz.Digraph:
+def draw(tensor: Roots, **options) -> graphviz.Digraph:
     """The graph that produced ``tensor`` as a ``graphviz.Digraph`` (displays inline in Jupyter).
 
     Takes the options of :func:`tinygrad_loss.to_dot`; ``draw(t).source == to_dot(t)``.
@@ -80,7 +81,7 @@ def draw(tensor, **options) -> graphviz.Digraph:
     return graphviz.Digraph("tinygrad_loss", body=[f"\t{x}\n" for x in lines])
 
 
-def _target(path: str, fmt: Optional[str], where: str) -> tuple:
+def _target(path, fmt: Optional[str], where: str) -> Tuple[str, str]:
     path = os.fspath(path)
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
         raise ValueError(f"{where}: {path!r} is a directory; give a file name such as 'out/graph.svg'")
@@ -95,7 +96,7 @@ def _target(path: str, fmt: Optional[str], where: str) -> tuple:
     return path, fmt
 
 
-def render(tensor, path: str, format: Optional[str] = None, **options) -> str:
+def render(tensor: Roots, path: Union[str, "os.PathLike[str]"], format: Optional[str] = None, **options) -> str:
     """Draw ``tensor``'s graph into the file ``path`` and return the path written.
 
     ``format`` is ``"svg"``, ``"png"``, ``"pdf"`` or ``"dot"``; by default it is taken from

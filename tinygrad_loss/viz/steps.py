@@ -15,7 +15,7 @@ import html
 import os
 import re
 from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 import graphviz
 import numpy as np
@@ -168,8 +168,8 @@ def _inline_svg(svg: str, prefix: str) -> str:
     return svg.strip()
 
 
-def render_backprop(loss: Tensor, path: str, format: Optional[str] = None, gradient=None,
-                    title: str = "Backpropagation, step by step", **options):
+def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: Optional[str] = None, gradient=None,
+                    title: str = "Backpropagation, step by step", **options) -> Union[str, List[str]]:
     """Write the pictures of :func:`backprop_steps`.
 
     * ``path`` ending in ``.html`` (or ``format="html"``): one self-contained page with
