@@ -131,7 +131,6 @@ button:disabled {{ opacity: 0.4; cursor: default; }}
 #counter {{ font-variant-numeric: tabular-nums; color: #5f6b7a; }}
 section {{ display: none; padding: 18px 22px; }}
 section.on {{ display: block; }}
-section p {{ font-size: 15px; margin: 0 0 12px 0; }}
 section svg {{ max-width: 100%; height: auto; background: #ffffff; border: 1px solid #dde3ea; border-radius: 8px; }}
 </style></head>
 <body>
@@ -199,8 +198,8 @@ def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: 
                     write_atomic(f"{stem}_step_{s2.index:0{width}d}.dot", s2.dot)
                 raise GraphvizNotFoundError(f"{e}; the DOT source of every step was written as "
                                             f"{stem}_step_*.dot") from None
-            sections.append(f'<section><p>{html.escape(s.caption)}</p>\n'
-                            f'{_inline_svg(svg, f"s{s.index}_")}\n</section>')
+            sections.append(f'<section aria-label="{html.escape(s.caption)}">\n'
+                            f'{_inline_svg(svg, f"s{s.index}_")}\n</section>')  # the SVG shows the caption
         page = _HTML.format(title=html.escape(title), sections="\n".join(sections))
         write_atomic(path, page)
         return path
