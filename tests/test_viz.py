@@ -626,3 +626,22 @@ def test_reference_program_writes_its_graph_to_out():
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert "graph of one training step:" in r.stdout
+
+
+def test_viewer_never_imports_training_code():
+    import ast
+    viz_dir = os.path.join(ROOT, "tinygrad_loss", "viz")
+    banned = {"nn", "optim", "training", "losses", "callbacks", "metrics", "keras"}
+    for fname in os.listdir(viz_dir):
+        if not fname.endswith(".py"):
+            continue
+        tree = ast.parse(open(os.path.join(viz_dir, fname), encoding="utf-8").read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                mods = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            else:
+                continue
+            for m in mods:
+                assert not (set(m.split(".")) & banned), f"viz/{fname} imports {m}"
