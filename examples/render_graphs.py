@@ -28,13 +28,15 @@ x = tl.Tensor([[1, 2], [2, 3], [3, 4]], name="x")
 y = tl.Tensor([3, 5, 7], name="y_true")
 loss = MeanSquaredError()(y, model(x))
 loss.name = "loss"
-tl.render(loss, path("reference_forward.png"), title="Dense(1) + MeanSquaredError: the forward pass")
-tl.render_backprop(loss, path("backprop_steps.html"), title="Dense(1) + MeanSquaredError: backpropagation")
+tl.render(loss, path("reference_forward.png"), title="Dense(1) + MeanSquaredError: the forward pass", legend=True)
+tl.render_backprop(loss, path("backprop_steps.html"), title="Dense(1) + MeanSquaredError: backpropagation",
+                   legend=True)
 for old in glob.glob(path(os.path.join("steps", "step_*"))):  # the step count follows the loss's ops
     os.remove(old)
-steps = tl.render_backprop(loss, path("steps"), format="png")
+steps = tl.render_backprop(loss, path("steps"), format="png", legend=True)
 loss.backward()
-tl.render(loss, path("reference_backward.png"), title="after loss.backward(): every node holds ∂loss/∂node")
+tl.render(loss, path("reference_backward.png"), title="after loss.backward(): every node holds ∂loss/∂node",
+          legend=True)
 
 # 2. A cross-entropy loss drawn as one labelled cluster (top to bottom: the chain is long).
 logits = tl.Tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]], requires_grad=True, name="logits")

@@ -645,3 +645,15 @@ def test_viewer_never_imports_training_code():
                 continue
             for m in mods:
                 assert not (set(m.split(".")) & banned), f"viz/{fname} imports {m}"
+
+
+def test_legend_lists_the_colours_in_use():
+    g = reference_graph()
+    assert "op result" not in tl.to_dot(g["loss"])
+    before = tl.to_dot(g["loss"], legend=True)
+    assert "parameter" in before and "op result" in before and "grad = " not in before
+    g["loss"].backward()
+    after = tl.to_dot(g["loss"], legend=True, notes=True)
+    assert "grad = ∂output/∂node" in after and ">note<" in after
+    step = tl.backprop_steps(reference_graph()["loss"], legend=True)[2].dot
+    assert "grad so far" in step and "node being processed" in step

@@ -64,6 +64,7 @@ class DrawOptions:
     notes: bool = False
     gradcheck: Union[bool, dict] = False
     title: Optional[str] = None
+    legend: bool = False
 
     def check(self) -> None:
         if self.rankdir not in ("LR", "TB", "RL", "BT"):
@@ -267,6 +268,28 @@ class _Builder:
         out.append("</TABLE>")
         return "<" + "".join(out) + ">"
 
+    def legend(self) -> str:
+        """One row of swatches saying what each colour means (only the ones this picture uses)."""
+        P = PALETTE
+        keys = [("parameter", P["param_fill"], P["param_border"], P["param_title"]),
+                ("input / constant", P["input_fill"], P["input_border"], P["input_title"]),
+                ("op result", P["op_fill"], P["op_border"], P["op_title"]),
+                ("output", P["out_fill"], P["out_border"], P["out_title"])]
+        if self.o.show_grad:
+            keys.append(("grad = ∂output/∂node", P["grad_fill"], P["grad_fill"], P["grad_text"]))
+        if self.step is not None:
+            keys += [("grad so far (terms still to come)", P["partial_fill"], P["partial_fill"], P["grad_text"]),
+                     ("node being processed", P["current_fill"], P["current_border"], P["current_border"])]
+        if self.o.notes:
+            keys.append(("note", P["note_fill"], P["note_fill"], P["note_text"]))
+        if self.anomaly is not None:
+            keys.append(("holds nan/inf", P["warn_fill"], P["warn_border"], P["warn_text"]))
+        if self.badges:
+            keys.append(("gradcheck passed", P["ok_fill"], P["ok_fill"], P["ok_text"]))
+        cells = "".join(f'<TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" STYLE="rounded" CELLPADDING="4">'
+                        f'{_font(G.esc(text), color, 10)}</TD>' for text, fill, border, color in keys)
+        return f'<TABLE BORDER="0" CELLSPACING="6" CELLPADDING="0"><TR>{cells}</TR></TABLE>'
+
     def kind(self, t: Tensor) -> str:
         if id(t) in self.root_ids:
             return "out"
@@ -346,9 +369,12 @@ class _Builder:
         if self.anomaly is not None:
             for line in self.anomaly.caption.splitlines():
                 caption.append(_font("⚠ " + G.esc(line), P["warn_text"], 12, bold=True))
+        if o.legend:
+            caption.append(self.legend())
         if caption:
-            br = '<BR ALIGN="LEFT"/>'
-            lines.append(f"label=<{br.join(caption)}{br}> labelloc=t labeljust=l fontsize=12")
+            rows = "".join(f'<TR><TD ALIGN="LEFT">{c}</TD></TR>' for c in caption)
+            lines.append(f'label=<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="0">{rows}</TABLE>> '
+                         f"labelloc=t labeljust=l fontsize=12")
         # Clusters: a tree of scope paths.
         paths = set(k for k in stmts_by_scope if k)
         for p in list(paths):
@@ -411,7 +437,7 @@ def to_dot(tensor: G.Roots, *, rankdir: str = "LR", show_value: bool = True, sho
            show_shape: bool = True, max_nodes: int = 300, precision: int = 4,
            collapse: Union[bool, Sequence[str]] = False, show_order: bool = False, show_fanin: bool = False,
            anomaly: Optional[bool] = None, notes: bool = False, gradcheck: Union[bool, dict] = False,
-           title: Optional[str] = None) -> str:
+           title: Optional[str] = None, legend: bool = False) -> str:
     """The graph that produced ``tensor`` (or a list of tensors) as Graphviz DOT source.
 
     Needs no Graphviz binary. One node per tensor of the graph, one edge per op input.
@@ -435,7 +461,8 @@ def to_dot(tensor: G.Roots, *, rankdir: str = "LR", show_value: bool = True, sho
         gradcheck: badge each leaf that requires a gradient with its finite-difference check
             (``True``, or a dict of ``atol``/``rtol``/``max_elements``).
         title: a caption above the graph.
+        legend: a row of colour swatches under the caption saying what each colour means.
     """
     opts = DrawOptions(rankdir, show_value, show_grad, show_shape, max_nodes, precision, collapse, show_order,
-                       show_fanin, anomaly, notes, gradcheck, title)
+                       show_fanin, anomaly, notes, gradcheck, title, legend)
     return source(build(tensor, opts))
