@@ -131,6 +131,9 @@ def test_reference_fit_reaches_the_predicted_member_of_the_solution_family(tutor
     np.testing.assert_allclose(ns["reached"], [1 + t, 1 - t, t], atol=0.01)
     X = np.array([[1, 2, 1], [2, 3, 1], [3, 4, 1]], dtype=float)
     np.testing.assert_allclose(X @ ns["reached"], [3, 5, 7], atol=0.02)
+    # the curvature the text quotes to explain the slow last stretch
+    lam = np.sort(np.linalg.eigvalsh(2 / 3 * X.T @ X))[::-1]
+    assert f"eigenvalues {lam[0]:.1f}, {lam[1]:.3f} and 0" in DOC.read_text(encoding="utf-8") and abs(lam[2]) < 1e-12
 
 
 def test_loss_curve_figure_shows_the_tutorials_run(tutorial):
