@@ -163,6 +163,8 @@ def _norm_axes(op: str, axis: Axis, ndim: int) -> Tuple[int, ...]:
     """Axis argument -> sorted tuple of non-negative axes (all axes for None)."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, already valid (implies ndim > 0)
+        return (axis % ndim,)
     if isinstance(axis, (int, np.integer)):
         axes = (axis,)
     elif isinstance(axis, (tuple, list)):
@@ -478,10 +480,11 @@ def _reduction(name: str, fn: Callable, op: Op, empty_ok: bool) -> Callable:
     return reduce
 
 
-sum = _reduction("sum", np.sum, SUM, True)
+# The ufunc reductions are what np.sum/np.max/np.min call, minus a Python wrapper layer per call.
+sum = _reduction("sum", np.add.reduce, SUM, True)
 mean = _reduction("mean", np.mean, MEAN, False)
-max = _reduction("max", np.max, MAX, False)
-min = _reduction("min", np.min, MIN, False)
+max = _reduction("max", np.maximum.reduce, MAX, False)
+min = _reduction("min", np.minimum.reduce, MIN, False)
 
 
 # logsumexp(a) = m + log Σ e^(a-m), m = max(a): stable for |a| ~ 1e4; d/da = softmax(a) over the axes.
@@ -613,7 +616,7 @@ EXPAND = defop("expand", lambda g, o, a: unbroadcast(g, a.shape))
 def _shape_arg(shape: Tuple[Any, ...]) -> Tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple([int(s) for s in shape])
 
 
 def reshape(a: Any, *shape: Any) -> Tensor:
@@ -634,11 +637,12 @@ def permute(a: Any, *axes: Any) -> Tensor:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
     a = _lift(a)
     axes = _shape_arg(axes)
-    if sorted(ax % _bmax(a.ndim, 1) for ax in axes) != list(range(a.ndim)) or \
-            any(not -a.ndim <= ax < a.ndim for ax in axes):
+    nd = a.data.ndim
+    if sorted([ax % _bmax(nd, 1) for ax in axes]) != list(range(nd)) or \
+            any([not -nd <= ax < nd for ax in axes]):
         raise ValueError(f"permute: {axes} is not a permutation of the axes of a tensor of shape {a.shape}")
-    axes = tuple(ax % a.ndim for ax in axes)
-    return _node(np.transpose(a.data, axes), PERMUTE, (a,), axes)
+    axes = tuple([ax % nd for ax in axes])
+    return _node(a.data.transpose(axes), PERMUTE, (a,), axes)
 
 
 def transpose(a: Any, *axes: Any) -> Tensor:
@@ -654,10 +658,11 @@ def transpose(a: Any, *axes: Any) -> Tensor:
 
 def swapaxes(a: Any, i: int, j: int) -> Tensor:
     a = _lift(a)
+    nd = a.data.ndim
     for ax in (i, j):
-        if not -a.ndim <= ax < a.ndim:
+        if not -nd <= ax < nd:
             raise ValueError(f"swapaxes: axis {ax} is out of range for a tensor of shape {a.shape}")
-    perm = list(range(a.ndim))
+    perm = list(range(nd))
     perm[i], perm[j] = perm[j], perm[i]
     return permute(a, tuple(perm))
 
