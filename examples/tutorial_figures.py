@@ -37,7 +37,8 @@ def mse_graph() -> str:
     y_pred = tl.Tensor([2.5, 5.5, 8.0], requires_grad=True, name="y_pred")
     mse = losses.MeanSquaredError()(y_true, y_pred)
     mse.backward()
-    return tl.render(mse, path("mse_graph.svg"), title="MeanSquaredError on three numbers, after backward()")
+    return tl.render(mse, path("mse_graph.svg"), title="MeanSquaredError on three numbers, after backward()",
+                     legend=True)
 
 
 def cross_entropy_graphs() -> list:
@@ -69,8 +70,9 @@ def backprop_frames() -> list:
     y = tl.Tensor([3, 5, 7], name="y_true")
     loss = losses.MeanSquaredError()(y, model(x))
     loss.name = "loss"
-    page = tl.render_backprop(loss, path("backprop_steps.html"), title="One training step of the reference model")
-    return [page] + tl.render_backprop(loss, path("backprop_steps"), format="svg")
+    page = tl.render_backprop(loss, path("backprop_steps.html"), title="One training step of the reference model",
+                              legend=True)
+    return [page] + tl.render_backprop(loss, path("backprop_steps"), format="svg", legend=True)
 
 
 def fit_line(x: np.ndarray, y: np.ndarray, loss) -> tuple:
