@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import tempfile
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -114,7 +114,8 @@ def svg_plot(path: str, lines: Sequence[Tuple[str, Sequence[float], Sequence[flo
            f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
     if title:
-        out.append(f'<text x="{left + pw / 2:.1f}" y="22" text-anchor="middle" font-size="14">{html.escape(title)}</text>')
+        out.append(f'<text x="{left + pw / 2:.1f}" y="22" text-anchor="middle" font-size="14">'
+                   f'{html.escape(title)}</text>')
     for t in yticks:
         y = py(t)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#e3e7ec"/>')
