@@ -74,19 +74,21 @@ def svg_plot(path: str, lines: Sequence[Tuple[str, Sequence[float], Sequence[flo
     """Draw ``lines`` (label, xs, ys) and scatter ``points`` (label, xs, ys) into an SVG file.
 
     ``log_y=True`` puts the y axis on a log scale (decade ticks); non-positive values are dropped
-    there. Returns ``path``. Needs nothing but NumPy.
+    there. NaN and infinite values (a diverged run) are dropped too. Returns ``path``. Needs
+    nothing but NumPy.
     """
     left, right, top, bottom = 70, 170, 40, 50
     pw, ph = width - left - right, height - top - bottom
-    series = [(lab, np.asarray(xs, float), np.asarray(ys, float)) for lab, xs, ys in list(lines) + list(points)]
-    if not series:
-        raise ValueError("svg_plot: nothing to draw (give lines or points)")
-    xs_all = np.concatenate([s[1] for s in series])
-    ys_all = np.concatenate([s[2] for s in series])
+    series = []
+    for lab, xs, ys in list(lines) + list(points):
+        xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+        keep = np.isfinite(xs) & np.isfinite(ys) & ((ys > 0) if log_y else True)
+        series.append((lab, xs[keep], ys[keep]))
+    xs_all = np.concatenate([s[1] for s in series]) if series else np.zeros(0)
+    ys_all = np.concatenate([s[2] for s in series]) if series else np.zeros(0)
+    if ys_all.size == 0:
+        raise ValueError("svg_plot: nothing to draw (no finite" + (" positive" if log_y else "") + " values)")
     if log_y:
-        ys_all = ys_all[ys_all > 0]
-        if ys_all.size == 0:
-            raise ValueError("svg_plot: log_y needs positive values")
         lo_e, hi_e = math.floor(math.log10(ys_all.min())), math.ceil(math.log10(ys_all.max()))
         hi_e = max(hi_e, lo_e + 1)
         step = max(1, math.ceil((hi_e - lo_e) / 8))
@@ -133,8 +135,7 @@ def svg_plot(path: str, lines: Sequence[Tuple[str, Sequence[float], Sequence[flo
     legend_y = top + 10
     for i, (label, xs, ys) in enumerate(series):
         color = COLORS[i % len(COLORS)]
-        keep = ys > 0 if log_y else np.ones_like(ys, bool)
-        coords = [(px(a), py(b)) for a, b in zip(xs[keep], ys[keep])]
+        coords = [(px(a), py(b)) for a, b in zip(xs, ys)]
         is_line = i < len(lines)
         if is_line:
             pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in coords)

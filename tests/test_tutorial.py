@@ -348,12 +348,25 @@ def test_png_with_matplotlib(tmp_path, monkeypatch):
     assert any(name == "close" for name, _, _ in calls)
 
 
+def test_diverged_run_still_plots(tmp_path):
+    """A run whose loss became inf/NaN draws its finite epochs (the point of looking at the curve)."""
+    mod = _plot_history_module()
+    for log_y in (True, False):
+        written = mod["plot_history"]([8.0, 2.0, float("inf"), float("nan")], str(tmp_path / f"c{log_y}.svg"),
+                                      log_y=log_y)
+        (line,) = ET.parse(written).getroot().iter(f"{SVG_NS}polyline")
+        assert len(line.get("points").split()) == 2
+
+
 def test_plot_history_errors(tmp_path):
     mod = _plot_history_module()
     with pytest.raises(ValueError, match="no 'loss' values"):
         mod["plot_history"]({"accuracy": [0.5]}, str(tmp_path / "c.svg"))
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
         mod["plot_history"]([1.0, 0.5], str(tmp_path / "c.jpg"))
+    with pytest.raises(ValueError, match="no finite positive values"):
+        mod["plot_history"]([0.0, float("nan")], str(tmp_path / "c.svg"))
+    assert not list(tmp_path.iterdir())  # nothing written for a refused plot
 
 
 # --- examples/README.md ------------------------------------------------------------------------------
