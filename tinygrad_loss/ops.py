@@ -184,7 +184,7 @@ def _norm_axes(op: str, axis: Axis, ndim: int) -> Tuple[int, ...]:
 
 
 def _keepdims_shape(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> Tuple[int, ...]:
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple([1 if i in axes else n for i, n in enumerate(shape)])
 
 
 def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
@@ -244,7 +244,7 @@ def _log_base(a: Tensor) -> Tensor:
 
 def _pow_base_vjp(g: Tensor, o: Tensor, a: Tensor, b: Tensor) -> Tensor:
     e = sub(b, 1.0)
-    if np.any(b.data == 0):
+    if (b.data == 0).any():  # the method skips np.any's Python wrapper (this runs on every square's VJP)
         # a^0 is the constant 1, derivative 0, also at a == 0 where b a^(b-1) would be 0 * inf:
         # any finite exponent there gives b a^e = 0 without the nan.
         e = where(eq(b, 0.0), 1.0, e)

@@ -61,7 +61,7 @@ class ProgressBar:
         self.width = width
         self.interval = interval
         self.stream = stream if stream is not None else sys.stdout
-        isatty = getattr(self.stream, "isatty", None)
+        isatty = getattr(self.stream, "isatty", None) if verbose else None  # verbose=0: skip the syscall
         self.dynamic = bool(isatty and isatty())
         self.start = time.perf_counter()
         self._last = 0.0
