@@ -193,20 +193,53 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     Broadcasting copies an input along new leading axes and along its size-1 axes, so the
     gradient of each copy must be added back: sum over those axes.
     """
+    if type(shape) is not tuple:
+        shape = tuple(shape)
     gs = g.data.shape
     if gs == shape:
         return g
     lead = len(gs) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gs[i + lead] != 1)
-    out = sum(g, axis=axes, keepdims=True) if axes else g
-    return reshape(out, shape) if out.data.shape != shape else out
+    out = _sum_over(g, axes, True) if axes else g
+    return _reshape_to(out, shape)
 
 
 def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepdims: bool) -> Tensor:
     """Undo a reduction over ``axes``: reshape to keepdims form, then broadcast to ``shape``."""
     if not keepdims:
-        g = reshape(g, _keepdims_shape(shape, axes))
-    return expand(g, shape)
+        g = _reshape_to(g, _keepdims_shape(shape, axes))
+    return _expand_to(g, shape)
+
+
+# The three helpers below build exactly the node that sum/reshape/expand would, for arguments the
+# caller already knows are valid (VJPs run them on every backward pass, so they skip the
+# argument normalisation and checks of the public functions).
+
+def _sum_over(t: Tensor, axes: Tuple[int, ...], keepdims: bool) -> Tensor:
+    """``sum(t, axis=axes, keepdims=keepdims)`` for sorted, non-negative, distinct ``axes``."""
+    return _node(np.add.reduce(t.data, axis=axes, keepdims=keepdims), SUM, (t,), (axes, bool(keepdims)))
+
+
+def _reshape_to(t: Tensor, shape: Tuple[int, ...]) -> Tensor:
+    """``reshape(t, shape)`` for a tuple of ints ``shape`` with as many elements as ``t``."""
+    if t.data.shape == shape:
+        return t
+    try:
+        out = t.data.reshape(shape)
+    except ValueError:  # not expected from the VJPs; the public function explains the mismatch
+        return reshape(t, shape)
+    return _node(out, RESHAPE, (t,))
+
+
+def _expand_to(t: Tensor, shape: Tuple[int, ...]) -> Tensor:
+    """``expand(t, shape)`` for a tuple of ints ``shape`` that ``t`` broadcasts to."""
+    if t.data.shape == shape:
+        return t
+    try:
+        out = np.broadcast_to(t.data, shape)
+    except ValueError:  # not expected from the VJPs; the public function explains the mismatch
+        return expand(t, shape)
+    return _node(out, EXPAND, (t,))
 
 
 # --- elementwise binary ops ----------------------------------------------------------------
@@ -492,9 +525,9 @@ min = _reduction("min", np.minimum.reduce, MIN, False)
 LOGSUMEXP = defop("logsumexp", lambda g, o, a: mul(_expand_back(g, a.shape, *o._saved),
                                                     _softmax_over(a, o._saved[0])))
 # log_softmax(a) = a - logsumexp(a); VJP: g - softmax(a) Σ g
-LOG_SOFTMAX = defop("log_softmax", lambda g, o, a: sub(g, mul(exp(o), sum(g, axis=o._saved, keepdims=True))))
+LOG_SOFTMAX = defop("log_softmax", lambda g, o, a: sub(g, mul(exp(o), _sum_over(g, o._saved, True))))
 # softmax(a) = e^(a - logsumexp(a)); VJP: s ⊙ (g - Σ g s)
-SOFTMAX = defop("softmax", lambda g, o, a: mul(o, sub(g, sum(mul(g, o), axis=o._saved, keepdims=True))))
+SOFTMAX = defop("softmax", lambda g, o, a: mul(o, sub(g, _sum_over(mul(g, o), o._saved, True))))
 
 
 def _softmax_over(a: Tensor, axes: Tuple[int, ...]) -> Tensor:
@@ -563,7 +596,10 @@ def softmax(a: Any, axis: int = -1) -> Tensor:
 # --- matrix product ------------------------------------------------------------------------
 
 def _swap_last(t: Tensor) -> Tensor:
-    return swapaxes(t, -1, -2)
+    """``swapaxes(t, -1, -2)`` for ``t.ndim >= 2``: the permute node, built directly."""
+    nd = t.data.ndim
+    perm = tuple(range(nd - 2)) + (nd - 1, nd - 2)
+    return _node(t.data.transpose(perm), PERMUTE, (t,), perm)
 
 
 def _matmul_vjp(which: int) -> Callable:
@@ -578,8 +614,8 @@ def _matmul_vjp(which: int) -> Callable:
         if b.ndim == 1:
             g2 = unsqueeze(g2, -1)
         if which == 0:
-            return reshape(unbroadcast(matmul(g2, _swap_last(b2)), a2.shape), a.shape)
-        return reshape(unbroadcast(matmul(_swap_last(a2), g2), b2.shape), b.shape)
+            return _reshape_to(unbroadcast(matmul(g2, _swap_last(b2)), a2.shape), a.shape)
+        return _reshape_to(unbroadcast(matmul(_swap_last(a2), g2), b2.shape), b.shape)
 
     return vjp
 
