@@ -249,7 +249,9 @@ def _binary(name: str, fn: Callable, op_ref: str) -> Callable:
         if type(a) is not Tensor or type(b) is not Tensor:
             a, b = _pair(a, b, name)
         sa, sb = a.data.shape, b.data.shape
-        if sa != sb and sa and sb:  # a 0-d operand broadcasts against anything
+        # Check only what could fail: a 0-d operand, or one whose shape is the other's tail
+        # (a bias (n,) against a batch (b, n)), always broadcasts.
+        if sa != sb and sa and sb and sa[-len(sb):] != sb and sb[-len(sa):] != sa:
             _broadcast_shape(name, sa, sb)
         return _node(fn(a.data, b.data), OPS[op_ref], (a, b))
 
@@ -547,8 +549,10 @@ def _softmax_over(a: Tensor, axes: Tuple[int, ...]) -> Tensor:
 
 
 def _shifted(x: np.ndarray, axes: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
-    m = np.max(x, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
+    m = np.maximum.reduce(x, axis=axes, keepdims=True)
+    finite = np.isfinite(m)
+    if not finite.all():  # rows that are all -inf (or hold inf/nan) are not shifted
+        m = np.where(finite, m, 0)
     return x - m, m
 
 
@@ -578,7 +582,7 @@ def log_softmax(a: Any, axis: int = -1) -> Tensor:
     if a.data.size == 0:
         _check_not_empty("log_softmax", a.shape, axes)
     z, _ = _shifted(a.data, axes)
-    out = z - np.log(np.sum(np.exp(z), axis=axes, keepdims=True))
+    out = z - np.log(np.add.reduce(np.exp(z), axis=axes, keepdims=True))
     return _node(out, LOG_SOFTMAX, (a,), axes)
 
 
@@ -590,7 +594,7 @@ def softmax(a: Any, axis: int = -1) -> Tensor:
         _check_not_empty("softmax", a.shape, axes)
     z, _ = _shifted(a.data, axes)
     e = np.exp(z)
-    return _node(e / np.sum(e, axis=axes, keepdims=True), SOFTMAX, (a,), axes)
+    return _node(e / np.add.reduce(e, axis=axes, keepdims=True), SOFTMAX, (a,), axes)
 
 
 # --- matrix product ------------------------------------------------------------------------
