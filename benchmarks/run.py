@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import tinygrad_loss  # noqa: E402
 
 from benchmarks import _threads, memory, mlp, reference, tiny_ops  # noqa: E402
+from benchmarks import timing  # noqa: E402
 from benchmarks.timing import Results, format_table, optional_torch  # noqa: E402
 
 BENCHMARKS = ("mlp", "tiny_ops", "reference", "memory")
@@ -74,9 +75,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="MLP steps for the memory-growth check (default 10000; 20 with --quick; 0 skips it)")
     ap.add_argument("--threads", type=int, default=_threads.DEFAULT,
                     help="BLAS/OpenMP threads for NumPy and PyTorch (default 1; 0 keeps the libraries' defaults)")
+    ap.add_argument("--clock", choices=sorted(timing.CLOCKS), default="wall",
+                    help="wall time (default) or this process's CPU time (robust on a busy machine)")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows even when torch is installed")
     ap.add_argument("--output", help="also write the table (Markdown) to this file")
     args = ap.parse_args(argv)
+    timing.set_clock(args.clock)
     if args.threads > 0 and _threads.applied != args.threads:
         print(f"note: --threads {args.threads} not applied to NumPy's BLAS (NumPy was imported first)",
               file=sys.stderr)
@@ -86,7 +90,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     t0 = time.perf_counter()
     res = run_all(args.only, args.quick, args.growth_steps, use_torch=not args.no_torch)
     table = format_table(res)
-    text = f"{machine(not args.no_torch)}\n\n{table}\n\n(total {time.perf_counter() - t0:.0f} s)"
+    text = f"{machine(not args.no_torch)}; clock: {args.clock}\n\n{table}\n\n(total {time.perf_counter() - t0:.0f} s)"
     print(text)
     if args.output:
         tmp = args.output + ".tmp"

@@ -101,14 +101,20 @@ def test_tiny_chain_has_twenty_ops():
 
 def test_mlp_benchmark_produces_rows_without_torch():
     res = mlp.run(number=1, repeat=1, warmup=0, problem=mlp.Problem(batch=4, sizes=SMALL), use_torch=False)
-    names = [r.variant for r in _rows(res, "MLP step")]
+    steps = _rows(res, "MLP step 12-8-5, b=4")
+    overhead = _rows(res, "MLP step overhead")
+    assert len(steps) + len(overhead) == len(res.rows)
+    names = [r.variant for r in steps]
     assert names[:2] == ["NumPy (hand-written)", "ours (Tensor ops)"]
     assert "PyTorch CPU eager" not in names
     assert any("PyTorch" in n and "skipped" in n for n in res.notes)
-    for r in _rows(res, "MLP step"):
+    for r in steps:
         assert r.value > 0 and r.ratio > 0
-    ours = [r for r in res.rows if r.variant.startswith("ours")]
+    ours = [r for r in steps if r.variant.startswith("ours")]
     assert ours and all(r.target == "<= 1.15" and r.met is not None for r in ours)
+    # one overhead row per framework other than NumPy (a difference of timings: any sign)
+    assert [r.variant for r in overhead] == names[1:]
+    assert all(isinstance(r.value, float) for r in overhead)
 
 
 def test_tiny_ops_benchmark_produces_rows_without_torch():
