@@ -119,7 +119,8 @@ def run(number: int = 200, repeat: int = 21, warmup: int = 2, use_torch: bool = 
         fns["PyTorch fwd+bwd"] = th["fwd+bwd"]
         fns["PyTorch fwd"] = th["fwd"]
     else:
-        res.notes.append("tiny-op chain: PyTorch rows skipped (torch not importable, or --no-torch); no ratio against the target")
+        res.notes.append("tiny-op chain: PyTorch rows skipped (torch not importable, or --no-torch); "
+                         "no ratio against the target")
     t = measure(fns, number=number, repeat=repeat, warmup=warmup)
     bench = f"tiny-op chain, {N_OPS} ops on (4,)"
     np_f = t["NumPy fwd"]
