@@ -22,6 +22,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 import numpy as np  # noqa: E402
 
 import tinygrad_loss  # noqa: E402
+from tinygrad_loss._io import write_atomic  # noqa: E402
 
 from benchmarks import _threads, memory, mlp, reference, tiny_ops  # noqa: E402
 from benchmarks import timing  # noqa: E402
@@ -93,10 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     text = f"{machine(not args.no_torch)}; clock: {args.clock}\n\n{table}\n\n(total {time.perf_counter() - t0:.0f} s)"
     print(text)
     if args.output:
-        tmp = args.output + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.output)
+        write_atomic(args.output, text + "\n")
     return 0
 
 

@@ -17,29 +17,14 @@ import html
 import math
 import os
 import sys
-import tempfile
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from tinygrad_loss._io import atomic_write, write_atomic
+
 #: line colours, in order (colour-blind friendly)
 COLORS = ("#1f6fb5", "#d9541e", "#2a9d55", "#8e44ad", "#b8860b")
-
-
-def _write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace`` (no half-written file)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _nice_ticks(lo: float, hi: float, count: int = 6) -> List[float]:
@@ -148,7 +133,7 @@ def svg_plot(path: str, lines: Sequence[Tuple[str, Sequence[float], Sequence[flo
         out.append(f'<text x="{left + pw + 38}" y="{legend_y + 4:.1f}">{html.escape(label)}</text>')
         legend_y += 20
     out.append("</svg>\n")
-    _write_atomic(path, "\n".join(out))
+    write_atomic(path, "\n".join(out))
     return path
 
 
@@ -197,16 +182,11 @@ def plot_history(history: Any, path: str = "out/loss_curve", title: str = "train
             ax.grid(True, alpha=0.3)
             fig.tight_layout()
             out = stem + ".png"
-            os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(os.path.abspath(out)))
-            os.close(fd)
             try:
-                fig.savefig(tmp, format="png")
-                os.replace(tmp, out)
+                with atomic_write(out) as f:
+                    fig.savefig(f, format="png")
             finally:
                 plt.close(fig)
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
             return out
     lines = [(name, range(1, len(v) + 1), v) for name, v in curves.items()]
     return svg_plot(stem + ".svg", lines=lines, title=title, xlabel="epoch",

@@ -326,7 +326,10 @@ def test_png_with_matplotlib(tmp_path, monkeypatch):
 
         def savefig(self, fname, format=None):
             calls.append(("savefig", (fname,), {"format": format}))
-            Path(fname).write_bytes(b"\x89PNG\r\n\x1a\n")
+            if hasattr(fname, "write"):  # matplotlib accepts a path or a binary file object
+                fname.write(b"\x89PNG\r\n\x1a\n")
+            else:
+                Path(fname).write_bytes(b"\x89PNG\r\n\x1a\n")
 
     mpl = types.ModuleType("matplotlib")
     mpl.use = lambda backend: calls.append(("use", (backend,), {}))

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import defaultdict
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .._io import atomic_write
 from ..autograd import name_scope
 from ..tensor import Tensor
 
@@ -222,16 +222,8 @@ class Module:
         arrays = self.state_dict()
         if not arrays:
             raise ValueError(f"save_weights: {self.name} has no parameters yet; build it first")
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_write(path) as f:
+            np.savez(f, **arrays)
 
     def load_weights(self, path: str) -> None:
         """Read weights written by :meth:`save_weights`. Names and shapes must match; on any
