@@ -34,7 +34,7 @@ import numpy as np
 
 from . import ops
 from .autograd import STATE, name_scope
-from .tensor import Tensor, get_default_dtype
+from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "get", "reduce_weighted_values", "squeeze_or_expand_to_same_rank",
@@ -77,12 +77,7 @@ def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tenso
         if x.dtype.kind != "f":
             return Tensor._wrap(x.data.astype(get_default_dtype()))
         return x
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{loss}: {what} must be a Tensor, a NumPy array or a (nested) list of numbers ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{loss}: {what} must be numeric, got an array of dtype {arr.dtype}")
+    arr = numeric_array(x, loss, what)
     if dtype is None:
         dtype = arr.dtype if (arr.dtype.kind == "f" and isinstance(x, (np.ndarray, np.generic))) \
             else get_default_dtype()
@@ -90,11 +85,7 @@ def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tenso
 
 
 def _check_finite(loss: str, what: str, t: Tensor) -> None:
-    ok = np.isfinite(t.data)
-    if not ok.all():
-        idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-        raise ValueError(f"{loss}: {what} contains a non-finite value ({t.data[idx].item()!r} at index {idx}); "
-                         "a loss needs finite inputs")
+    check_finite(loss, what, t.data)
 
 
 def _inputs(loss: str, y_true: Any, y_pred: Any) -> Tuple[Tensor, Tensor]:
@@ -478,14 +469,7 @@ def _class_indices(name: str, y_true: Any, y_pred: Tensor, ignore_class: Optiona
                    ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Integer labels of shape ``y_pred.shape[:-1]`` (a trailing 1 is dropped), range-checked,
     and the mask of labels to keep (``None`` when ``ignore_class`` is ``None``)."""
-    if isinstance(y_true, Tensor):
-        y_true = y_true.data
-    try:
-        lab = np.asarray(y_true)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name}: y_true must hold integer class labels ({e})") from None
-    if lab.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: y_true must hold integer class labels, got an array of dtype {lab.dtype}")
+    lab = numeric_array(y_true, name, "y_true (integer class labels)")
     if y_pred.ndim < 1:
         raise ValueError(f"{name}: y_pred must have a class axis, got shape {y_pred.shape}")
     shape = lab.shape

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 

@@ -29,6 +29,28 @@ def get_default_dtype() -> np.dtype:
     return _DEFAULT_DTYPE
 
 
+def numeric_array(data: Any, who: str, what: str = "input") -> np.ndarray:
+    """``data`` (a Tensor, NumPy array, number or nested list) as a real-numeric ndarray (no copy when
+    possible), or a TypeError that names the operation ``who`` and the argument ``what``."""
+    if isinstance(data, Tensor):
+        return data.data
+    try:
+        arr = np.asarray(data)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{who}: {what} must be numeric (a Tensor, a NumPy array or a nested list of numbers "
+                        f"with a regular shape): {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {what} must be numeric, got an array of dtype {arr.dtype}")
+    return arr
+
+
+def check_finite(who: str, what: str, arr: np.ndarray) -> None:
+    """Raise a ValueError naming ``who``, ``what`` and the first NaN/inf element of ``arr`` if there is one."""
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{who}: {what} contains a non-finite value ({arr[idx].item()!r} at index {idx})")
+
+
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert user data to a float ndarray: float arrays keep their dtype, everything else
     (Python numbers, lists, int/bool arrays) becomes the default dtype."""

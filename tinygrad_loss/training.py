@@ -28,7 +28,7 @@ from . import metrics as metrics_mod
 from . import optim
 from .autograd import no_grad
 from .callbacks import Callback, CallbackList, History
-from .tensor import Tensor, get_default_dtype
+from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
 
 __all__ = ["Trainable", "ProgressBar", "History"]
 
@@ -109,21 +109,12 @@ class ProgressBar:
 # --- data checks ----------------------------------------------------------------------------
 
 def _array(fn: str, what: str, data: Any) -> np.ndarray:
-    if isinstance(data, Tensor):
-        data = data.data
-    try:
-        arr = np.asarray(data)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{fn}: {what} must be a NumPy array, a Tensor or a nested list of numbers ({e})") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{fn}: {what} must be numeric with a regular shape, got dtype {arr.dtype}")
+    arr = numeric_array(data, fn, what)
     if arr.ndim == 0:
         raise ValueError(f"{fn}: {what} must have a batch axis, got a scalar")
     if len(arr) == 0:
         raise ValueError(f"{fn}: {what} is empty")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise ValueError(f"{fn}: {what} contains a non-finite value ({float(arr[bad])} at index {bad})")
+    check_finite(fn, what, arr)
     return arr
 
 

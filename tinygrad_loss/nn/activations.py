@@ -6,7 +6,7 @@ Defaults follow Keras: ``leaky_relu`` slope 0.2, ``elu`` alpha 1, ``gelu`` exact
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Callable, Dict, Union
 
 from .. import ops
 from ..tensor import Tensor

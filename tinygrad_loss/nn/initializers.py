@@ -26,7 +26,7 @@ lecun_normal       1      fan_in    truncated_normal
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Sequence, Tuple, Union
 
 import numpy as np
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import creation, ops
-from ..tensor import Tensor, get_default_dtype
+from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers
 from .module import Module
 
@@ -25,12 +25,7 @@ def _as_input(layer: "Layer", x: Any) -> Tensor:
         if layer.dtype is not None and x.dtype != layer.dtype:
             return ops.astype(x, layer.dtype) if x.dtype.kind == "f" else Tensor._wrap(x.data.astype(layer.dtype))
         return x
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{layer.name}: cannot use {type(x).__name__} as input: {e}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{layer.name}: inputs must be numeric, got an array of dtype {arr.dtype}")
+    arr = numeric_array(x, layer.name, "the input")
     return Tensor._wrap(arr.astype(layer.dtype or get_default_dtype()))
 
 

@@ -8,7 +8,7 @@ layers in a :class:`Sequential`::
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ..training import Trainable
 from .layers import Layer
