@@ -8,11 +8,11 @@ the same directory, then ``os.replace``), so a reader never sees half a picture.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional, Tuple, Union
 
 import graphviz
 
+from .._io import write_atomic
 from ._graph import Roots
 from .dot import DrawOptions, build, source
 
@@ -31,22 +31,6 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
 
     def __init__(self, message: str):
         RuntimeError.__init__(self, message)
-
-
-def write_atomic(path: str, data: Union[bytes, str]) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def pipe(dot_source: str, fmt: str, dot_path: Optional[str] = None, where: str = "render") -> bytes:
