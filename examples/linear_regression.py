@@ -31,9 +31,7 @@ print("learned bias:  ", [round(float(v), 4) for v in dense.bias.numpy()])
 print(f"loss: first epoch {losses[0]:.6f}, last epoch {losses[-1]:.6f}")
 print("predictions:   ", [round(float(v), 3) for v in model.predict(x_train).ravel()], "targets", y_train)
 
-# --- graph of one training step ---------------------------------------------------------------
-# (The graph-rendering helper adds its lines here: they write the graph of one training step of
-#  this model to out/. Everything above stays as it is.)
+# --- the graph of one more training step, with its values and gradients, written to out/ -------
 import os  # noqa: E402
 
 out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out")
