@@ -73,9 +73,8 @@ def inputs(seed: int = 0):
     return (rng.uniform(0.5, 1.5, 4).astype(np.float32), rng.uniform(0.5, 1.5, 4).astype(np.float32))
 
 
-def make_ours(xv: np.ndarray, wv: np.ndarray) -> Dict[str, Callable[[], object]]:
-    x = Tensor(xv, requires_grad=True)
-    w = Tensor(wv, requires_grad=True)
+def _steps(x, w) -> Dict[str, Callable[[], object]]:
+    """The timed closures for two leaves ``x``, ``w`` of either framework (same code for both)."""
 
     def fwd():
         return chain(x, w)
@@ -88,23 +87,14 @@ def make_ours(xv: np.ndarray, wv: np.ndarray) -> Dict[str, Callable[[], object]]
         return y
 
     return {"fwd": fwd, "fwd+bwd": fwd_bwd, "x": x, "w": w}
+
+
+def make_ours(xv: np.ndarray, wv: np.ndarray) -> Dict[str, Callable[[], object]]:
+    return _steps(Tensor(xv, requires_grad=True), Tensor(wv, requires_grad=True))
 
 
 def make_torch(xv: np.ndarray, wv: np.ndarray, torch) -> Dict[str, Callable[[], object]]:
-    x = torch.tensor(xv, requires_grad=True)
-    w = torch.tensor(wv, requires_grad=True)
-
-    def fwd():
-        return chain(x, w)
-
-    def fwd_bwd():
-        x.grad = None
-        w.grad = None
-        y = chain(x, w)
-        y.backward()
-        return y
-
-    return {"fwd": fwd, "fwd+bwd": fwd_bwd, "x": x, "w": w}
+    return _steps(torch.tensor(xv, requires_grad=True), torch.tensor(wv, requires_grad=True))
 
 
 def run(number: int = 200, repeat: int = 21, warmup: int = 2, use_torch: bool = True) -> Results:
