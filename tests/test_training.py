@@ -410,12 +410,42 @@ def test_unknown_names_and_bad_arguments():
 
 def test_loss_must_return_a_scalar_tensor():
     model = linear_model()
-    model.compile(optimizer="sgd", loss=lambda yt, yp: (yp - 1.0) ** 2)
-    with pytest.raises(TypeError, match="scalar Tensor, got a Tensor of shape \\(1, 1\\)"):
+    model.compile(optimizer="sgd", loss=losses.MeanSquaredError(reduction="none"))
+    with pytest.raises(TypeError, match="scalar Tensor, got a Tensor of shape \\(1,\\) \\(a Loss with reduction='none'"):
         model.fit(X_TRAIN, Y_TRAIN, verbose=0)
     model.compile(optimizer="sgd", loss=lambda yt, yp: 0.0)
-    with pytest.raises(TypeError, match="scalar Tensor, got float"):
+    with pytest.raises(TypeError, match="must return a Tensor, got float"):
         model.fit(X_TRAIN, Y_TRAIN, verbose=0)
+
+
+def test_compile_wraps_a_per_sample_callable_like_keras():
+    """compile(loss=fn) wraps fn in LossFunctionWrapper (Keras): per-sample values are averaged,
+    so batches of any size train; the history equals a NumPy SGD on mean((w·x + b - y)^4)."""
+    x = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 4.0], [0.5, -1.0], [-2.0, 1.0]])
+    y = np.array([[0.5], [1.0], [1.5], [-0.5], [0.25]])
+    w0, b0 = np.array([[0.1], [-0.2]]), np.array([0.05])
+
+    def quartic(y_true, y_pred):  # per-sample values, shape (batch,)
+        return ((y_true - y_pred) ** 4).mean(axis=-1)
+
+    for fn in (quartic, losses.mean_squared_error):
+        model = Sequential([Dense(1, input_shape=(2,), dtype="float64")])
+        model.set_weights([w0.copy(), b0.copy()])
+        model.compile(optimizer=optim.SGD(learning_rate=0.01), loss=fn)
+        assert isinstance(model.loss, losses.LossFunctionWrapper)
+        hist = model.fit(x, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history["loss"]
+        p = 4 if fn is quartic else 2
+        w, b, expect = w0.copy(), b0.copy(), []
+        for _ in range(3):
+            total = 0.0
+            for s in range(0, 5, 2):
+                xb, yb = x[s:s + 2], y[s:s + 2]
+                r = xb @ w + b - yb
+                total += np.mean(r ** p) * len(xb)
+                g = p * r ** (p - 1) / len(xb)  # d mean(r^p) / d pred
+                w, b = w - 0.01 * xb.T @ g, b - 0.01 * g.sum(axis=0)
+            expect.append(total / 5)
+        np.testing.assert_allclose(hist, expect, rtol=1e-9)
 
 
 def test_keras_namespace_reexports_the_project_classes():

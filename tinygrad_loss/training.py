@@ -141,11 +141,17 @@ class Trainable:
     # --- compile ----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Optional[Sequence[Any]] = None) -> None:
         """Choose the optimizer (name or instance), the loss (name, Loss or callable
-        ``fn(y_true, y_pred) -> scalar Tensor``) and the metrics to report."""
+        ``fn(y_true, y_pred) -> Tensor``) and the metrics to report.
+
+        As in Keras, a plain callable is wrapped in :class:`losses.LossFunctionWrapper`, so it may
+        return per-sample values (e.g. ``losses.mean_squared_error``): they are averaged over the batch.
+        """
         opt = optim.get(optimizer)
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='mse' or loss=MeanSquaredError()")
         loss_fn = losses_mod.get(loss)
+        if not isinstance(loss_fn, losses_mod.Loss):
+            loss_fn = losses_mod.LossFunctionWrapper(loss_fn)
         if metrics is None:
             metrics = []
         elif isinstance(metrics, (str, metrics_mod.Metric)) or callable(metrics):
@@ -203,8 +209,8 @@ class Trainable:
                                       f"(batch, {', '.join(map(str, pred.shape[1:]))}) under the loss: {e}") from None
                     if not isinstance(value, Tensor) or value.ndim != 0:
                         got = f"a Tensor of shape {value.shape}" if isinstance(value, Tensor) else type(value).__name__
-                        raise TypeError(f"{fn}: the loss must return a scalar Tensor, got {got} (reduce it, e.g. "
-                                        "with .mean(), or use a Loss class)")
+                        raise TypeError(f"{fn}: the loss must return a scalar Tensor, got {got} (a Loss with "
+                                        "reduction='none' gives per-sample values: use 'sum_over_batch_size' or 'sum')")
         finally:
             self.train(was)
 
