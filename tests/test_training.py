@@ -406,6 +406,18 @@ def test_unknown_names_and_bad_arguments():
             model.fit(X_TRAIN, Y_TRAIN, **kw)
     with pytest.raises(ValueError, match="expects inputs"):
         model.predict([[1, 2, 3]])
+    before = model.get_weights()
+    for kw, err, match in [({"initial_epoch": -1}, ValueError, "fit: initial_epoch must be a non-negative int"),
+                           ({"shuffle": "no"}, TypeError, "fit: shuffle must be True or False"),
+                           ({"callbacks": callbacks.EarlyStopping()}, TypeError,
+                            "fit: callbacks must be a list of Callback instances, got EarlyStopping")]:
+        with pytest.raises(err, match=match):
+            model.fit(X_TRAIN, Y_TRAIN, verbose=0, **kw)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # nothing trained
+    for cls in (callbacks.EarlyStopping, callbacks.ModelCheckpoint):
+        args = ("w.npz",) if cls is callbacks.ModelCheckpoint else ()
+        with pytest.raises(ValueError, match=f"{cls.__name__}: mode must be"):
+            cls(*args, mode="up")
 
 
 def test_loss_must_return_a_scalar_tensor():

@@ -107,11 +107,11 @@ class History(Callback):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
 
 
-def _direction(monitor: str, mode: str) -> str:
+def _direction(monitor: str, mode: str, who: str) -> str:
     if mode in ("min", "max"):
         return mode
     if mode != "auto":
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     name = monitor[4:] if monitor.startswith("val_") else monitor
     return "max" if "acc" in name else "min"
 
@@ -134,7 +134,7 @@ class EarlyStopping(Callback):
         self.min_delta = abs(float(min_delta))
         self.patience = patience
         self.verbose = verbose
-        self.mode = _direction(monitor, mode)
+        self.mode = _direction(monitor, mode, type(self).__name__)
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -246,7 +246,7 @@ class ModelCheckpoint(Callback):
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        self.mode = _direction(monitor, mode)
+        self.mode = _direction(monitor, mode, type(self).__name__)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.saved: List[str] = []
 

@@ -243,6 +243,13 @@ class Trainable:
         batch_size = 32 if batch_size is None else _positive_int("fit", "batch_size", batch_size)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise ValueError(f"fit: initial_epoch must be a non-negative int, got {initial_epoch!r}")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"fit: callbacks must be a list of Callback instances, got {type(callbacks).__name__} "
+                            "(wrap a single callback in a list)")
         if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be a number in [0, 1), got {validation_split!r}")
         xa, ya = self._prepare_xy("fit", x, y)
