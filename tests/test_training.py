@@ -414,6 +414,10 @@ def test_unknown_names_and_bad_arguments():
         with pytest.raises(err, match=match):
             model.fit(X_TRAIN, Y_TRAIN, verbose=0, **kw)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # nothing trained
+    with pytest.raises(ValueError, match="evaluate: verbose must be 0, 1 or 2, got 5"):
+        model.evaluate(X_TRAIN, Y_TRAIN, verbose=5)
+    with pytest.raises(ValueError, match="predict: verbose must be 0, 1 or 2, got 5"):
+        model.predict(X_TRAIN, verbose=5)
     for cls in (callbacks.EarlyStopping, callbacks.ModelCheckpoint):
         args = ("w.npz",) if cls is callbacks.ModelCheckpoint else ()
         with pytest.raises(ValueError, match=f"{cls.__name__}: mode must be"):

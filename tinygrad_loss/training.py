@@ -124,6 +124,11 @@ def _positive_int(fn: str, name: str, v: Any) -> int:
     return int(v)
 
 
+def _check_verbose(fn: str, verbose: Any) -> None:
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"{fn}: verbose must be 0, 1 or 2, got {verbose!r}")
+
+
 def _batches(n: int, batch_size: int, order: Optional[np.ndarray] = None):
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -241,8 +246,7 @@ class Trainable:
             raise ValueError("fit: both x and y are required")
         epochs = _positive_int("fit", "epochs", epochs)
         batch_size = 32 if batch_size is None else _positive_int("fit", "batch_size", batch_size)
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
+        _check_verbose("fit", verbose)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
         if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
@@ -388,6 +392,7 @@ class Trainable:
         if x is None or y is None:
             raise ValueError("evaluate: both x and y are required")
         batch_size = 32 if batch_size is None else _positive_int("evaluate", "batch_size", batch_size)
+        _check_verbose("evaluate", verbose)
         xa, ya = self._prepare_xy("evaluate", x, y)
         self._probe("evaluate", xa, ya)
         bar = ProgressBar(math.ceil(len(xa) / batch_size), verbose) if verbose else None
@@ -402,6 +407,7 @@ class Trainable:
     def predict(self, x: Any, batch_size: Optional[int] = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs on ``x`` as a NumPy array, in inference mode, batch by batch."""
         batch_size = 32 if batch_size is None else _positive_int("predict", "batch_size", batch_size)
+        _check_verbose("predict", verbose)
         xa = _array("predict", "x", x)
         self._check_x("predict", xa)
         self._probe("predict", xa)
