@@ -582,3 +582,19 @@ def test_gradcheck_result_fields_when_passing():
     assert "passed" in str(res)
     with pytest.raises(TypeError, match="must return a Tensor"):
         tg.gradcheck(lambda a: a.data, np.ones(2))
+    with pytest.raises(TypeError, match="gradcheck: fn must be callable, got int"):
+        tg.gradcheck(3, np.ones(2))
+    for eps in (0.0, -1e-6, float("nan")):  # eps=0 divides by zero; a negative step is a user slip
+        with pytest.raises(ValueError, match="gradcheck: eps must be a positive finite number"):
+            tg.gradcheck(lambda a: a.sum(), np.ones(2), eps=eps)
+    with pytest.raises(TypeError, match="gradgradcheck: fn must be callable"):
+        tg.gradgradcheck(None, np.ones(2))
+
+
+def test_clip_bounds_must_be_numbers():
+    x = Tensor([0.5, 2.0])
+    with pytest.raises(TypeError, match="clip: lo must be a number or None, got Tensor"):
+        tg.clip(x, Tensor(0.0), 1.0)
+    with pytest.raises(TypeError, match="clip: hi must be a number or None, got list"):
+        tg.clip(x, None, [1.0])
+    np.testing.assert_array_equal(tg.clip(x, np.float32(0), 1).numpy(), [0.5, 1.0])

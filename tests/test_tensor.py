@@ -151,6 +151,8 @@ def test_zeros_ones_full_arange():
     assert tg.tensor([1, 2], requires_grad=True).requires_grad
     with pytest.raises(ValueError, match="step"):
         tg.arange(0, 1, 0)
+    with pytest.raises(TypeError, match="full: fill_value must be a real number, got 'a'"):
+        tg.full((2,), "a")
     with pytest.raises(ValueError, match="zeros: shape"):
         tg.zeros(-1, 2)
     with pytest.raises(TypeError, match="float dtype"):

@@ -76,6 +76,8 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def full(shape: Shape, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shp = _shape("full", (shape,) if isinstance(shape, (int, np.integer)) else (tuple(shape),))
+    if isinstance(fill_value, bool) or not isinstance(fill_value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"full: fill_value must be a real number, got {fill_value!r}")
     return _make(np.full(shp, fill_value, dtype=_dt(dtype)), requires_grad)
 
 

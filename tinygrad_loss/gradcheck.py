@@ -84,6 +84,10 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
     reduced with fixed random weights (``Σ w ⊙ fn(...)``), which checks a random
     vector-Jacobian product. An element passes when ``|analytic - numeric| <= atol + rtol |numeric|``.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < float("inf"):
+        raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
     leaves = [_as_leaf(x) for x in inputs]
     if not leaves:
         raise ValueError("gradcheck: give at least one input")
@@ -133,6 +137,8 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, at
     """
     from . import ops
 
+    if not callable(fn):
+        raise TypeError(f"gradgradcheck: fn must be callable, got {type(fn).__name__}")
     leaves = [_as_leaf(x) for x in inputs]
     if not leaves:
         raise ValueError("gradgradcheck: give at least one input")

@@ -421,6 +421,9 @@ def clip(a: Any, lo: Optional[float] = None, hi: Optional[float] = None) -> Tens
     a = _lift(a)
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
+    for bname, b in (("lo", lo), ("hi", hi)):
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float, np.integer, np.floating))):
+            raise TypeError(f"clip: {bname} must be a number or None, got {type(b).__name__}")
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return _node(np.clip(a.data, lo, hi), CLIP, (a,), (lo, hi))
