@@ -591,6 +591,13 @@ def test_gradcheck_result_fields_when_passing():
         tg.gradgradcheck(None, np.ones(2))
 
 
+def test_astype_names_a_bad_dtype():
+    with pytest.raises(TypeError, match="astype: 'foo' is not a dtype"):
+        Tensor([1.0]).astype("foo")
+    with pytest.raises(TypeError, match="astype: only float dtypes"):
+        Tensor([1.0]).astype("int32")
+
+
 def test_clip_bounds_must_be_numbers():
     x = Tensor([0.5, 2.0])
     with pytest.raises(TypeError, match="clip: lo must be a number or None, got Tensor"):

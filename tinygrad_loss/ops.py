@@ -432,7 +432,10 @@ def clip(a: Any, lo: Optional[float] = None, hi: Optional[float] = None) -> Tens
 def astype(a: Any, dtype: Any) -> Tensor:
     """Cast to another float dtype (differentiable: the gradient is cast back)."""
     a = _lift(a)
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"astype: {dtype!r} is not a dtype") from None
     if dt.kind != "f":
         raise TypeError(f"astype: only float dtypes are supported, got {dt}")
     if dt == a.dtype:
