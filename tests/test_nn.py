@@ -55,6 +55,42 @@ def test_module_zero_grad_train_eval_and_call():
     assert m.hidden.training
 
 
+def test_layers_in_lists_and_dicts_are_tracked_like_keras(tmp_path):
+    """self.blocks = [Dense, Dense] registers both layers (Keras tracks lists/dicts of layers): they
+    get trained, switch mode, and are saved; before, they were silently left out of parameters()."""
+    class Stack(Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [Dense(3, input_shape=(2,)), Dropout(0.5), Dense(1, input_shape=(3,))]
+            self.heads = {"a": Dense(1, input_shape=(1,))}
+            self.gains = (tl.Tensor([2.0], requires_grad=True), tl.Tensor([1.0]))  # only the first is a parameter
+            self.sizes = [3, 1]  # plain values are ignored
+
+        def forward(self, x):
+            for b in self.blocks:
+                x = b(x)
+            return self.heads["a"](x) * self.gains[0]
+
+    m = Stack()
+    assert [n for n, _ in m.named_parameters()] == [
+        "gains.0", "blocks.0.kernel", "blocks.0.bias", "blocks.2.kernel", "blocks.2.bias", "heads.a.kernel",
+        "heads.a.bias"]
+    m.eval()
+    assert not m.blocks[1].training and not m.heads["a"].training
+    opt = tl.optim.SGD(m.parameters(), learning_rate=0.1)
+    m(np.ones((4, 2), np.float32)).sum().backward()
+    before = m.blocks[0].kernel.numpy().copy()
+    opt.step()
+    assert not np.array_equal(before, m.blocks[0].kernel.numpy())  # the listed layer trains
+    m.blocks.append(Dense(1, input_shape=(1,)))  # appended later: still tracked
+    assert "blocks.3.kernel" in dict(m.named_parameters())
+    m.save_weights(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as f:
+        assert set(f.files) == {n for n, _ in m.named_parameters()}
+    m.blocks = None  # reassigning drops the container
+    assert [n for n, _ in m.named_parameters()] == ["gains.0", "heads.a.kernel", "heads.a.bias"]
+
+
 def test_module_requires_super_init_and_forward():
     class Bad(Module):
         def __init__(self):

@@ -12,6 +12,10 @@ registered simply by assigning them as attributes, as in PyTorch::
         def forward(self, x):
             return self.out(self.hidden(x))
 
+Layers (and trainable Tensors) held in a list, tuple or dict attribute are tracked too, as in
+Keras (``self.blocks = [Dense(8), Dense(1)]`` gives ``"blocks.0.kernel"``...; PyTorch would need
+``nn.ModuleList``).
+
 Calling a module runs ``forward`` (or Keras's spelling, ``call``) under a name scope with
 the module's name, so every op it records carries that scope and the graph renderer can
 draw the layer as one labelled group. Names are unique and Keras-like: the first Dense is
@@ -64,6 +68,7 @@ class Module:
         d = self.__dict__
         d["_parameters"] = {}
         d["_modules"] = {}
+        d["_containers"] = []  # attributes holding a list/tuple/dict (their layers are tracked, as in Keras)
         d["training"] = True
         d["name"] = _check_name(type(self).__name__, name) if name is not None else unique_name(
             _snake(type(self).__name__))
@@ -75,33 +80,61 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         d["_parameters"].pop(key, None)
         d["_modules"].pop(key, None)
+        if key in d["_containers"]:
+            d["_containers"].remove(key)
         if isinstance(value, Module):
             d["_modules"][key] = value
         elif isinstance(value, Tensor) and value.requires_grad:
             d["_parameters"][key] = value
+        elif isinstance(value, (list, tuple, dict)):
+            d["_containers"].append(key)
         object.__setattr__(self, key, value)
 
     def __delattr__(self, key: str) -> None:
         self.__dict__["_parameters"].pop(key, None)
         self.__dict__["_modules"].pop(key, None)
+        if key in self.__dict__["_containers"]:
+            self.__dict__["_containers"].remove(key)
         object.__delattr__(self, key)
 
+    def _held(self, kind: type) -> Dict[str, Any]:
+        """Modules (or trainable Tensors) held in list/tuple/dict attributes, keyed ``"blocks.0"``,
+        ``"heads.a"``: like Keras, ``self.blocks = [Dense(4), Dense(1)]`` registers both layers (in
+        PyTorch this needs ``nn.ModuleList``). Read at each call, so a later ``append`` counts too."""
+        out: Dict[str, Any] = {}
+        for key in self.__dict__["_containers"]:
+            value = self.__dict__.get(key)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for i, v in items:
+                if isinstance(v, kind) and (kind is Module or v.requires_grad):
+                    out[f"{key}.{i}"] = v
+        return out
+
+    def _children(self) -> Dict[str, "Module"]:
+        """Directly assigned sub-modules, then those held in list/tuple/dict attributes."""
+        if not self.__dict__["_containers"]:
+            return self._modules
+        return {**self._modules, **self._held(Module)}
+
     def named_children(self) -> Iterator[Tuple[str, "Module"]]:
-        return iter(self._modules.items())
+        return iter(self._children().items())
 
     def children(self) -> Iterator["Module"]:
-        return iter(self._modules.values())
+        return iter(self._children().values())
 
     def _walk(self, prefix: str, structural: bool) -> List[Tuple[str, Tensor]]:
         seen = set()
         out: List[Tuple[str, Tensor]] = []
 
         def visit(pre: str, mod: Module) -> None:
-            for k, p in mod._parameters.items():
+            params = mod._parameters
+            if mod.__dict__["_containers"]:
+                params = {**params, **mod._held(Tensor)}
+            for k, p in params.items():
                 if id(p) not in seen:  # a parameter shared by two modules is listed once
                     seen.add(id(p))
                     out.append((pre + k, p))
-            children = mod._weight_children() if structural else mod._modules
+            children = mod._weight_children() if structural else mod._children()
             for k, m in children.items():
                 visit(pre + k + ".", m)
 
@@ -116,7 +149,7 @@ class Module:
     def _weight_children(self) -> Dict[str, "Module"]:
         """Sub-modules keyed by names that depend only on this module's structure (attribute
         names here; Sequential numbers its layers locally, as Keras 3 weight files do)."""
-        return self._modules
+        return self._children()
 
     def named_weights(self) -> List[Tuple[str, Tensor]]:
         """``(path, parameter)`` with structural paths: the keys of :meth:`state_dict` and of weight
@@ -147,7 +180,7 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout active) for this module and all sub-modules; returns self."""
         self.__dict__["training"] = bool(mode)
-        for m in self._modules.values():
+        for m in self._children().values():
             m.train(mode)
         return self
 
@@ -242,5 +275,5 @@ class Module:
         self._assign_by_name(state, "load_weights")
 
     def __repr__(self) -> str:
-        kids = "".join(f"\n  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items())
+        kids = "".join(f"\n  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._children().items())
         return f"{type(self).__name__}(name={self.name!r}){kids}"
