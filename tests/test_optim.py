@@ -289,6 +289,22 @@ def test_callable_schedule_with_adam():
     np.testing.assert_allclose(w.data, rw, atol=1e-10)
 
 
+def test_bad_learning_rates_are_errors_before_touching_the_weights():
+    for bad in (float("nan"), float("inf"), -0.1):
+        with pytest.raises(ValueError, match="SGD: learning_rate must be a finite number >= 0"):
+            optim.SGD(learning_rate=bad)
+    for schedule, err, match in [(lambda s: float("nan"), ValueError, "schedule gave nan at step 0"),
+                                 (lambda s: -1.0, ValueError, "schedule gave -1.0 at step 0"),
+                                 (lambda s: "fast", TypeError, "schedule must return a number")]:
+        w = tl.Tensor(W0.copy(), requires_grad=True)
+        opt = optim.Adam([w], learning_rate=schedule)
+        quad_loss(w).backward()
+        with pytest.raises(err, match=f"Adam: the learning-rate {match}"):
+            opt.step()
+        np.testing.assert_array_equal(w.data, W0)  # before: NaN weights, or a silent step uphill
+        assert opt.iterations == 0
+
+
 def test_step_is_not_recorded_and_skips_params_without_grad():
     a = tl.Tensor([1.0, 2.0], requires_grad=True)
     b = tl.Tensor([3.0], requires_grad=True)

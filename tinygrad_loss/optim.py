@@ -99,8 +99,8 @@ class Optimizer:
         if not _is_lr(learning_rate):
             raise TypeError(f"{type(self).__name__}: learning_rate must be a number, a schedule or a callable of the "
                             f"step, got {type(learning_rate).__name__}")
-        if isinstance(learning_rate, numbers.Real) and learning_rate < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got {learning_rate}")
+        if isinstance(learning_rate, numbers.Real) and not 0 <= learning_rate < math.inf:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite number >= 0, got {learning_rate}")
         if weight_decay is not None and (not isinstance(weight_decay, numbers.Real) or weight_decay < 0):
             raise ValueError(f"{type(self).__name__}: weight_decay must be a non-negative number or None, "
                              f"got {weight_decay!r}")
@@ -150,7 +150,17 @@ class Optimizer:
     def current_learning_rate(self) -> float:
         """The learning rate the next step uses (the schedule evaluated at ``iterations``)."""
         lr = self.learning_rate
-        return float(lr(self.iterations)) if callable(lr) else float(lr)
+        if not callable(lr):
+            return float(lr)
+        try:  # a schedule's value is checked every step: a NaN or negative rate would corrupt the weights
+            value = float(lr(self.iterations))
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{type(self).__name__}: the learning-rate schedule must return a number, at step "
+                            f"{self.iterations} it failed: {e}") from None
+        if not 0 <= value < math.inf:
+            raise ValueError(f"{type(self).__name__}: the learning-rate schedule gave {value} at step "
+                             f"{self.iterations}; it must be a finite number >= 0")
+        return value
 
     lr = property(current_learning_rate)
 
