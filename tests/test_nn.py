@@ -312,6 +312,34 @@ def test_sequential_training_argument_sets_the_mode_for_one_call():
     assert np.any(model(x, training=True).data == 0) and not model.layers[0].training
 
 
+def test_keras_input_declares_the_input_shape():
+    """Keras 3's Sequential([Input(shape=(2,)), Dense(1)]) builds and trains exactly like
+    Dense(1, input_shape=(2,)): same weights from the same seed, same history; not in summary()."""
+    from tinygrad_loss import keras
+
+    def run(with_input):
+        tl.manual_seed(7)
+        tl.nn.clear_session()
+        layers = [keras.Input(shape=(2,)), keras.layers.Dense(1)] if with_input else \
+            [keras.layers.Dense(1, input_shape=(2,))]
+        model = keras.Sequential(layers)
+        assert model.built and model.input_spec == (2,)
+        text = model.summary(print_fn=None)
+        model.compile(optimizer="sgd", loss="mse")
+        hist = model.fit([[1, 2], [2, 3], [3, 4]], [3, 5, 7], epochs=5, verbose=0).history["loss"]
+        return model, text, hist
+
+    m_in, text_in, hist_in = run(True)
+    m_shape, text_shape, hist_shape = run(False)
+    assert text_in == text_shape and "input_layer" not in text_in and "(None, 1)" in text_in
+    assert hist_in == hist_shape
+    assert list(m_in.state_dict()) == list(m_shape.state_dict()) == ["dense.kernel", "dense.bias"]
+    with pytest.raises(ValueError, match=r"input_layer: expected inputs of shape \(batch, 2\), got shape \(4, 3\)"):
+        m_in.layers[0](np.ones((4, 3)))
+    with pytest.raises(ValueError, match="input_shape must be a tuple of positive ints"):
+        keras.Input(shape=(0,))
+
+
 def test_sequential_add_build_and_summary():
     model = Sequential(name="mlp")
     model.add(Dense(8, activation="relu", input_shape=(4,)))

@@ -1,8 +1,8 @@
 """Layers and models: Module, Dense, Dropout, Model, Sequential, activations, initializers."""
 from . import activations, initializers
 from .module import Module, clear_session, unique_name
-from .layers import Layer, Dense, Dropout
+from .layers import Layer, Dense, Dropout, Input, InputLayer
 from .model import Model, Sequential
 
-__all__ = ["Module", "Layer", "Dense", "Dropout", "Model", "Sequential", "activations", "initializers",
+__all__ = ["Module", "Layer", "Dense", "Dropout", "Input", "InputLayer", "Model", "Sequential", "activations", "initializers",
            "clear_session", "unique_name"]

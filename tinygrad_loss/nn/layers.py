@@ -14,7 +14,7 @@ from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers
 from .module import Module
 
-__all__ = ["Layer", "Dense", "Dropout"]
+__all__ = ["Layer", "Dense", "Dropout", "InputLayer", "Input"]
 
 Shape = Tuple[Optional[int], ...]
 
@@ -138,6 +138,33 @@ class Dense(Layer):
     def __repr__(self) -> str:
         act = getattr(self.activation, "__name__", repr(self.activation))
         return f"Dense(name={self.name!r}, units={self.units}, activation={act})"
+
+
+class InputLayer(Layer):
+    """Declares the input shape of a :class:`Sequential` (Keras 3's
+    ``Sequential([Input(shape=(2,)), Dense(1)])``, the same as ``Dense(1, input_shape=(2,))``).
+
+    It has no weights, passes its input through after checking its shape, and is not listed
+    by ``summary()``.
+    """
+
+    def __init__(self, shape: Sequence[int], dtype: Any = None, name: Optional[str] = None):
+        super().__init__(name=name, input_shape=shape, dtype=dtype)
+        self.build((None,) + self._input_shape_arg)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if tuple(x.shape[1:]) != self.input_shape[1:] or x.ndim != len(self.input_shape):
+            raise ValueError(f"{self.name}: expected inputs of shape (batch, "
+                             f"{', '.join(map(str, self.input_shape[1:]))}), got shape {x.shape}")
+        return x
+
+    def __repr__(self) -> str:
+        return f"InputLayer(name={self.name!r}, shape={self.input_shape[1:]})"
+
+
+def Input(shape: Sequence[int], dtype: Any = None, name: Optional[str] = None) -> InputLayer:
+    """``keras.Input(shape=...)`` for the first entry of a :class:`Sequential`: an :class:`InputLayer`."""
+    return InputLayer(shape, dtype=dtype, name=name)
 
 
 class Dropout(Layer):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ..training import Trainable
-from .layers import Layer
+from .layers import InputLayer, Layer
 from .module import Module, _snake
 
 __all__ = ["Model", "Sequential"]
@@ -128,6 +128,8 @@ class Sequential(Model):
         rows = [("Layer (type)", "Output Shape", "Param #")]
         total = 0
         for layer in self.layers:
+            if isinstance(layer, InputLayer):  # Keras does not list the input either
+                continue
             built = getattr(layer, "built", True)
             n = layer.count_params()
             total += n
