@@ -14,7 +14,7 @@ from tinygrad_loss import autograd, ops
 from tinygrad_loss.viz import diagnostics as D
 from tinygrad_loss.viz import PALETTE
 
-from test_viz import graph_tensors, node_of, parse_dot, title_of
+from test_viz import graph_tensors, node_of, parse_dot, png_dot_source, title_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARN = PALETTE["warn_fill"]
@@ -284,7 +284,9 @@ def test_clip_note_counts_clipped_elements():
     expected = int(np.sum((q32 < np.float32(eps)) | (q32 > np.float32(1 - eps))))
     assert expected == 4  # three zeros and the one
     src = tl.to_dot(loss, notes=True)
-    assert f"clipped {expected} of 6 to [1e-07, 1.0]" in src
+    # the upper bound reads 1 - ε, not a rounded 1.0 (the prediction of exactly 1.0 *was* clipped)
+    assert f"clipped {expected} of 6 to [{eps!r}, {1 - eps!r}]" in src
+    assert "to [1e-07, 0.9999999]" in src
     assert "clipped" not in tl.to_dot(loss)  # off by default
     loss.backward()  # after a released backward the count is still right
     assert f"clipped {expected} of 6" in tl.to_dot(loss, notes=True)
@@ -376,10 +378,16 @@ def test_diagnostics_example_writes_one_picture_per_diagnostic(tmp_path):
     r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "diagnostics.py"), str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    for name in ("diag_order", "diag_fanin", "diag_nan", "diag_clip", "diag_broadcast", "diag_gradcheck",
-                 "diag_gradcheck_wrong"):
+    names = ("diag_order", "diag_fanin", "diag_nan", "diag_clip", "diag_broadcast", "diag_gradcheck",
+             "diag_gradcheck_wrong")
+    assert sorted(os.listdir(tmp_path)) == sorted(f"{n}.png" for n in names)
+    for name in names:
         with open(tmp_path / f"{name}.png", "rb") as f:
             assert f.read(4) == b"\x89PNG", name
+        # the checked-in picture is what the code draws now (compared by DOT source, not by pixels);
+        # regenerate with `python examples/diagnostics.py`
+        src = png_dot_source(os.path.join(ROOT, "docs", "img", f"{name}.png"))
+        assert src is not None and src == png_dot_source(tmp_path / f"{name}.png"), f"docs/img/{name}.png is stale"
     assert "HandWrittenCrossentropy/log" in r.stdout
 
 

@@ -3,6 +3,7 @@
 The DOT text is parsed here by a small independent reader (nodes, edges, the clusters that
 hold each node, the plain text of each label), and expected numbers come from NumPy formulas.
 """
+import glob
 import html
 import os
 import re
@@ -338,9 +339,10 @@ def test_labels_are_escaped():
     src = tl.to_dot(t * 2.0)
     assert "a&lt;b&gt; &amp; &quot;c&quot;" in src
     assert 'a<b>' not in src
-    svg = graphviz.Source(src).pipe(format="svg").decode()
-    ET.fromstring(svg)
-    assert "a&lt;b&gt; &amp; &quot;c&quot;" in svg or "a&lt;b&gt; &amp; \"c\"" in svg
+    svg = ET.fromstring(graphviz.Source(src).pipe(format="svg").decode())
+    # the parsed text, not the bytes: Graphviz versions escape quotes differently (&quot; or &#34;)
+    texts = ["".join(e.itertext()) for e in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert 'a<b> & "c"' in texts
 
 
 # --- draw and render ---------------------------------------------------------------------
@@ -486,6 +488,75 @@ def test_backprop_steps_needs_the_graph():
         tl.backprop_steps(tl.Tensor([1.0]).sum())
 
 
+def test_backprop_steps_grad_so_far_exactly_while_terms_are_missing():
+    """A node's row reads "grad so far" iff some, not all, of its consumers have sent their term
+    (counted here from the graph's structure and the order of the steps)."""
+    x = tl.Tensor([1.0, -2.0], requires_grad=True, name="x")
+    w = tl.Tensor([0.5, 0.25], requires_grad=True, name="w")
+    h = x * w
+    h.name = "h"
+    u = tl.tanh(h)
+    u.name = "u"
+    v = h * h
+    v.name = "v"
+    s = (u + v + x).sum()
+    s.name = "s"
+    steps = tl.backprop_steps(s)
+    tensors = graph_tensors(s)
+    uses = {id(t): [c for c in tensors for p in c.parents if p is t and c.requires_grad] for t in tensors}
+    seen_partial = 0
+    for k, step in enumerate(steps):
+        done = {id(st.tensor) for st in steps[:k + 1]}
+        labels = parse_dot(step.dot)[0]
+        for t in (x, w, h, u, v):
+            sent = sum(id(c) in done for c in uses[id(t)])
+            lab = labels[node_of(labels, t.name)]
+            partial = 0 < sent < len(uses[id(t)]) and id(t) not in done
+            assert ("grad so far" in lab) == partial, (k, t.name, lab)
+            assert ("grad " in lab.replace("grad so far", "")) == (sent == len(uses[id(t)]) > 0), (k, t.name)
+            seen_partial += partial
+    assert seen_partial >= 3  # h (used by tanh and twice by mul) and x (h and the sum) are partial a while
+
+
+def test_backprop_steps_and_render_refuse_bad_arguments(tmp_path):
+    g = reference_graph()
+    with pytest.raises(ValueError, match="backprop_steps: expected one output tensor.*2"):
+        tl.backprop_steps([g["loss"], g["d"]])
+    with pytest.raises(RuntimeError, match=r"^backprop_steps: a gradient argument is needed.*\(3, 1\)"):
+        tl.backprop_steps(g["d"])
+    with pytest.raises(ValueError, match=r"^backprop_steps: gradient has shape \(2,\)"):
+        tl.backprop_steps(g["d"], gradient=np.ones(2))
+    assert len(tl.backprop_steps(g["d"], gradient=np.ones((3, 1)))) == 6  # seed, d, p, h, kernel, bias
+    with pytest.raises(ValueError, match=r"render: cannot write a \.jpg file; the formats are svg, png, pdf, dot"):
+        tl.render(g["loss"], tmp_path / "graph.jpg")
+    assert tl.render(g["loss"], tmp_path / "graph.jpg", format="png").endswith("graph.jpg.png")
+    with pytest.raises(TypeError, match="render: path must be"):
+        tl.render(g["loss"], 3)
+    with pytest.raises(TypeError, match="render_backprop: path must be"):
+        tl.render_backprop(g["loss"], None)
+    with pytest.raises(TypeError, match="render_backprop: format must be a string"):
+        tl.render_backprop(g["loss"], tmp_path / "s", format=1)
+    assert sorted(os.listdir(tmp_path)) == ["graph.jpg.png"]
+
+
+@pytest.mark.parametrize("option, value, error, words", [
+    ("show_value", "no", TypeError, "show_value must be True or False, got 'no'"),
+    ("legend", 1, TypeError, "legend must be True or False"),
+    ("show_grad", "auto", TypeError, "show_grad must be True, False or None"),
+    ("anomaly", 0, TypeError, "anomaly must be True, False or None"),
+    ("title", 3, TypeError, "title must be a string"),
+    ("gradcheck", {"tol": 1e-3}, TypeError, "unknown gradcheck option(s) 'tol'; the options are 'atol'"),
+    ("gradcheck", {"atol": -1.0}, ValueError, "gradcheck option 'atol' must be a non-negative finite number"),
+    ("gradcheck", {"max_elements": 0}, ValueError, "gradcheck option 'max_elements' must be a positive int"),
+])
+def test_option_values_are_checked(option, value, error, words):
+    g = reference_graph()
+    with pytest.raises(error, match="^to_dot: " + re.escape(words)):
+        tl.to_dot(g["loss"], **{option: value})
+    with pytest.raises(error, match=re.escape(words)):
+        tl.draw(g["loss"], **{option: value})
+
+
 def test_render_backprop_html_is_self_contained(tmp_path):
     g = reference_graph()
     page = tl.render_backprop(g["loss"], tmp_path / "steps.html")
@@ -512,14 +583,76 @@ def test_render_backprop_numbered_files(tmp_path):
 
 # --- examples -----------------------------------------------------------------------------
 
-def test_render_graphs_example_writes_the_docs_pictures(tmp_path):
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "render_graphs.py"), str(tmp_path)],
+def png_dot_source(path):
+    """The DOT source stored in a PNG's iTXt chunk 'tinygrad_loss:dot' (None if absent), read with
+    an independent chunk walker that checks every CRC."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, found = 8, None
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + body), kind
+        if kind == b"iTXt":
+            key, rest = body.split(b"\0", 1)
+            if key == b"tinygrad_loss:dot":
+                flag, rest = rest[0], rest[2:]
+                _lang, _translated, text = rest.split(b"\0", 2)
+                found = (zlib.decompress(text) if flag else text).decode("utf-8")
+        pos += 12 + n
+        if kind == b"IEND":
+            assert pos == len(data)
+    return found
+
+
+def test_png_carries_the_dot_source_it_was_drawn_from(tmp_path):
+    g = reference_graph()
+    png = tl.render(g["loss"], tmp_path / "g.png", rankdir="TB", legend=True)
+    assert png_dot_source(png) == tl.to_dot(g["loss"], rankdir="TB", legend=True)
+    files = tl.render_backprop(g["loss"], tmp_path / "steps", format="png")
+    steps = tl.backprop_steps(g["loss"])
+    assert [png_dot_source(f) for f in files] == [s.dot for s in steps]
+
+
+def _html_step_texts(path):
+    """The text of every SVG in a render_backprop page, section by section."""
+    page = open(path, encoding="utf-8").read()
+    return [[" ".join("".join(e.itertext()).split()) for e in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+            for svg in re.findall(r"<svg.*?</svg>", page, re.S)]
+
+
+@pytest.fixture(scope="module")
+def fresh_graph_pictures(tmp_path_factory):
+    out = tmp_path_factory.mktemp("graphs")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "render_graphs.py"), str(out)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_render_graphs_example_writes_the_docs_pictures(fresh_graph_pictures):
+    out = fresh_graph_pictures
     for name in ("reference_forward.png", "reference_backward.png", "cross_entropy.png", "mlp_full.png",
                  "mlp_collapsed.png", "second_order.png", "backprop_steps.html"):
-        assert (tmp_path / name).stat().st_size > 1000, name
-    assert len(os.listdir(tmp_path / "steps")) >= 5
+        assert (out / name).stat().st_size > 1000, name
+    assert len(os.listdir(out / "steps")) >= 5
+
+
+def test_docs_graph_pictures_are_current(fresh_graph_pictures):
+    """The checked-in pictures of docs/graphs.md are what the code draws now: each PNG's embedded DOT
+    source (not its pixels, which depend on the fonts) and each step page's texts match a fresh run.
+    Regenerate them with `python examples/render_graphs.py`."""
+    out, img = fresh_graph_pictures, os.path.join(ROOT, "docs", "img")
+    fresh = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+    checked_in = sorted(os.path.relpath(p, img) for p in glob.glob(os.path.join(img, "**", "*.png"), recursive=True)
+                        if not os.path.basename(p).startswith("diag_"))
+    assert fresh == checked_in  # nothing missing, nothing stale (diag_* come from examples/diagnostics.py)
+    for name in fresh:
+        src = png_dot_source(os.path.join(img, name))
+        assert src is not None and src == png_dot_source(out / name), f"docs/img/{name} is stale"
+    assert _html_step_texts(os.path.join(img, "backprop_steps.html")) == _html_step_texts(out / "backprop_steps.html")
 
 
 def test_docs_reference_the_pictures_that_exist():
@@ -655,5 +788,11 @@ def test_legend_lists_the_colours_in_use():
     g["loss"].backward()
     after = tl.to_dot(g["loss"], legend=True, notes=True)
     assert "grad = ∂output/∂node" in after and ">note<" in after
-    step = tl.backprop_steps(reference_graph()["loss"], legend=True)[2].dot
-    assert "grad so far" in step and "node being processed" in step
+    steps = tl.backprop_steps(reference_graph()["loss"], legend=True)
+    assert all("node being processed" in st.dot for st in steps)
+    # every tensor of the reference graph has one consumer: no partial sum is ever drawn, nor listed
+    assert not any("grad so far" in st.dot for st in steps)
+    a = tl.Tensor(2.0, requires_grad=True, name="a")
+    s = tl.exp(a) + a * 3.0
+    shown = ["grad so far (terms still to come)" in st.dot for st in tl.backprop_steps(s, legend=True)]
+    assert shown == [False, False, True, False, False]  # seed, add, first use of a (a: 1 of 2 terms), second, a

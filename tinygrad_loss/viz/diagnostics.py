@@ -174,6 +174,15 @@ def _consumers_of(p: Tensor, nodes: Sequence[Tensor]):
 BROADCASTING_OPS = frozenset({"add", "sub", "mul", "div", "pow", "maximum", "minimum", "where"})
 
 
+def _bound(b: float, precision: int) -> str:
+    """A clip bound as typed when it is short (``0.9999999``: Keras's ``1 - 1e-7`` must not read
+    ``1.0``, since a prediction of 1.0 *is* clipped), else rounded like every number (``1/3``)."""
+    if isinstance(b, (int, np.integer)):
+        return str(int(b))
+    exact = repr(float(b))
+    return exact if len(exact) <= 10 else fmt_scalar(b, precision)
+
+
 def clip_note(t: Tensor, precision: int = 4) -> Optional[str]:
     """``clip [1e-07, 1.0]: 2 of 6 clipped`` for a ``clip`` node (None for other ops).
 
@@ -188,8 +197,8 @@ def clip_note(t: Tensor, precision: int = 4) -> Optional[str]:
         lo, hi = saved
         n = int(np.sum(a < lo)) if lo is not None else 0
         n += int(np.sum(a > hi)) if hi is not None else 0
-        lo_s = "-inf" if lo is None else fmt_scalar(lo, precision)
-        hi_s = "inf" if hi is None else fmt_scalar(hi, precision)
+        lo_s = "-inf" if lo is None else _bound(lo, precision)
+        hi_s = "inf" if hi is None else _bound(hi, precision)
         bounds = f" to [{lo_s}, {hi_s}]"
     else:
         n, bounds = int(np.sum(a != np.asarray(t.data))), ""

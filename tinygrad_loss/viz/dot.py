@@ -73,9 +73,29 @@ class DrawOptions:
             raise ValueError(f"to_dot: precision must be an int between 1 and 17, got {self.precision!r}")
         if not isinstance(self.max_nodes, int) or isinstance(self.max_nodes, bool) or self.max_nodes < 1:
             raise ValueError(f"to_dot: max_nodes must be a positive int, got {self.max_nodes!r}")
+        # A typo such as show_value="no" is truthy: refuse it rather than silently doing the opposite.
+        for name in ("show_value", "show_shape", "show_order", "show_fanin", "notes", "legend"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"to_dot: {name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("show_grad", "anomaly"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"to_dot: {name} must be True, False or None (automatic), got {getattr(self, name)!r}")
+        if self.title is not None and not isinstance(self.title, str):
+            raise TypeError(f"to_dot: title must be a string or None, got {self.title!r}")
         if not (isinstance(self.gradcheck, (bool, dict))):
             raise TypeError(f"to_dot: gradcheck must be True/False or a dict of gradcheck options, "
                             f"got {self.gradcheck!r}")
+        if isinstance(self.gradcheck, dict):
+            unknown = sorted(set(self.gradcheck) - {"atol", "rtol", "max_elements"}, key=str)
+            if unknown:
+                raise TypeError(f"to_dot: unknown gradcheck option(s) {', '.join(map(repr, unknown))}; "
+                                f"the options are 'atol', 'rtol' and 'max_elements'")
+            for k, v in self.gradcheck.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf") \
+                        or (k == "max_elements" and (not isinstance(v, int) or v < 1)):
+                    raise ValueError(f"to_dot: gradcheck option {k!r} must be a "
+                                     f"{'positive int' if k == 'max_elements' else 'non-negative finite number'}, "
+                                     f"got {v!r}")
 
 
 @dataclass
@@ -278,8 +298,10 @@ class _Builder:
         if self.o.show_grad:
             keys.append(("grad = ∂output/∂node", P["grad_fill"], P["grad_fill"], P["grad_text"]))
         if self.step is not None:
-            keys += [("grad so far (terms still to come)", P["partial_fill"], P["partial_fill"], P["grad_text"]),
-                     ("node being processed", P["current_fill"], P["current_border"], P["current_border"])]
+            if any(k not in self.step.final for k in self.step.grads):
+                keys.append(("grad so far (terms still to come)", P["partial_fill"], P["partial_fill"],
+                             P["grad_text"]))
+            keys.append(("node being processed", P["current_fill"], P["current_border"], P["current_border"]))
         if self.o.notes:
             keys.append(("note", P["note_fill"], P["note_fill"], P["note_text"]))
         if self.anomaly is not None:

@@ -3,11 +3,14 @@
 Only rendering needs Graphviz's ``dot`` binary. When it is missing, :func:`render` still
 writes the DOT source next to the requested file and raises :class:`GraphvizNotFoundError`
 with the command that installs it. Every file is written atomically (a temporary file in
-the same directory, then ``os.replace``), so a reader never sees half a picture.
+the same directory, then ``os.replace``), so a reader never sees half a picture. A PNG
+carries the DOT source it was drawn from in a text chunk (see :func:`with_dot_source`).
 """
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from typing import Optional, Tuple, Union
 
 import graphviz
@@ -16,7 +19,8 @@ from .._io import write_atomic
 from ._graph import Roots
 from .dot import DrawOptions, build, source
 
-__all__ = ["draw", "render", "GraphvizNotFoundError", "FORMATS", "pipe", "write_atomic"]
+__all__ = ["draw", "render", "GraphvizNotFoundError", "FORMATS", "pipe", "write_atomic", "with_dot_source",
+           "PNG_SOURCE_KEY"]
 
 #: Formats :func:`render` accepts (anything ``dot -T`` knows also works through :func:`draw`).
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -33,11 +37,29 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
         RuntimeError.__init__(self, message)
 
 
+#: The PNG text chunk (iTXt) holding the DOT source a picture was drawn from.
+PNG_SOURCE_KEY = "tinygrad_loss:dot"
+
+
+def with_dot_source(png: bytes, dot_source: str) -> bytes:
+    """The PNG with its DOT source added as a compressed ``iTXt`` chunk (keyword
+    :data:`PNG_SOURCE_KEY`), just before ``IEND``. Viewers ignore it; it lets anyone redraw
+    the picture, and lets the tests check that a checked-in picture matches the current code
+    without comparing pixels (which depend on the fonts installed)."""
+    end = png.rfind(b"IEND") - 4  # the IEND chunk: 4-byte length, type, CRC
+    if not png.startswith(b"\x89PNG\r\n\x1a\n") or end < 8:
+        return png
+    body = PNG_SOURCE_KEY.encode("latin-1") + b"\0\1\0\0\0" + zlib.compress(dot_source.encode("utf-8"), 9)
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    return png[:end] + chunk + png[end:]
+
+
 def pipe(dot_source: str, fmt: str, dot_path: Optional[str] = None, where: str = "render") -> bytes:
     """Run ``dot -T<fmt>`` on the source. If ``dot`` is missing, write the source to ``dot_path``
     (when given) and raise :class:`GraphvizNotFoundError`."""
     try:
-        return graphviz.Source(dot_source).pipe(format=fmt)
+        data = graphviz.Source(dot_source).pipe(format=fmt)
+        return with_dot_source(data, dot_source) if fmt == "png" else data
     except graphviz.ExecutableNotFound:
         saved = ""
         if dot_path is not None:
@@ -66,12 +88,19 @@ def draw(tensor: Roots, **options) -> graphviz.Digraph:
 
 
 def _target(path, fmt: Optional[str], where: str) -> Tuple[str, str]:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: path must be a file name (str or os.PathLike), got {type(path).__name__}")
     path = os.fspath(path)
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
         raise ValueError(f"{where}: {path!r} is a directory; give a file name such as 'out/graph.svg'")
     ext = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt is None:
-        fmt = ext if ext in FORMATS else "svg"
+        if ext and ext not in FORMATS:  # 'graph.jpg' must not quietly become 'graph.jpg.svg'
+            raise ValueError(f"{where}: cannot write a .{ext} file; the formats are {', '.join(FORMATS)} "
+                             f"(name the file e.g. 'graph.png', or pass format='png' to add the extension)")
+        fmt = ext or "svg"
+    if not isinstance(fmt, str):
+        raise TypeError(f"{where}: format must be a string such as 'svg' or 'png', got {fmt!r}")
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"{where}: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -84,8 +113,8 @@ def render(tensor: Roots, path: Union[str, "os.PathLike[str]"], format: Optional
     """Draw ``tensor``'s graph into the file ``path`` and return the path written.
 
     ``format`` is ``"svg"``, ``"png"``, ``"pdf"`` or ``"dot"``; by default it is taken from
-    the extension of ``path`` (``"svg"`` when there is none), and the extension is added when
-    ``path`` lacks it. Takes the options of :func:`tinygrad_loss.to_dot`.
+    the extension of ``path`` (``"svg"`` when there is none; another extension such as ``.jpg``
+    is refused), and the extension is added when ``path`` lacks it. Takes the options of :func:`tinygrad_loss.to_dot`.
     If Graphviz's ``dot`` is not installed, the DOT source is written next to ``path``
     (same name, ``.dot`` extension) and :class:`GraphvizNotFoundError` says how to install it.
     """

@@ -59,10 +59,17 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]
     Run it before ``backward()`` or after ``backward(retain_graph=True)``; the tensors' ``.grad``
     are left as they are. Takes the drawing options of :func:`tinygrad_loss.to_dot`.
     """
-    (root,) = as_roots(loss, "backprop_steps")
+    roots = as_roots(loss, "backprop_steps")
+    if len(roots) != 1:
+        raise ValueError(f"backprop_steps: expected one output tensor (the loss), got a list of {len(roots)}; "
+                         "draw one backward pass at a time")
+    (root,) = roots
     if not root.requires_grad:
         raise ValueError("backprop_steps: the tensor does not require a gradient (no input has requires_grad=True)")
-    seed = autograd._check_gradient(root, gradient)
+    try:
+        seed = autograd._check_gradient(root, gradient)
+    except (RuntimeError, ValueError) as e:  # the engine's message, named after this call
+        raise type(e)("backprop_steps: " + str(e).removeprefix("backward: ")) from None
     events: List[Tuple[str, Tensor, object]] = []
 
     def observe(event: str, t: Tensor, payload) -> None:
@@ -79,12 +86,22 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]
 
     sums: Dict[int, np.ndarray] = {}   # gradient known so far, by id (the engine's running sums)
     final: Set[int] = set()            # ids whose gradient is complete
+    # How many terms each tensor receives in the whole pass: once the last one has arrived its
+    # gradient is complete, even before the engine visits it ("grad so far" means terms to come).
+    expected: Dict[int, int] = {}
+    for event, t, _ in events:
+        if event == "contribution":
+            expected[id(t)] = expected.get(id(t), 0) + 1
+    received: Dict[int, int] = {}
     states = []                        # (open step, grads, final) for each picture
     step: Optional[dict] = None
     for event, t, payload in events:
         if event == "contribution":
             node, g = payload
             sums[id(t)] = np.array(g.data) if id(t) not in sums else sums[id(t)] + g.data
+            received[id(t)] = received.get(id(t), 0) + 1
+            if received[id(t)] == expected[id(t)]:
+                final.add(id(t))
             if node is None:  # the seed: step 0
                 final.add(id(t))
                 step = {"t": t, "g": np.array(g.data), "flow": set(), "sent": [], "seed": True}
@@ -179,7 +196,11 @@ def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: 
     Returns the path of the page, or the list of files written. Without Graphviz's ``dot``
     the DOT sources are still written (``.dot`` files) and :class:`GraphvizNotFoundError` is raised.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"render_backprop: path must be a file or directory name, got {type(path).__name__}")
     path = os.fspath(path)
+    if format is not None and not isinstance(format, str):
+        raise TypeError(f"render_backprop: format must be a string such as 'html' or 'svg', got {format!r}")
     fmt = (format or ("html" if path.lower().endswith(".html") else "svg")).lower()
     if fmt not in ("html", "svg", "png", "pdf", "dot"):
         raise ValueError(f"render_backprop: format must be 'html', 'svg', 'png', 'pdf' or 'dot', got {fmt!r}")
