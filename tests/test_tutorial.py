@@ -241,6 +241,15 @@ def test_checked_in_pictures_are_current(figures):
     for name in sorted(FIGURE_FILES):
         if name.endswith(".svg"):
             assert _svg_texts(FIGURES / name) == _svg_texts(figures / name), f"docs/img/tutorial/{name} is stale"
+    page_texts = [_html_svg_texts(d / "backprop_steps.html") for d in (FIGURES, figures)]
+    assert len(page_texts[1]) == 9 and page_texts[0] == page_texts[1], "docs/img/tutorial/backprop_steps.html is stale"
+
+
+def _html_svg_texts(path: Path):
+    """The texts of each inline SVG of a render_backprop page."""
+    page = path.read_text(encoding="utf-8")
+    return [[" ".join("".join(el.itertext()).split()) for el in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+            for svg in re.findall(r"<svg.*?</svg>", page, re.S)]
 
 
 def test_mse_graph_shows_values_and_gradients(figures):
