@@ -218,6 +218,21 @@ def test_gradient_origin_sqrt_at_zero():
     assert WARN in node_lines(src)[node_of(labels, "x")]
 
 
+@pytest.mark.parametrize("retain", [False, True])
+@pytest.mark.parametrize("sqrt_first", [True, False])
+def test_gradient_origin_is_the_rule_that_made_it_not_a_sibling_consumer(sqrt_first, retain):
+    """a feeds sqrt (infinite derivative at 0) and mul (finite): only sqrt's rule is to blame, whatever
+    the order of the consumers, and also after a plain (released) backward."""
+    a = tl.Tensor([0.0, 1.0], requires_grad=True, name="a")
+    with _quiet():
+        s = (tl.sqrt(a) + a * 2.0).sum() if sqrt_first else (a * 2.0 + tl.sqrt(a)).sum()
+        s.backward(retain_graph=retain)
+    assert np.isinf(a.grad.data[0]) and a.grad.data[1] == pytest.approx(2.5)
+    caption = text(tl.to_dot(s))
+    assert "first non-finite gradient: the VJP of 'sqrt' (input shape (2,))" in caption
+    assert "VJP of 'mul'" not in caption
+
+
 def test_finite_graph_has_no_anomaly_caption():
     z = branching_graph()
     z.backward()

@@ -391,3 +391,9 @@ def test_examples_readme_lists_every_example():
         assert f"python examples/{name}" in readme, f"examples/README.md does not say how to run {name}"
     for name in set(re.findall(r"python examples/([\w.]+\.py)", readme)):
         assert (EXAMPLES / name).exists(), f"examples/README.md lists {name}, which does not exist"
+
+
+def test_readme_links_the_tutorial_first():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\((docs/[\w./-]+)\)", readme)
+    assert links and links[0] == "docs/tutorial.md", links[:3]

@@ -69,14 +69,15 @@ def contributions(roots: Sequence[Tensor], nodes: Sequence[Tensor]) -> Optional[
             out.setdefault(id(t), []).append((node, np.array(g.data)))
 
     try:
-        autograd._run(seeded, [r.grad for r in seeded], retain_graph=True, create_graph=False,
-                      accumulate=False, observer=observe)
+        with np.errstate(all="ignore"):  # a NaN here is what the picture is about, not a warning
+            autograd._run(seeded, [r.grad for r in seeded], retain_graph=True, create_graph=False,
+                          accumulate=False, observer=observe)
         return out
     except autograd.GraphReleasedError:
         out.clear()
     for r in seeded:
         out.setdefault(id(r), []).append((None, np.array(r.grad.data)))
-    with autograd.no_grad():
+    with autograd.no_grad(), np.errstate(all="ignore"):
         for c in reversed(autograd.topological_order(seeded)):  # the engine's order: same sums, same rounding
             if c.grad is None:
                 continue

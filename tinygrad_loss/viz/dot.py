@@ -175,7 +175,11 @@ class _Builder:
         has_nonfinite = any(not G.is_finite(t.data) or (t.grad is not None and not G.is_finite(t.grad.data))
                             for t in self.nodes)
         show_anomaly = has_nonfinite if o.anomaly is None else bool(o.anomaly)
-        self.anomaly = D.find_anomalies(self.nodes, self.contrib) if show_anomaly else None
+        contrib = self.contrib
+        if show_anomaly and contrib is None and any(t.grad is not None and not G.is_finite(t.grad.data)
+                                                    for t in self.nodes):
+            contrib = D.contributions(roots, self.nodes)  # whose rule sent the first non-finite term
+        self.anomaly = D.find_anomalies(self.nodes, contrib) if show_anomaly else None
         self.badges: Dict[int, D.Badge] = {}
         if o.gradcheck:
             if len(roots) != 1:
