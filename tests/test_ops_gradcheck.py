@@ -408,6 +408,26 @@ def test_getitem_with_tensor_indices():
         x[7]
 
 
+def test_argmax_argmin_are_integer_indices_without_gradient():
+    x = np.array([[1.0, 3.0, -2.0], [4.0, 2.0, 9.0]])
+    t = Tensor(x, requires_grad=True)
+    for name, ref in (("argmax", np.argmax), ("argmin", np.argmin)):
+        for axis in (None, 0, 1, -1):
+            out = getattr(t, name)(axis)
+            np.testing.assert_array_equal(out.numpy(), ref(x, axis=axis))
+            assert not out.requires_grad and out.dtype.kind == "i"
+        assert getattr(tg, name)(t, axis=1, keepdims=True).shape == (2, 1)
+    acc = (Tensor([[0.1, 0.9], [0.8, 0.2]]).argmax(-1) == Tensor([1, 1])).mean().item()
+    assert acc == 0.5  # the PyTorch-loop accuracy idiom
+    with pytest.raises(ValueError, match="argmax: axis 2 is out of range"):
+        t.argmax(2)
+    with pytest.raises(TypeError, match="argmin: axis must be an int"):
+        t.argmin((0, 1))
+    with pytest.raises(ValueError, match=r"argmax: a tensor of shape \(0, 2\) has no elements along axis 0"):
+        Tensor(np.zeros((0, 2))).argmax(0)
+    assert Tensor(np.zeros((0, 2))).argmax(1).shape == (0,)
+
+
 def test_comparisons_carry_no_gradient():
     a = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     for r in (a < 2, a <= 2, a > 2, a >= 2, a == 2, a != 2, 2 < a, np.array([0, 2, 5]) < a):

@@ -8,7 +8,7 @@ from .autograd import (backward, grad, no_grad, enable_grad, is_grad_enabled, na
 from .ops import (add, sub, mul, div, neg, pow, square, exp, log, log1p, sqrt, abs, tanh, sigmoid, relu, erf,
                   maximum, minimum, clip, where, sum, mean, max, min, matmul, reshape, transpose, permute,
                   swapaxes, expand, broadcast_to, squeeze, unsqueeze, flatten, getitem, concatenate, stack,
-                  logsumexp, log_softmax, softmax, astype, lt, le, gt, ge, eq, ne, unbroadcast)
+                  logsumexp, log_softmax, softmax, astype, lt, le, gt, ge, eq, ne, argmax, argmin, unbroadcast)
 from .creation import (manual_seed, get_generator, tensor, zeros, ones, full, arange, randn, rand, uniform,
                        zeros_like, ones_like, full_like, randn_like, rand_like)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckResult

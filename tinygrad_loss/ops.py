@@ -35,7 +35,7 @@ __all__ = [
     "relu", "erf", "maximum", "minimum", "clip", "where", "sum", "mean", "max", "min", "matmul",
     "reshape", "transpose", "permute", "expand", "broadcast_to", "getitem", "scatter_add", "concatenate",
     "stack", "logsumexp", "log_softmax", "softmax", "astype",
-    "lt", "le", "gt", "ge", "eq", "ne", "square", "squeeze", "unsqueeze", "flatten", "swapaxes",
+    "lt", "le", "gt", "ge", "eq", "ne", "argmax", "argmin", "square", "squeeze", "unsqueeze", "flatten", "swapaxes",
 ]
 
 
@@ -478,6 +478,26 @@ lt, le, gt, ge = _compare("lt", np.less), _compare("le", np.less_equal), _compar
 eq, ne = _compare("eq", np.equal), _compare("ne", np.not_equal)
 
 
+def _arg_extreme(name: str, fn: Callable) -> Callable:
+    def arg(a: Any, axis: Optional[int] = None, keepdims: bool = False) -> Tensor:
+        a = _lift(a)
+        ax = None
+        if axis is not None:
+            axes = _one_axis(name, axis, a.ndim)
+            ax = axes[0] if axes else None
+        if a.size == 0 and (ax is None or a.shape[ax] == 0):
+            raise ValueError(f"{name}: a tensor of shape {a.shape} has no elements along axis {axis}")
+        return Tensor._wrap(np.asarray(fn(a.data, axis=ax, keepdims=keepdims)))
+
+    arg.__name__ = name
+    arg.__doc__ = (f"Index of the {'largest' if name == 'argmax' else 'smallest'} element along ``axis`` (of the "
+                   "flattened tensor for None), as an integer tensor without gradient (like comparisons).")
+    return arg
+
+
+argmax, argmin = _arg_extreme("argmax", np.argmax), _arg_extreme("argmin", np.argmin)
+
+
 # --- reductions ----------------------------------------------------------------------------
 
 # d sum(a) = broadcast(g); d mean(a) = broadcast(g) / n
@@ -891,7 +911,7 @@ def _bind() -> None:
     for name in ("exp", "log", "log1p", "sqrt", "abs", "tanh", "sigmoid", "relu", "erf", "clip", "sum", "mean",
                  "max", "min", "logsumexp", "log_softmax", "softmax", "matmul", "reshape", "permute",
                  "transpose", "swapaxes", "expand", "broadcast_to", "squeeze", "unsqueeze", "flatten",
-                 "square", "maximum", "minimum"):
+                 "square", "maximum", "minimum", "argmax", "argmin"):
         setattr(T, name, globals()[name])
     T.T = property(lambda self: transpose(self))
 
