@@ -340,6 +340,26 @@ def test_keras_input_declares_the_input_shape():
         keras.Input(shape=(0,))
 
 
+def test_subclassed_model_summary_lists_its_layers():
+    class Net(tl.nn.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = Dense(4, activation="relu")
+            self.out = Dense(1)
+            self.scale = tl.Tensor([1.0], requires_grad=True)  # own parameter: in the total, not a row
+
+        def call(self, x):
+            return self.out(self.hidden(x)) * self.scale
+
+    net = Net()
+    assert "dense (Dense)" in net.summary(print_fn=None) and "0 (unbuilt)" in net.summary(print_fn=None)
+    net(np.ones((2, 3), np.float32))
+    text = net.summary(print_fn=None)
+    rows = [line.split() for line in text.splitlines() if "(Dense)" in line]
+    assert rows == [["dense", "(Dense)", "(None,", "4)", "16"], ["dense_1", "(Dense)", "(None,", "1)", "5"]]
+    assert "Total params: 22 (88.00 B)" in text  # 3*4+4 + 4*1+1 + 1, float32
+
+
 def test_sequential_add_build_and_summary():
     model = Sequential(name="mlp")
     model.add(Dense(8, activation="relu", input_shape=(4,)))

@@ -8,7 +8,7 @@ layers in a :class:`Sequential`::
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..training import Trainable
 from .layers import InputLayer, Layer
@@ -28,6 +28,40 @@ class Model(Module, Trainable):
     @property
     def built(self) -> bool:
         return bool(self.parameters())
+
+    def _summary_layers(self) -> List[Module]:
+        """The rows of :meth:`summary`: the sub-modules, in registration order."""
+        return list(self._children().values())
+
+    def summary(self, print_fn: Any = print) -> str:
+        """Print (and return) a Keras-like table: layer (type), output shape, parameter count."""
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer in self._summary_layers():
+            if isinstance(layer, InputLayer):  # Keras does not list the input either
+                continue
+            built = getattr(layer, "built", True)
+            n = layer.count_params()
+            shape = getattr(layer, "output_shape", None) if built else None
+            rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(shape),
+                         f"{n:,}" if built else "0 (unbuilt)"))
+        w = [max(len(r[i]) for r in rows) + 4 for i in range(3)]
+        w[0], w[1] = max(w[0], 29), max(w[1], 26)
+        width = sum(w)
+        line = lambda r: (r[0].ljust(w[0]) + r[1].ljust(w[1]) + r[2].rjust(w[2] - 4)).rstrip()
+        total = self.count_params()  # includes a Model's own parameters; shared layers count once
+        nbytes = sum(p.data.nbytes for p in self.parameters())
+        out = [f'Model: "{self.name}"', "_" * width, line(rows[0]), "=" * width]
+        for i, r in enumerate(rows[1:]):
+            out.append(line(r))
+            out.append("_" * width if i < len(rows) - 2 else "=" * width)
+        if len(rows) == 1:
+            out.append("=" * width)
+        out += [f"Total params: {total:,} ({_fmt_bytes(nbytes)})", f"Trainable params: {total:,} "
+                f"({_fmt_bytes(nbytes)})", "Non-trainable params: 0 (0.00 B)", "_" * width]
+        text = "\n".join(out)
+        if print_fn is not None:
+            print_fn(text)
+        return text
 
 
 def _fmt_shape(shape: Optional[Tuple[Optional[int], ...]]) -> str:
@@ -123,37 +157,8 @@ class Sequential(Model):
         finally:
             self.train(was)
 
-    def summary(self, print_fn: Any = print) -> str:
-        """Print (and return) a Keras-like table: layer (type), output shape, parameter count."""
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        total = 0
-        for layer in self.layers:
-            if isinstance(layer, InputLayer):  # Keras does not list the input either
-                continue
-            built = getattr(layer, "built", True)
-            n = layer.count_params()
-            total += n
-            shape = getattr(layer, "output_shape", None) if built else None
-            rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(shape),
-                         f"{n:,}" if built else "0 (unbuilt)"))
-        w = [max(len(r[i]) for r in rows) + 4 for i in range(3)]
-        w[0], w[1] = max(w[0], 29), max(w[1], 26)
-        width = sum(w)
-        line = lambda r: (r[0].ljust(w[0]) + r[1].ljust(w[1]) + r[2].rjust(w[2] - 4)).rstrip()
-        nbytes = sum(p.data.nbytes for p in self.parameters())
-        out = [f'Model: "{self.name}"', "_" * width, line(rows[0]), "=" * width]
-        for i, r in enumerate(rows[1:]):
-            out.append(line(r))
-            out.append("_" * width if i < len(rows) - 2 else "=" * width)
-        if len(rows) == 1:
-            out.append("=" * width)
-        out += [f"Total params: {total:,} ({_fmt_bytes(nbytes)})", f"Trainable params: {total:,} "
-                f"({_fmt_bytes(nbytes)})", "Non-trainable params: 0 (0.00 B)", "_" * width]
-        text = "\n".join(out)
-        if print_fn is not None:
-            print_fn(text)
-        return text
-
+    def _summary_layers(self) -> List[Module]:
+        return list(self.layers)
 
 def _fmt_bytes(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
