@@ -376,6 +376,13 @@ def test_gradcheck_badge_red_for_wrong_mul_rule_on_single_leaf(monkeypatch):
     assert "gradcheck ✗" in tl.to_dot(out, gradcheck=True)
 
 
+def test_gradcheck_badges_refuse_a_replay_that_is_not_the_recorded_function(monkeypatch):
+    out = badge_graph()
+    monkeypatch.setattr(ops, "tanh", ops.sigmoid)  # the replay now computes another function
+    with pytest.raises(ValueError, match="replaying the recorded graph gives .* instead of the recorded output"):
+        tl.to_dot(out, gradcheck=True)
+
+
 def test_gradcheck_needs_saved_values_and_small_graphs():
     a = tl.Tensor([1.0, 2.0], requires_grad=True)
     m = tl.clip(a, 0.0, 1.5).mean()

@@ -296,6 +296,16 @@ def gradcheck_badges(root: Tensor, nodes: Sequence[Tensor], max_elements: int = 
                 memo[id(t)] = _replay(t, [memo[id(p)] for p in t.parents])
         return memo[id(root)]
 
+    # The badge checks the replay, so the replay must be the recorded function: same output at
+    # the recorded inputs (up to the float32 -> float64 difference), or no badge at all.
+    with autograd.no_grad(), np.errstate(all="ignore"):
+        again = np.asarray(fn(*[Tensor._wrap(t.data.astype(np.float64)) for t in leaves]).data)
+    want = np.asarray(root.data, dtype=np.float64)
+    if again.shape != want.shape or not np.allclose(again, want, rtol=1e-3, atol=1e-5 * max(1.0, float(
+            np.max(np.abs(want[np.isfinite(want)]), initial=0.0))), equal_nan=True):
+        raise ValueError(f"gradcheck badges: replaying the recorded graph gives {again.ravel()[:4]} instead of the "
+                         f"recorded output {want.ravel()[:4]}; the badges would check another function, so none "
+                         f"are drawn")
     res = _gradcheck(fn, *[t.data for t in leaves], atol=atol, rtol=rtol)
     out = {}
     for k, t in enumerate(leaves):
