@@ -673,6 +673,13 @@ def test_render_refuses_a_directory_and_backprop_dir_without_dot(tmp_path, monke
     assert sorted(os.listdir(tmp_path / "steps")) == [f"step_{k:02d}.dot" for k in range(8)]
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="uses Linux's /proc, where no file can be created")
+def test_unwritable_target_error_names_the_requested_file():
+    g = reference_graph()
+    with pytest.raises(OSError, match=r"^\[Errno \d+\] cannot write '/proc/graph.svg'"):
+        tl.render(g["loss"], "/proc/graph.svg")
+
+
 def test_a_lone_leaf_is_one_node():
     labels, edges, clusters = parse_dot(tl.to_dot(tl.Tensor([1.0, 2.0], name="x")))
     assert len(labels) == 1 and edges == [] and "[1.0, 2.0]" in labels["n0"]
