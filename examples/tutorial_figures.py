@@ -8,7 +8,7 @@ plain SVG written by ``plot_history.svg_plot`` (no matplotlib needed, so the che
 do not depend on what is installed).
 
 Files: mse_graph.svg, ce_probs_graph.svg, ce_logits_graph.svg, loss_curve.svg,
-backprop_steps.html, backprop_steps/step_00.svg ... step_08.svg, outliers.svg.
+backprop_steps/step_00.svg ... step_08.svg, outliers.svg.
 """
 import os
 import sys
@@ -70,9 +70,8 @@ def backprop_frames() -> list:
     y = tl.Tensor([3, 5, 7], name="y_true")
     loss = losses.MeanSquaredError()(y, model(x))
     loss.name = "loss"
-    page = tl.render_backprop(loss, path("backprop_steps.html"), title="One training step of the reference model",
-                              legend=True)
-    return [page] + tl.render_backprop(loss, path("backprop_steps"), format="svg", legend=True)
+    # The interactive page of this same step is docs/img/backprop_steps.html (examples/render_graphs.py).
+    return tl.render_backprop(loss, path("backprop_steps"), format="svg", legend=True)
 
 
 def fit_line(x: np.ndarray, y: np.ndarray, loss) -> tuple:
