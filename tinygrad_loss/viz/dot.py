@@ -227,12 +227,7 @@ class _Builder:
             if t.is_leaf and t.requires_grad:
                 sub += "  · requires grad"
             rows.append((_font(G.esc(sub), P["muted"], 10), None))
-        if o.show_value:
-            rows.append((_lines(G.fmt_array(t.data, o.precision), color=P["text"], size=11, face=MONO), None))
-        if o.show_grad:
-            g, done = self.grad_of(t)
-            if g is not None:
-                rows.append((self.grad_cell(t, g, done), P["grad_fill"] if done else P["partial_fill"]))
+        rows.extend(self.value_grad_rows(t))
         if o.notes:
             for note in (D.clip_note(t, o.precision), D.broadcast_note(t)):
                 if note:
@@ -242,6 +237,17 @@ class _Builder:
             rows.append((_font(G.esc(b.text), P["ok_text"] if b.ok else P["warn_text"], 10, bold=True),
                          P["ok_fill"] if b.ok else P["warn_fill"]))
         return self.table(rows, t, kind)
+
+    def value_grad_rows(self, t: Tensor) -> List[Tuple[str, Optional[str]]]:
+        """The value row and the gradient row of ``t``'s label, as the options ask (a node or a collapsed scope)."""
+        o, P, rows = self.o, PALETTE, []
+        if o.show_value:
+            rows.append((_lines(G.fmt_array(t.data, o.precision), color=P["text"], size=11, face=MONO), None))
+        if o.show_grad:
+            g, done = self.grad_of(t)
+            if g is not None:
+                rows.append((self.grad_cell(t, g, done), P["grad_fill"] if done else P["partial_fill"]))
+        return rows
 
     def grad_cell(self, t: Tensor, g: np.ndarray, done: bool) -> str:
         o, P = self.o, PALETTE
@@ -356,12 +362,7 @@ class _Builder:
                 (_font(G.esc(", ".join(ops_used)), P["muted"], 10, italic=True), None)]
         if o.show_shape:
             rows.append((_font("out " + G.esc(G.fmt_shape(out.shape)), P["muted"], 10), None))
-        if o.show_value:
-            rows.append((_lines(G.fmt_array(out.data, o.precision), color=P["text"], size=11, face=MONO), None))
-        if o.show_grad:
-            g, done = self.grad_of(out)
-            if g is not None:
-                rows.append((self.grad_cell(out, g, done), P["grad_fill"] if done else P["partial_fill"]))
+        rows.extend(self.value_grad_rows(out))
         if o.notes:
             for t in members:
                 for note in (D.clip_note(t, o.precision), D.broadcast_note(t)):
