@@ -201,22 +201,16 @@ def _run(
                 "released by an earlier backward(); pass retain_graph=True to the first call"
             )
     grads: Dict[int, Tensor] = {}
-
-    def add(t: Tensor, g: Tensor) -> None:
-        k = id(t)
-        prev = grads.get(k)
-        grads[k] = g if prev is None else prev + g
-
+    pop, get = grads.pop, grads.get  # the loop below runs once per node: keep it to local lookups
     for r, g in zip(roots, grad_outputs):
         if r.requires_grad:
-            add(r, g)
+            prev = get(id(r))
+            grads[id(r)] = g if prev is None else prev + g
             if observer is not None:
                 observer("contribution", r, (None, g))
     wanted = None if inputs is None else {id(t) for t in inputs}
     results: Dict[int, Tensor] = {}
-    handed_out = set()  # ids of the arrays stored as some .grad during this call
-
-    pop, get = grads.pop, grads.get  # the loop below runs once per node: keep it to local lookups
+    handed_out = set()  # ids of the arrays that may be stored as some .grad during this call
     with _GradMode(bool(create_graph)):
         for node in reversed(order):
             g = pop(id(node), None)
@@ -228,9 +222,7 @@ def _run(
                 results[id(node)] = g
             if accumulate:
                 _store(node, g, create_graph)
-                stored = node.grad  # (None if a benchmark patched _store to keep leaf grads only)
-                if stored is not None:
-                    handed_out.add(id(stored.data))
+                handed_out.add(id(g.data))
             op = node._op
             parents = node._parents
             for i, p in enumerate(parents):
@@ -239,7 +231,7 @@ def _run(
                     if gp.data.shape != p.data.shape:
                         raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape "
                                            f"{gp.shape} for its input {i} of shape {p.shape}")
-                    k = id(p)  # add(p, gp), inlined
+                    k = id(p)
                     prev = get(k)
                     grads[k] = gp if prev is None else prev + gp
                     if observer is not None:
