@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -170,18 +171,50 @@ class Optimizer:
         if not self.params:
             raise RuntimeError(f"{type(self).__name__}.step: the optimizer has no parameters; create it with "
                                "model.parameters() or use it through compile/fit")
+        self._apply(f"{type(self).__name__}.step",
+                    [(i, p.grad) for i, p in enumerate(self.params) if p.grad is not None])
+
+    def apply_gradients(self, grads_and_vars: Iterable[Any]) -> None:
+        """Keras/TensorFlow style: ``opt.apply_gradients(zip(grads, variables))`` updates each variable
+        from the gradient paired with it (gradients from ``GradientTape.gradient``, Tensors or arrays).
+
+        The first call binds the optimizer's state to those variables (no parameters are needed at
+        construction). A ``None`` gradient is skipped with a warning, as in Keras; all ``None`` is an error.
+        """
+        who = f"{type(self).__name__}.apply_gradients"
+        pairs = _pairs(who, grads_and_vars)
+        missing = [v for g, v in pairs if g is None]
+        given = [(g, v) for g, v in pairs if g is not None]
+        if not given:
+            raise ValueError(f"{who}: no gradients provided for any variable (every gradient is None: does the "
+                             "loss depend on the variables? was it computed inside the GradientTape?)")
+        for g, v in given:  # checked before the variables are bound: a refused call changes nothing
+            if np.shape(g.data if isinstance(g, Tensor) else g) != v.shape:
+                raise ValueError(f"{who}: gradient of shape {np.shape(g.data if isinstance(g, Tensor) else g)} "
+                                 f"for variable {v.name or ''} of shape {v.shape}")
+        self.add_params([v for _, v in given])
+        index = {id(p): i for i, p in enumerate(self.params)}
+        self._apply(who, [(index[id(v)], g) for g, v in given])
+        if missing:
+            warnings.warn(f"{who}: gradients do not exist for variables "
+                          f"{[v.name or f'<shape {v.shape}>' for v in missing]}; they were not updated", stacklevel=2)
+
+    def _apply(self, who: str, items: List[Any]) -> None:
+        """Update ``params[i]`` from gradient ``g`` for each ``(i, g)``, then count the step. Every
+        gradient is checked before any parameter changes."""
         lr = self.current_learning_rate()
+        work = []
+        for i, g in items:
+            p = self.params[i]
+            g = g.data if isinstance(g, Tensor) else np.asarray(g)
+            if g.shape != p.data.shape:
+                raise ValueError(f"{who}: gradient of shape {g.shape} for parameter "
+                                 f"{p.name or ''} of shape {p.shape}")
+            if g.dtype != p.data.dtype:
+                g = g.astype(p.data.dtype)
+            work.append((p.data, g, self.state[i]))
         with no_grad():
-            for p, st in zip(self.params, self.state):
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if g.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}.step: gradient of shape {g.shape} for parameter "
-                                     f"{p.name or ''} of shape {p.shape}")
-                if g.dtype != p.data.dtype:
-                    g = g.astype(p.data.dtype)
-                w = p.data
+            for w, g, st in work:
                 if self.weight_decay:
                     w -= w * self.weight_decay * lr
                 self.update(w, g, st, lr)
@@ -369,6 +402,19 @@ class Adagrad(Optimizer):
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
+
+
+def _pairs(who: str, grads_and_vars: Iterable[Any]) -> List[Any]:
+    """``grads_and_vars`` as a list of (gradient or None, Tensor) pairs, or a TypeError naming ``who``."""
+    try:
+        pairs = [tuple(pair) for pair in grads_and_vars]
+    except TypeError:
+        raise TypeError(f"{who}: grads_and_vars must be (gradient, variable) pairs, e.g. zip(grads, variables)") from None
+    for pair in pairs:
+        if len(pair) != 2 or not isinstance(pair[1], Tensor):
+            raise TypeError(f"{who}: grads_and_vars must be (gradient, variable) pairs with a Tensor variable, "
+                            f"got {pair!r:.60}")
+    return pairs
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}

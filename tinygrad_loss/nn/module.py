@@ -167,6 +167,15 @@ class Module:
         return self.parameters()
 
     trainable_weights = weights
+    # Keras's names for a TensorFlow-style loop: ``tape.gradient(loss, model.trainable_variables)``.
+    # Every registered parameter requires a gradient, so all are trainable (the same objects as parameters()).
+    variables = weights
+    trainable_variables = weights
+
+    @property
+    def non_trainable_variables(self) -> List[Tensor]:
+        """Always empty: a Module registers only Tensors that require a gradient."""
+        return []
 
     def count_params(self) -> int:
         return int(sum(p.size for p in self.parameters()))
