@@ -16,6 +16,14 @@ def _fresh_names():
     tl.nn.clear_session()
 
 
+def summary_of(model):
+    """The table summary() hands to print_fn (it returns None, as Keras)."""
+    printed = []
+    assert model.summary(print_fn=printed.append) is None
+    assert len(printed) == 1
+    return printed[0]
+
+
 # --- Module ---------------------------------------------------------------------------------------
 
 class TwoLayer(Module):
@@ -324,7 +332,7 @@ def test_keras_input_declares_the_input_shape():
             [keras.layers.Dense(1, input_shape=(2,))]
         model = keras.Sequential(layers)
         assert model.built and model.input_spec == (2,)
-        text = model.summary(print_fn=None)
+        text = summary_of(model)
         model.compile(optimizer="sgd", loss="mse")
         hist = model.fit([[1, 2], [2, 3], [3, 4]], [3, 5, 7], epochs=5, verbose=0).history["loss"]
         return model, text, hist
@@ -352,9 +360,9 @@ def test_subclassed_model_summary_lists_its_layers():
             return self.out(self.hidden(x)) * self.scale
 
     net = Net()
-    assert "dense (Dense)" in net.summary(print_fn=None) and "0 (unbuilt)" in net.summary(print_fn=None)
+    assert "dense (Dense)" in summary_of(net) and "0 (unbuilt)" in summary_of(net)
     net(np.ones((2, 3), np.float32))
-    text = net.summary(print_fn=None)
+    text = summary_of(net)
     rows = [line.split() for line in text.splitlines() if "(Dense)" in line]
     assert rows == [["dense", "(Dense)", "(None,", "4)", "16"], ["dense_1", "(Dense)", "(None,", "1)", "5"]]
     assert "Total params: 22 (88.00 B)" in text  # 3*4+4 + 4*1+1 + 1, float32
@@ -366,7 +374,7 @@ def test_sequential_add_build_and_summary():
     model.add(Dropout(0.5))
     model.add(Dense(3))
     assert model.built and [p.shape for p in model.parameters()] == [(4, 8), (8,), (8, 3), (3,)]
-    text = model.summary(print_fn=None)
+    text = summary_of(model)
     lines = text.splitlines()
     assert lines[0] == 'Model: "mlp"'
     assert any(l.startswith("dense (Dense)") and "(None, 8)" in l and l.endswith("40") for l in lines)
@@ -379,10 +387,10 @@ def test_sequential_add_build_and_summary():
 
 def test_sequential_unbuilt_summary_then_lazy_build():
     model = Sequential([Dense(2), Dense(1)])
-    assert not model.built and "0 (unbuilt)" in model.summary(print_fn=None)
+    assert not model.built and "0 (unbuilt)" in summary_of(model)
     model(np.ones((3, 5)))
     assert model.built and model.layers[0].kernel.shape == (5, 2)
-    assert "(None, 1)" in model.summary(print_fn=None)
+    assert "(None, 1)" in summary_of(model)
 
 
 # --- weights files ----------------------------------------------------------------------------------
@@ -452,3 +460,59 @@ def test_state_dict_and_set_weights_checks():
         model.set_weights([np.zeros((2, 2)), np.zeros(3)])
     model.set_weights([np.eye(2), np.ones(2)])
     np.testing.assert_array_equal(model(np.array([[1.0, 2.0]])).data, [[2.0, 3.0]])
+
+
+# --- attribute tracking, non-trainable weights, summary display ----------------------------------
+
+def test_attribute_tracking_rule_public_tracked_private_plain():
+    """Public attributes holding a Module, a trainable Tensor or a list/dict of them are tracked;
+    names starting with "_" are plain state; add_weight(trainable=False) makes a frozen weight."""
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.body = Dense(2, input_shape=(3,))
+            self._cache = Dense(5, input_shape=(3,))       # private: not a sub-module
+            self._w = tl.Tensor([1.0], requires_grad=True)  # private: not a weight
+            self.heads = {"a": Dense(1, input_shape=(2,))}
+            self.add_weight("count", np.zeros(2), trainable=False)
+
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == ["body.kernel", "body.bias", "heads.a.kernel", "heads.a.bias"]
+    assert [n for n, _ in net.named_weights()] == ["count", "body.kernel", "body.bias", "heads.a.kernel", "heads.a.bias"]
+    assert [w.shape for w in net.non_trainable_weights] == [(2,)] and not net.count.requires_grad
+    assert net.count_params() == 2 + 6 + 2 + 2 + 1
+    assert len(net.get_weights()) == 5 and list(net.state_dict())[0] == "count"
+    net.set_weights([np.array([3.0, 4.0])] + net.get_weights()[1:])
+    np.testing.assert_array_equal(net.count.data, [3.0, 4.0])
+    net.body = None  # reassigning untracks
+    assert [n for n, _ in net.named_parameters()] == ["heads.a.kernel", "heads.a.bias"]
+    del net.heads
+    assert net.parameters() == []
+
+
+def test_summary_prints_returns_none_and_shows_in_notebooks(capsys):
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2)], name="net")
+    assert model.summary() is None
+    printed = capsys.readouterr().out
+    assert printed.startswith('Model: "net"') and "Total params: 26" in printed and printed.count("\n") > 5
+    page = model._repr_html_()
+    assert page.count("<tr>") == 3  # header + two layers
+    assert "<td>dense (Dense)</td><td>(None, 4)</td><td>16</td>" in page
+    assert "<td>dense_1 (Dense)</td><td>(None, 2)</td><td>10</td>" in page
+    assert "Total params: 26" in page and 'Model: "net"' in page
+
+
+def test_seeded_initializers_repeat_and_configs_round_trip():
+    for cls in (initializers.GlorotUniform, initializers.HeNormal, initializers.RandomNormal,
+                initializers.RandomUniform, initializers.TruncatedNormal):
+        init = cls(seed=3)
+        np.testing.assert_array_equal(init((4, 5)), init((4, 5)))
+        again = cls.from_config(init.get_config())
+        assert type(again) is cls and again.get_config() == init.get_config()
+        np.testing.assert_array_equal(again((4, 5)), init((4, 5)))
+    assert initializers.GlorotUniform().get_config() == {"seed": None}
+    assert initializers.VarianceScaling(2.0, "fan_out", "uniform").get_config() == {
+        "scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": None}
+    with pytest.raises(ValueError, match="RandomNormal: seed must be None or a non-negative int"):
+        initializers.RandomNormal(seed=-1)

@@ -513,3 +513,37 @@ def test_progress_bar_redraws_one_line_on_a_terminal():
     for i in range(1, 1001):
         slow.update(i, {"loss": 1.0}, finished=i == 1000)
     assert quiet.getvalue().count("\r") <= 2  # throttled: no flood
+
+
+def test_train_step_is_the_explicit_loop():
+    """model.train_step(x, y) is zero_grad, loss, backward, step: same weights as the loop by hand."""
+    a, b = linear_model(), linear_model()
+    a.compile(optimizer=optim.SGD(learning_rate=0.05), loss="mse")
+    opt = optim.SGD(b.parameters(), learning_rate=0.05)
+    x, y = tl.Tensor(X_TRAIN, dtype="float64"), np.array(Y_TRAIN, dtype=np.float64)
+    a.optimizer.add_params(a.parameters())
+    for _ in range(3):
+        value, pred = a.train_step(x, y)
+        opt.zero_grad()
+        loss = losses.MeanSquaredError()(y, b(x))
+        loss.backward()
+        opt.step()
+        assert value == pytest.approx(float(loss.item()), abs=1e-12) and pred.shape == (3, 1)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, atol=1e-12)
+
+
+def test_callback_list_hands_every_hook_its_logs():
+    seen = []
+
+    class Spy(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(("train_begin", logs))
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(("epoch_end", epoch, sorted(logs)))
+
+    cbs = callbacks.CallbackList([Spy(), Spy()])
+    cbs.on_train_begin()
+    cbs.on_epoch_end(4, {"loss": 1.0})
+    assert seen == [("train_begin", None)] * 2 + [("epoch_end", 4, ["loss"])] * 2

@@ -40,8 +40,14 @@ class Callback:
     def on_train_batch_end(self, batch: int, logs: Logs = None) -> None: ...
 
 
+HOOKS = {"on_train_begin": 1, "on_train_end": 1, "on_epoch_begin": 2, "on_epoch_end": 2, "on_train_batch_begin": 2,
+         "on_train_batch_end": 2}
+"""The hooks fit calls and how many arguments each takes (an epoch or batch index, then ``logs``)."""
+
+
 class CallbackList(Callback):
-    """Calls every hook on each callback, in order."""
+    """Calls every hook on each callback, in order (each ``on_*`` hook and ``set_model``/``set_params``
+    fans out to the list)."""
 
     def __init__(self, callbacks: List[Callback]):
         super().__init__()
@@ -50,37 +56,18 @@ class CallbackList(Callback):
                 raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
         self.callbacks = list(callbacks)
 
-    def set_model(self, model: Any) -> None:
-        for cb in self.callbacks:
-            cb.set_model(model)
 
-    def set_params(self, params: Dict[str, Any]) -> None:
+def _fan_out(hook: str, arity: int) -> Callable[..., None]:
+    def call_each(self: CallbackList, *args: Any) -> None:
+        args = args + (None,) * (arity - len(args))  # every callback receives logs, None when not given
         for cb in self.callbacks:
-            cb.set_params(params)
+            getattr(cb, hook)(*args)
+    call_each.__name__ = call_each.__qualname__ = hook
+    return call_each
 
-    def on_train_begin(self, logs: Logs = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_begin(logs)
 
-    def on_train_end(self, logs: Logs = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_end(logs)
-
-    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
-        for cb in self.callbacks:
-            cb.on_epoch_begin(epoch, logs)
-
-    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
-        for cb in self.callbacks:
-            cb.on_epoch_end(epoch, logs)
-
-    def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_batch_begin(batch, logs)
-
-    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
-        for cb in self.callbacks:
-            cb.on_train_batch_end(batch, logs)
+for _hook, _arity in {"set_model": 1, "set_params": 1, **HOOKS}.items():
+    setattr(CallbackList, _hook, _fan_out(_hook, _arity))
 
 
 class History(Callback):

@@ -1,7 +1,7 @@
 """Keras-style training: ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
 :class:`Trainable` is a mixin for any Module (``nn.Model`` and ``nn.Sequential`` use it). One
-training step of ``fit`` is exactly the explicit PyTorch-style loop::
+training step of ``fit`` (:meth:`Trainable.train_step`) is exactly the explicit PyTorch-style loop::
 
     optimizer.zero_grad()
     loss = loss_fn(y_batch, model(x_batch))     # Keras argument order
@@ -14,11 +14,12 @@ every sample of the epoch, and ``val_*`` values are computed after the epoch's l
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -64,6 +65,7 @@ class ProgressBar:
         isatty = getattr(self.stream, "isatty", None) if verbose else None  # verbose=0: skip the syscall
         self.dynamic = bool(isatty and isatty())
         self.start = time.perf_counter()
+        self.current = 0
         self._last = 0.0
         self._prev_len = 0
 
@@ -85,6 +87,7 @@ class ProgressBar:
         return f"{current}/{self.target} [{bar}] - {timing}{stats}"
 
     def update(self, current: int, values: Dict[str, float], finished: bool = False) -> None:
+        self.current = current
         if self.verbose == 0:
             return
         if not finished:
@@ -118,15 +121,61 @@ def _array(fn: str, what: str, data: Any) -> np.ndarray:
     return arr
 
 
+def _arrays(fn: str, what: str, data: Any, count: int) -> List[np.ndarray]:
+    """One array per model input (``what="x"``) or output (``"y"``): ``data`` itself when there is
+    one, else a list of ``count`` arrays."""
+    if count == 1:
+        return [_array(fn, what, data)]
+    if not isinstance(data, (list, tuple)) or len(data) != count:
+        got = f"{len(data)} items" if isinstance(data, (list, tuple)) else type(data).__name__
+        kind = "inputs" if what == "x" else "outputs"
+        raise ValueError(f"{fn}: the model has {count} {kind}, so {what} must be a list of {count} arrays, got {got}")
+    return [_array(fn, f"{what}[{i}]", d) for i, d in enumerate(data)]
+
+
 def _positive_int(fn: str, name: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
         raise ValueError(f"{fn}: {name} must be a positive int, got {v!r}")
     return int(v)
 
 
+def _batch_size(fn: str, batch_size: Any) -> int:
+    return 32 if batch_size is None else _positive_int(fn, "batch_size", batch_size)
+
+
 def _check_verbose(fn: str, verbose: Any) -> None:
     if verbose not in (0, 1, 2):
         raise ValueError(f"{fn}: verbose must be 0, 1 or 2, got {verbose!r}")
+
+
+def _check_fit_options(epochs: Any, shuffle: Any, initial_epoch: Any, callbacks: Any, validation_split: Any) -> None:
+    _positive_int("fit", "epochs", epochs)
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+        raise ValueError(f"fit: initial_epoch must be a non-negative int, got {initial_epoch!r}")
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"fit: callbacks must be a list of Callback instances, got {type(callbacks).__name__} "
+                        "(wrap a single callback in a list)")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or \
+            not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"fit: validation_split must be a number in [0, 1), got {validation_split!r}")
+
+
+def _class_weight_to_sample_weight(fn: str, y: np.ndarray, class_weight: Any) -> np.ndarray:
+    """Keras's rule: each sample weighs ``class_weight[its class]`` (1 for a class not listed); the
+    class is the label rounded to an int, or the argmax of a one-hot row."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{fn}: class_weight must be a dict {{class index: weight}}, got {type(class_weight).__name__}")
+    for k, w in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or isinstance(w, bool) or \
+                not isinstance(w, (int, float, np.number)) or not 0 <= w < math.inf:
+            raise ValueError(f"{fn}: class_weight must map int class indices to finite weights >= 0, got {k!r}: {w!r}")
+    labels = y
+    if labels.ndim > 1:
+        labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    labels = np.round(labels.reshape(len(y), -1)[:, 0]).astype(np.int64)
+    return np.array([float(class_weight.get(int(c), 1.0)) for c in labels])
 
 
 def _batches(n: int, batch_size: int, order: Optional[np.ndarray] = None):
@@ -135,18 +184,71 @@ def _batches(n: int, batch_size: int, order: Optional[np.ndarray] = None):
         yield (np.arange(start, stop) if order is None else order[start:stop])
 
 
+def _one_or_list(items: List[Any]) -> Any:
+    return items[0] if len(items) == 1 else list(items)
+
+
+def _all_finite(pred: Any) -> bool:
+    preds = pred if isinstance(pred, (list, tuple)) else [pred]
+    return all(np.all(np.isfinite(p.data)) for p in preds)
+
+
+class _Data(NamedTuple):
+    """The arrays of one data set: one per model input, one per output, and per-sample weights."""
+    x: List[np.ndarray]
+    y: List[np.ndarray]
+    sample_weight: Optional[np.ndarray] = None
+
+    @property
+    def size(self) -> int:
+        return len(self.x[0])
+
+    def take(self, idx: Any) -> "_Data":
+        sw = None if self.sample_weight is None else self.sample_weight[idx]
+        return _Data([a[idx] for a in self.x], [a[idx] for a in self.y], sw)
+
+
+class _FitPlan(NamedTuple):
+    """What every epoch of one ``fit`` call shares."""
+    epochs: int
+    data: _Data
+    val: Optional[_Data]
+    batch_size: int
+    shuffle: bool
+    verbose: int
+    callbacks: CallbackList
+    history: History
+
+    @property
+    def steps(self) -> int:
+        return math.ceil(self.data.size / self.batch_size)
+
+
+def _split_validation(data: _Data, validation_split: float) -> Tuple[_Data, _Data]:
+    """Hold out the *last* ``validation_split`` fraction of the samples (before any shuffling, as Keras)."""
+    n = data.size
+    split = int(math.floor(n * (1.0 - validation_split)))
+    if split == 0 or split == n:
+        raise ValueError(f"fit: validation_split={validation_split} of {n} samples leaves {split} for training and "
+                         f"{n - split} for validation; both must be non-empty")
+    return data.take(slice(0, split)), data.take(slice(split, n))
+
+
 class Trainable:
     """``compile``/``fit``/``evaluate``/``predict`` for a Module (needs ``__call__``, ``parameters``,
     ``train``/``eval``, ``get_weights``/``set_weights``; ``input_spec`` if it knows its input shape)."""
 
     optimizer: Optional[optim.Optimizer] = None
     loss: Any = None
+    compiled: bool = False
     stop_training: bool = False
+    _metric_specs: Sequence[Any] = ()
 
     # --- compile ----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Optional[Sequence[Any]] = None) -> None:
         """Choose the optimizer (name or instance), the loss (name, Loss or callable
-        ``fn(y_true, y_pred) -> Tensor``) and the metrics to report.
+        ``fn(y_true, y_pred) -> Tensor``; a list gives one loss per output of a model with several
+        outputs, whose total loss is their sum, as in Keras) and the metrics to report.
 
         As in Keras, a plain callable is wrapped in :class:`losses.LossFunctionWrapper`, so it may
         return per-sample values (e.g. ``losses.mean_squared_error``): they are averaged over the batch.
@@ -154,9 +256,7 @@ class Trainable:
         opt = optim.get(optimizer)
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='mse' or loss=MeanSquaredError()")
-        loss_fn = losses_mod.get(loss)
-        if not isinstance(loss_fn, losses_mod.Loss):
-            loss_fn = losses_mod.LossFunctionWrapper(loss_fn)
+        loss_fn = [_as_loss(l) for l in loss] if isinstance(loss, (list, tuple)) else _as_loss(loss)
         if metrics is None:
             metrics = []
         elif isinstance(metrics, (str, metrics_mod.Metric)) or callable(metrics):
@@ -164,16 +264,35 @@ class Trainable:
         for m in metrics:  # resolve names now so a typo fails at compile time ("accuracy" waits for data)
             if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
                 metrics_mod.get(m)
-        self.__dict__["optimizer"] = opt
-        self.__dict__["loss"] = loss_fn
-        self.__dict__["_metric_specs"] = list(metrics)
-        self.__dict__["compiled"] = True
+        self.optimizer = opt
+        self.loss = loss_fn
+        self._metric_specs = list(metrics)
+        self.compiled = True
 
     def _check_compiled(self, fn: str) -> None:
-        if not self.__dict__.get("compiled"):
+        if not self.compiled:
             raise RuntimeError(f"{fn}: the model must be compiled first: call model.compile(optimizer=..., loss=...)")
 
+    def _compute_loss(self, y: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The compiled loss of one batch; with several outputs, the sum of the outputs' losses."""
+        if not isinstance(y_pred, (list, tuple)):
+            return self.loss(y, y_pred, sample_weight=sample_weight)
+        fns = self.loss if isinstance(self.loss, list) else [self.loss] * len(y_pred)
+        if len(fns) != len(y_pred):
+            raise ValueError(f"compile: got {len(fns)} losses for a model with {len(y_pred)} outputs")
+        total = None
+        for fn, yt, yp in zip(fns, y, y_pred):
+            term = fn(yt, yp, sample_weight=sample_weight)
+            total = term if total is None else total + term
+        return total
+
     # --- shapes -----------------------------------------------------------------------------
+    def _input_count(self) -> int:
+        return 1
+
+    def _output_count(self) -> int:
+        return 1
+
     def _param_dtype(self) -> np.dtype:
         ps = self.parameters()
         return ps[0].dtype if ps else get_default_dtype()
@@ -184,168 +303,208 @@ class Trainable:
             raise ValueError(f"{fn}: the model expects inputs of shape (batch, {', '.join(map(str, spec))}) but x has "
                              f"shape {x.shape}")
 
-    def _prepare_xy(self, fn: str, x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
-        xa = _array(fn, "x", x)
-        ya = _array(fn, "y", y)
-        if len(xa) != len(ya):
-            raise ValueError(f"{fn}: x and y must have the same number of samples, got x of shape {xa.shape} "
-                             f"({len(xa)} samples) and y of shape {ya.shape} ({len(ya)} samples)")
-        self._check_x(fn, xa)
-        return xa, ya
+    def _prepare(self, fn: str, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None) -> _Data:
+        """Checked arrays (same number of samples everywhere) and the per-sample weights."""
+        xs = _arrays(fn, "x", x, self._input_count())
+        ys = _arrays(fn, "y", y, self._output_count()) if y is not None else []
+        named = [("x" if len(xs) == 1 else f"x[{i}]", a) for i, a in enumerate(xs)]
+        named += [("y" if len(ys) == 1 else f"y[{i}]", a) for i, a in enumerate(ys)]
+        (first, a0), n = named[0], len(xs[0])
+        for name, a in named[1:]:
+            if len(a) != n:
+                what = "x and y" if (first, name) == ("x", "y") else "every input and output"
+                raise ValueError(f"{fn}: {what} must have the same number of samples, got {first} of shape "
+                                 f"{a0.shape} ({n} samples) and {name} of shape {a.shape} ({len(a)} samples)")
+        if len(xs) == 1:
+            self._check_x(fn, xs[0])
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError(f"{fn}: give class_weight or sample_weight, not both (Keras refuses the pair too)")
+        sw = None
+        if class_weight is not None:
+            if len(ys) != 1:
+                raise ValueError(f"{fn}: class_weight needs a model with a single output")
+            sw = _class_weight_to_sample_weight(fn, ys[0], class_weight)
+        elif sample_weight is not None:
+            sw = _array(fn, "sample_weight", sample_weight)
+            if len(sw) != n:
+                raise ValueError(f"{fn}: sample_weight has {len(sw)} entries for {n} samples")
+        return _Data(xs, ys, sw)
 
-    def _probe(self, fn: str, x: np.ndarray, y: Optional[np.ndarray] = None) -> None:
-        """Run the model (and the loss) on the first sample, without gradients and in inference
-        mode: this builds a lazily-built model, and a shape mismatch between the data, the model
-        and the loss fails here, before any training."""
+    def _validation_set(self, data: _Data, validation_split: float, validation_data: Any) -> Tuple[_Data, Any]:
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight)")
+            return data, self._prepare("fit (validation_data)", *validation_data)
+        if validation_split:
+            return _split_validation(data, validation_split)
+        return data, None
+
+    def _wrap_inputs(self, arrays: List[np.ndarray]) -> Any:
+        dtype = self._param_dtype()
+        return _one_or_list([Tensor._wrap(a.astype(dtype, copy=False)) for a in arrays])
+
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        """Inference mode (dropout off, batch statistics frozen) without gradients; the previous
+        mode comes back afterwards. Used by evaluate, predict, validation and the probe."""
         was = self.training
         self.eval()
         try:
             with no_grad():
-                dt = self._param_dtype() if self.parameters() else get_default_dtype()
-                try:
-                    pred = self(Tensor._wrap(x[:1].astype(dt)))
-                except (ValueError, TypeError) as e:
-                    raise type(e)(f"{fn}: x of shape {x.shape} does not fit the model: {e}") from None
-                if y is not None and np.all(np.isfinite(pred.data)):
-                    try:
-                        value = self.loss(y[:1], pred)
-                    except (ValueError, TypeError) as e:
-                        raise type(e)(f"{fn}: y of shape {y.shape} does not fit the model's output of shape "
-                                      f"(batch, {', '.join(map(str, pred.shape[1:]))}) under the loss: {e}") from None
-                    if not isinstance(value, Tensor) or value.ndim != 0:
-                        got = f"a Tensor of shape {value.shape}" if isinstance(value, Tensor) else type(value).__name__
-                        raise TypeError(f"{fn}: the loss must return a scalar Tensor, got {got} (a Loss with "
-                                        "reduction='none' gives per-sample values: use 'sum_over_batch_size' or 'sum')")
+                yield
         finally:
             self.train(was)
 
-    def _make_metrics(self, y: np.ndarray, y_pred: np.ndarray) -> List[metrics_mod.Metric]:
-        """Fresh metric objects (a Metric given to compile is copied, so training and validation
-        never share running totals)."""
-        out = []
-        for spec in self.__dict__.get("_metric_specs", []):
-            m = copy.deepcopy(spec) if isinstance(spec, metrics_mod.Metric) else metrics_mod.get(spec, y, y_pred)
-            m.reset_state()
-            out.append(m)
-        return out
+    def _probe(self, fn: str, data: _Data) -> None:
+        """Run the model (and the loss) on the first sample, in inference mode: this builds a
+        lazily-built model, and a shape mismatch between the data, the model and the loss fails
+        here, before any training."""
+        with self._inference():
+            try:
+                pred = self(self._wrap_inputs([a[:1] for a in data.x]))
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"{fn}: x of shape {data.x[0].shape} does not fit the model: {e}") from None
+            if data.y and _all_finite(pred):
+                self._probe_loss(fn, data, pred)
+
+    def _probe_loss(self, fn: str, data: _Data, pred: Any) -> None:
+        if isinstance(pred, (list, tuple)) and self._metric_specs:
+            raise ValueError(f"{fn}: metrics are supported for models with a single output; this one has {len(pred)}")
+        try:
+            value = self._compute_loss(_one_or_list([a[:1] for a in data.y]), pred)
+        except (ValueError, TypeError) as e:
+            shape = pred.shape[1:] if isinstance(pred, Tensor) else pred[0].shape[1:]
+            raise type(e)(f"{fn}: y of shape {data.y[0].shape} does not fit the model's output of shape "
+                          f"(batch, {', '.join(map(str, shape))}) under the loss: {e}") from None
+        if not isinstance(value, Tensor) or value.ndim != 0:
+            got = f"a Tensor of shape {value.shape}" if isinstance(value, Tensor) else type(value).__name__
+            raise TypeError(f"{fn}: the loss must return a scalar Tensor, got {got} (a Loss with "
+                            "reduction='none' gives per-sample values: use 'sum_over_batch_size' or 'sum')")
+
+    # --- metrics ----------------------------------------------------------------------------
+    def _update_metrics(self, metrics: Optional[List[metrics_mod.Metric]], y: List[np.ndarray],
+                        y_pred: Tensor) -> List[metrics_mod.Metric]:
+        """Update the running metrics with one batch; the first batch creates them (a Metric given
+        to compile is copied, so training and validation never share running totals)."""
+        if not self._metric_specs:
+            return []
+        yt, yp = y[0], y_pred.data
+        if metrics is None:
+            metrics = []
+            for spec in self._metric_specs:
+                m = copy.deepcopy(spec) if isinstance(spec, metrics_mod.Metric) else metrics_mod.get(spec, yt, yp)
+                m.reset_state()
+                metrics.append(m)
+        for m in metrics:
+            m.update_state(yt, yp)
+        return metrics
+
+    @staticmethod
+    def _logs(loss: float, metrics: List[metrics_mod.Metric]) -> Dict[str, float]:
+        return {"loss": loss, **{m.name: m.result() for m in metrics}}
 
     # --- fit --------------------------------------------------------------------------------
-    def fit(self, x: Any = None, y: Any = None, epochs: int = 1, batch_size: Optional[int] = 32,
-            shuffle: bool = True, validation_split: float = 0.0,
-            validation_data: Optional[Tuple[Any, Any]] = None, callbacks: Optional[List[Callback]] = None,
-            verbose: int = 1, initial_epoch: int = 0) -> History:
-        """Train for ``epochs`` passes over ``(x, y)`` in mini-batches of ``batch_size``.
+    def train_step(self, x: Any, y: Any, sample_weight: Any = None) -> Tuple[float, Any]:
+        """One update: exactly the explicit loop of this module's docstring. Returns the batch's
+        loss (before the update) and the predictions. A non-finite output or loss is returned
+        without ``backward``/``step``, so ``fit`` can stop before applying it."""
+        self.optimizer.zero_grad()
+        y_pred = self(x)
+        if not _all_finite(y_pred):
+            return math.nan, y_pred
+        loss = self._compute_loss(y, y_pred, sample_weight)
+        value = float(loss.item())
+        if math.isfinite(value):
+            loss.backward()
+            self.optimizer.step()
+        return value, y_pred
+
+    def _bind_optimizer(self) -> None:
+        params = self.parameters()
+        if not self.optimizer.params:
+            self.optimizer.add_params(params)
+        elif {id(p) for p in self.optimizer.params} != {id(p) for p in params}:
+            raise ValueError("fit: the optimizer is bound to other parameters than this model's; give each model "
+                             "its own optimizer")
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None, epochs: int = 1, verbose: int = 1,
+            callbacks: Optional[List[Callback]] = None, validation_split: float = 0.0,
+            validation_data: Optional[Tuple[Any, ...]] = None, shuffle: bool = True,
+            class_weight: Optional[Dict[int, float]] = None, sample_weight: Any = None,
+            initial_epoch: int = 0) -> History:
+        """Train for ``epochs`` passes over ``(x, y)`` in mini-batches of ``batch_size`` (32 by default).
 
         ``shuffle`` reorders the training samples every epoch with the project's generator
         (``manual_seed`` makes the history reproducible). ``validation_split`` holds out the
         *last* fraction of the samples (before shuffling, as Keras does); ``validation_data=(x_val,
-        y_val)`` gives a validation set explicitly. Returns a :class:`History`.
+        y_val)`` gives a validation set explicitly. ``sample_weight`` (one weight per sample) or
+        ``class_weight`` (``{class: weight}``) weight each sample's loss. Returns a :class:`History`.
         """
         self._check_compiled("fit")
         if x is None or y is None:
             raise ValueError("fit: both x and y are required")
-        epochs = _positive_int("fit", "epochs", epochs)
-        batch_size = 32 if batch_size is None else _positive_int("fit", "batch_size", batch_size)
+        _check_fit_options(epochs, shuffle, initial_epoch, callbacks, validation_split)
+        batch_size = _batch_size("fit", batch_size)
         _check_verbose("fit", verbose)
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
-            raise ValueError(f"fit: initial_epoch must be a non-negative int, got {initial_epoch!r}")
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"fit: callbacks must be a list of Callback instances, got {type(callbacks).__name__} "
-                            "(wrap a single callback in a list)")
-        if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"fit: validation_split must be a number in [0, 1), got {validation_split!r}")
-        xa, ya = self._prepare_xy("fit", x, y)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            val = self._prepare_xy("fit (validation_data)", *validation_data)
-        elif validation_split:
-            split = int(math.floor(len(xa) * (1.0 - validation_split)))
-            if split == 0 or split == len(xa):
-                raise ValueError(f"fit: validation_split={validation_split} of {len(xa)} samples leaves "
-                                 f"{split} for training and {len(xa) - split} for validation; both must be non-empty")
-            val = (xa[split:], ya[split:])
-            xa, ya = xa[:split], ya[:split]
-
-        self._probe("fit", xa, ya)
+        data, val = self._validation_set(self._prepare("fit", x, y, sample_weight, class_weight),
+                                         validation_split, validation_data)
+        self._probe("fit", data)
         if val is not None:
-            self._probe("fit (validation_data)", *val)
-        dtype = self._param_dtype()
-        xa = xa.astype(dtype, copy=False)
-        opt = self.optimizer
-        params = self.parameters()
-        if not opt.params:
-            opt.add_params(params)
-        elif {id(p) for p in opt.params} != {id(p) for p in params}:
-            raise ValueError("fit: the optimizer is bound to other parameters than this model's; give each model "
-                             "its own optimizer")
-
-        history = History()
-        cbs = CallbackList([history] + list(callbacks or []))
-        n = len(xa)
-        steps = math.ceil(n / batch_size)
+            self._probe("fit (validation_data)", val)
+        self._bind_optimizer()
+        cbs = CallbackList([History()] + list(callbacks or []))
+        plan = _FitPlan(epochs, data, val, batch_size, bool(shuffle), verbose, cbs, cbs.callbacks[0])
         cbs.set_model(self)
-        cbs.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
+        cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
         was_training = self.training
         cbs.on_train_begin()
-        metrics: Optional[List[metrics_mod.Metric]] = None
         try:
             for epoch in range(initial_epoch, epochs):
-                if verbose:
-                    print(f"Epoch {epoch + 1}/{epochs}")
-                cbs.on_epoch_begin(epoch)
-                self.train()
-                order = creation.get_generator().permutation(n) if shuffle else None
-                bar = ProgressBar(steps, verbose)
-                loss_sum, seen = 0.0, 0
-                for step, idx in enumerate(_batches(n, batch_size, order)):
-                    cbs.on_train_batch_begin(step)
-                    xb = Tensor._wrap(xa[idx])
-                    yb = ya[idx]
-                    opt.zero_grad()
-                    y_pred = self(xb)
-                    if not np.all(np.isfinite(y_pred.data)):
-                        self._stop_nan(history, epoch, step, steps, "the model's output")
-                        break
-                    loss = self.loss(yb, y_pred)
-                    lv = float(loss.item())
-                    if not math.isfinite(lv):
-                        self._stop_nan(history, epoch, step, steps, f"the loss ({lv})")
-                        break
-                    loss.backward()
-                    opt.step()
-                    if metrics is None:
-                        metrics = self._make_metrics(yb, y_pred.data)
-                    if step == 0:
-                        for m in metrics:
-                            m.reset_state()
-                    for m in metrics:
-                        m.update_state(yb, y_pred.data)
-                    loss_sum += lv * len(idx)
-                    seen += len(idx)
-                    logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in metrics}}
-                    bar.update(step + 1, logs)
-                    cbs.on_train_batch_end(step, {"loss": lv})
-                    if self.stop_training:
-                        break
-                if seen == 0:  # stopped at the first batch of the epoch
-                    break
-                logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in (metrics or [])}}
-                if val is not None:
-                    vlogs = self._evaluate_arrays(val[0], val[1], batch_size)
-                    logs.update({"val_" + k: v for k, v in vlogs.items()})
-                bar.update(step + 1, logs, finished=True)
-                cbs.on_epoch_end(epoch, logs)
-                if self.stop_training:
+                if not self._fit_epoch(epoch, plan):
                     break
         finally:
             self.train(was_training)
         cbs.on_train_end()
-        return history
+        return plan.history
+
+    def _fit_epoch(self, epoch: int, plan: _FitPlan) -> bool:
+        """One epoch with its callbacks, progress line and validation; False when training stops."""
+        if plan.verbose:
+            print(f"Epoch {epoch + 1}/{plan.epochs}")
+        plan.callbacks.on_epoch_begin(epoch)
+        bar = ProgressBar(plan.steps, plan.verbose)
+        logs = self._train_batches(epoch, plan, bar)
+        if logs is None:  # stopped at the first batch of the epoch
+            return False
+        if plan.val is not None:
+            logs.update({"val_" + k: v for k, v in self._evaluate_arrays(plan.val, plan.batch_size).items()})
+        bar.update(bar.current, logs, finished=True)
+        plan.callbacks.on_epoch_end(epoch, logs)
+        return not self.stop_training
+
+    def _train_batches(self, epoch: int, plan: _FitPlan, bar: "ProgressBar") -> Optional[Dict[str, float]]:
+        self.train()
+        data, cbs = plan.data, plan.callbacks
+        order = creation.get_generator().permutation(data.size) if plan.shuffle else None
+        metrics: Optional[List[metrics_mod.Metric]] = None
+        loss_sum, seen = 0.0, 0
+        for step, idx in enumerate(_batches(data.size, plan.batch_size, order)):
+            cbs.on_train_batch_begin(step)
+            batch = data.take(idx)
+            value, y_pred = self.train_step(self._wrap_inputs(batch.x), _one_or_list(batch.y), batch.sample_weight)
+            if not math.isfinite(value):
+                what = "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
+                self._stop_nan(plan.history, epoch, step, plan.steps, what)
+                break
+            metrics = self._update_metrics(metrics, batch.y, y_pred)
+            loss_sum += value * len(idx)
+            seen += len(idx)
+            bar.update(step + 1, self._logs(loss_sum / seen, metrics))
+            cbs.on_train_batch_end(step, {"loss": value})
+            if self.stop_training:
+                break
+        return self._logs(loss_sum / seen, metrics) if seen else None
 
     def _stop_nan(self, history: History, epoch: int, step: int, steps: int, what: str) -> None:
         msg = (f"fit: {what} became non-finite at epoch {epoch + 1}, batch {step + 1} of {steps}; training stopped "
@@ -355,48 +514,36 @@ class Trainable:
         self.stop_training = True
 
     # --- evaluate / predict -------------------------------------------------------------------
-    def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, batch_size: int,
-                         bar: Optional[ProgressBar] = None) -> Dict[str, float]:
-        dtype = self._param_dtype()
-        x = x.astype(dtype, copy=False)
-        was = self.training
-        self.eval()
+    def _evaluate_arrays(self, data: _Data, batch_size: int, bar: Optional[ProgressBar] = None) -> Dict[str, float]:
         loss_sum, seen = 0.0, 0
         metrics = None
-        try:
-            with no_grad():
-                for step, idx in enumerate(_batches(len(x), batch_size)):
-                    y_pred = self(Tensor._wrap(x[idx]))
-                    yb = y[idx]
-                    if np.all(np.isfinite(y_pred.data)):
-                        lv = float(self.loss(yb, y_pred).item())
-                    else:
-                        lv = math.nan
-                    if metrics is None:
-                        metrics = self._make_metrics(yb, y_pred.data)
-                    for m in metrics:
-                        m.update_state(yb, y_pred.data)
-                    loss_sum += lv * len(idx)
-                    seen += len(idx)
-                    if bar is not None:
-                        bar.update(step + 1, {"loss": loss_sum / seen, **{m.name: m.result() for m in metrics}})
-        finally:
-            self.train(was)
-        return {"loss": loss_sum / seen, **{m.name: m.result() for m in (metrics or [])}}
+        with self._inference():
+            for step, idx in enumerate(_batches(data.size, batch_size)):
+                batch = data.take(idx)
+                y_pred = self(self._wrap_inputs(batch.x))
+                lv = math.nan
+                if _all_finite(y_pred):
+                    lv = float(self._compute_loss(_one_or_list(batch.y), y_pred, batch.sample_weight).item())
+                metrics = self._update_metrics(metrics, batch.y, y_pred)
+                loss_sum += lv * len(idx)
+                seen += len(idx)
+                if bar is not None:
+                    bar.update(step + 1, self._logs(loss_sum / seen, metrics))
+        return self._logs(loss_sum / seen, metrics or [])
 
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = 32, verbose: int = 1,
-                 return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: Optional[int] = None, verbose: int = 1,
+                 sample_weight: Any = None, return_dict: bool = False) -> Union[float, List[float], Dict[str, float]]:
         """Loss (and metrics) on ``(x, y)`` in inference mode: a float when there are no metrics,
         else ``[loss, metric...]``, or a dict with ``return_dict=True`` (Keras)."""
         self._check_compiled("evaluate")
         if x is None or y is None:
             raise ValueError("evaluate: both x and y are required")
-        batch_size = 32 if batch_size is None else _positive_int("evaluate", "batch_size", batch_size)
+        batch_size = _batch_size("evaluate", batch_size)
         _check_verbose("evaluate", verbose)
-        xa, ya = self._prepare_xy("evaluate", x, y)
-        self._probe("evaluate", xa, ya)
-        bar = ProgressBar(math.ceil(len(xa) / batch_size), verbose) if verbose else None
-        logs = self._evaluate_arrays(xa, ya, batch_size, bar)
+        data = self._prepare("evaluate", x, y, sample_weight)
+        self._probe("evaluate", data)
+        bar = ProgressBar(math.ceil(data.size / batch_size), verbose) if verbose else None
+        logs = self._evaluate_arrays(data, batch_size, bar)
         if bar is not None:
             bar.update(bar.target, logs, finished=True)
         if return_dict:
@@ -404,24 +551,24 @@ class Trainable:
         vals = list(logs.values())
         return vals[0] if len(vals) == 1 else vals
 
-    def predict(self, x: Any, batch_size: Optional[int] = 32, verbose: int = 0) -> np.ndarray:
-        """The model's outputs on ``x`` as a NumPy array, in inference mode, batch by batch."""
-        batch_size = 32 if batch_size is None else _positive_int("predict", "batch_size", batch_size)
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: int = 0) -> Any:
+        """The model's outputs on ``x`` as a NumPy array (a list of arrays for several outputs), in
+        inference mode, batch by batch."""
+        batch_size = _batch_size("predict", batch_size)
         _check_verbose("predict", verbose)
-        xa = _array("predict", "x", x)
-        self._check_x("predict", xa)
-        self._probe("predict", xa)
-        xa = xa.astype(self._param_dtype(), copy=False)
-        bar = ProgressBar(math.ceil(len(xa) / batch_size), verbose) if verbose else None
+        data = self._prepare("predict", x, None)
+        self._probe("predict", data)
+        bar = ProgressBar(math.ceil(data.size / batch_size), verbose) if verbose else None
         outs = []
-        was = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for step, idx in enumerate(_batches(len(xa), batch_size)):
-                    outs.append(self(Tensor._wrap(xa[idx])).data)
-                    if bar is not None:
-                        bar.update(step + 1, {}, finished=step + 1 == bar.target)
-        finally:
-            self.train(was)
-        return np.concatenate(outs, axis=0)
+        with self._inference():
+            for step, idx in enumerate(_batches(data.size, batch_size)):
+                pred = self(self._wrap_inputs([a[idx] for a in data.x]))
+                outs.append([p.data for p in pred] if isinstance(pred, (list, tuple)) else [pred.data])
+                if bar is not None:
+                    bar.update(step + 1, {}, finished=step + 1 == bar.target)
+        return _one_or_list([np.concatenate(col, axis=0) for col in zip(*outs)])
+
+
+def _as_loss(loss: Any) -> losses_mod.Loss:
+    loss_fn = losses_mod.get(loss)
+    return loss_fn if isinstance(loss_fn, losses_mod.Loss) else losses_mod.LossFunctionWrapper(loss_fn)

@@ -26,7 +26,7 @@ lecun_normal       1      fan_in    truncated_normal
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -61,9 +61,9 @@ def _dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def truncated_normal(shape: Shape, mean: float, stddev: float) -> np.ndarray:
+def truncated_normal(shape: Shape, mean: float, stddev: float, rng: Optional[np.random.Generator] = None) -> np.ndarray:
     """N(mean, stddev²) samples, each redrawn until it lies within two standard deviations."""
-    rng = creation.get_generator()
+    rng = creation.get_generator() if rng is None else rng
     out = rng.standard_normal(shape)
     bad = np.abs(out) > 2.0
     while bad.any():
@@ -72,14 +72,31 @@ def truncated_normal(shape: Shape, mean: float, stddev: float) -> np.ndarray:
     return mean + stddev * out
 
 
+def _check_seed(owner: str, seed: Any) -> Optional[int]:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"{owner}: seed must be None or a non-negative int, got {seed!r}")
+    return None if seed is None else int(seed)
+
+
 class Initializer:
-    """Base: ``__call__(shape, dtype=None) -> np.ndarray``."""
+    """Base: ``__call__(shape, dtype=None) -> np.ndarray``; ``get_config``/``from_config`` (Keras)."""
+
+    seed: Optional[int] = None
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
         raise NotImplementedError
 
+    def _rng(self) -> np.random.Generator:
+        """The project's generator (so ``manual_seed`` fixes the draw), or, when ``seed`` is given, a
+        fresh generator from it: every call then draws the same values (a seeded Keras initializer)."""
+        return creation.get_generator() if self.seed is None else np.random.default_rng(self.seed)
+
     def get_config(self) -> Dict[str, Any]:
         return {}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "Initializer":
+        return cls(**config)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -99,59 +116,63 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-class Zeros(Constant):
+class _Fixed(Constant):
+    """A Constant whose value is part of its name (no configuration)."""
+
+    VALUE = 0.0
+
     def __init__(self):
-        super().__init__(0.0)
+        super().__init__(self.VALUE)
 
     def get_config(self) -> Dict[str, Any]:
         return {}
 
 
-class Ones(Constant):
-    def __init__(self):
-        super().__init__(1.0)
+class Zeros(_Fixed):
+    VALUE = 0.0
 
-    def get_config(self) -> Dict[str, Any]:
-        return {}
+
+class Ones(_Fixed):
+    VALUE = 1.0
 
 
 class RandomNormal(Initializer):
     """N(mean, stddev²); Keras defaults mean 0, stddev 0.05."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None):
         if stddev < 0:
-            raise ValueError(f"RandomNormal: stddev must be >= 0, got {stddev}")
+            raise ValueError(f"{type(self).__name__}: stddev must be >= 0, got {stddev}")
         self.mean, self.stddev = float(mean), float(stddev)
+        self.seed = _check_seed(type(self).__name__, seed)
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
-        rng = creation.get_generator()
-        return (self.mean + self.stddev * rng.standard_normal(tuple(shape))).astype(_dtype(dtype))
+        return (self.mean + self.stddev * self._rng().standard_normal(tuple(shape))).astype(_dtype(dtype))
 
     def get_config(self) -> Dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class TruncatedNormal(RandomNormal):
     """N(mean, stddev²) redrawn outside mean ± 2·stddev; Keras defaults mean 0, stddev 0.05."""
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
-        return truncated_normal(tuple(shape), self.mean, self.stddev).astype(_dtype(dtype))
+        return truncated_normal(tuple(shape), self.mean, self.stddev, self._rng()).astype(_dtype(dtype))
 
 
 class RandomUniform(Initializer):
     """U(minval, maxval); Keras defaults -0.05, 0.05."""
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Optional[int] = None):
         if not minval < maxval:
             raise ValueError(f"RandomUniform: need minval < maxval, got {minval} and {maxval}")
         self.minval, self.maxval = float(minval), float(maxval)
+        self.seed = _check_seed("RandomUniform", seed)
 
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
-        rng = creation.get_generator()
-        return rng.uniform(self.minval, self.maxval, tuple(shape)).astype(_dtype(dtype))
+        return self._rng().uniform(self.minval, self.maxval, tuple(shape)).astype(_dtype(dtype))
 
     def get_config(self) -> Dict[str, Any]:
-        return {"minval": self.minval, "maxval": self.maxval}
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
 class VarianceScaling(Initializer):
@@ -160,7 +181,8 @@ class VarianceScaling(Initializer):
     MODES = ("fan_in", "fan_out", "fan_avg")
     DISTRIBUTIONS = ("uniform", "truncated_normal", "untruncated_normal")
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 seed: Optional[int] = None):
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in self.MODES:
@@ -170,6 +192,7 @@ class VarianceScaling(Initializer):
         if distribution not in self.DISTRIBUTIONS:
             raise ValueError(f"VarianceScaling: distribution must be one of {self.DISTRIBUTIONS}, got {distribution!r}")
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.seed = _check_seed(type(self).__name__, seed)
 
     def variance(self, shape: Sequence[int]) -> float:
         """The target variance ``scale / max(1, n)`` for this shape."""
@@ -180,60 +203,44 @@ class VarianceScaling(Initializer):
     def __call__(self, shape: Sequence[int], dtype: Any = None) -> np.ndarray:
         shape = tuple(shape)
         s = self.variance(shape)
+        rng = self._rng()
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * s)
-            out = creation.get_generator().uniform(-limit, limit, shape)
+            out = rng.uniform(-limit, limit, shape)
         elif self.distribution == "truncated_normal":
-            out = truncated_normal(shape, 0.0, math.sqrt(s) / TRUNCATED_STD)
+            out = truncated_normal(shape, 0.0, math.sqrt(s) / TRUNCATED_STD, rng)
         else:
-            out = math.sqrt(s) * creation.get_generator().standard_normal(shape)
+            out = math.sqrt(s) * rng.standard_normal(shape)
         return out.astype(_dtype(dtype))
 
     def get_config(self) -> Dict[str, Any]:
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
 
 
-class GlorotUniform(VarianceScaling):
-    """U(-limit, limit), limit = √(6 / (fan_in + fan_out)). The Dense kernel default."""
+class _Preset(VarianceScaling):
+    """A VarianceScaling with a fixed (scale, mode, distribution): the named Keras initializers."""
 
-    def __init__(self):
-        super().__init__(1.0, "fan_avg", "uniform")
+    PRESET: Tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
 
+    def __init__(self, seed: Optional[int] = None):
+        super().__init__(*self.PRESET, seed=seed)
 
-class GlorotNormal(VarianceScaling):
-    """Truncated normal with variance 2 / (fan_in + fan_out)."""
-
-    def __init__(self):
-        super().__init__(1.0, "fan_avg", "truncated_normal")
+    def get_config(self) -> Dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class HeUniform(VarianceScaling):
-    """U(-limit, limit), limit = √(6 / fan_in)."""
-
-    def __init__(self):
-        super().__init__(2.0, "fan_in", "uniform")
+def _preset(name: str, scale: float, mode: str, distribution: str, doc: str) -> type:
+    return type(name, (_Preset,), {"PRESET": (scale, mode, distribution), "__doc__": doc, "__module__": __name__})
 
 
-class HeNormal(VarianceScaling):
-    """Truncated normal with variance 2 / fan_in."""
-
-    def __init__(self):
-        super().__init__(2.0, "fan_in", "truncated_normal")
-
-
-class LecunUniform(VarianceScaling):
-    """U(-limit, limit), limit = √(3 / fan_in)."""
-
-    def __init__(self):
-        super().__init__(1.0, "fan_in", "uniform")
-
-
-class LecunNormal(VarianceScaling):
-    """Truncated normal with variance 1 / fan_in."""
-
-    def __init__(self):
-        super().__init__(1.0, "fan_in", "truncated_normal")
-
+GlorotUniform = _preset("GlorotUniform", 1.0, "fan_avg", "uniform",
+                        "U(-limit, limit), limit = √(6 / (fan_in + fan_out)). The Dense kernel default.")
+GlorotNormal = _preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
+                       "Truncated normal with variance 2 / (fan_in + fan_out).")
+HeUniform = _preset("HeUniform", 2.0, "fan_in", "uniform", "U(-limit, limit), limit = √(6 / fan_in).")
+HeNormal = _preset("HeNormal", 2.0, "fan_in", "truncated_normal", "Truncated normal with variance 2 / fan_in.")
+LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform", "U(-limit, limit), limit = √(3 / fan_in).")
+LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal", "Truncated normal with variance 1 / fan_in.")
 
 _BY_NAME: Dict[str, type] = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,

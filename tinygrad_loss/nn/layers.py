@@ -37,10 +37,10 @@ class Layer(Module):
 
     def __init__(self, name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None, dtype: Any = None):
         super().__init__(name=name)
-        self.__dict__["built"] = False
-        self.__dict__["dtype"] = None if dtype is None else np.dtype(dtype)
-        self.__dict__["input_shape"] = None
-        self.__dict__["_input_shape_arg"] = None
+        self.built = False
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.input_shape = None
+        self._input_shape_arg = None
         if input_shape is not None:
             if isinstance(input_shape, (int, np.integer)):
                 input_shape = (input_shape,)
@@ -48,12 +48,12 @@ class Layer(Module):
             if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
                 raise ValueError(f"{self.name}: input_shape must be a tuple of positive ints (without the batch "
                                  f"axis), got {input_shape!r}")
-            self.__dict__["_input_shape_arg"] = tuple(int(n) for n in shape)
+            self._input_shape_arg = tuple(int(n) for n in shape)
 
     def build(self, input_shape: Shape) -> None:
         """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
-        self.__dict__["input_shape"] = tuple(input_shape)
-        self.__dict__["built"] = True
+        self.input_shape = tuple(input_shape)
+        self.built = True
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
@@ -65,12 +65,12 @@ class Layer(Module):
     def _maybe_build(self, x: Tensor) -> None:
         if not self.built:
             if self.dtype is None:
-                self.__dict__["dtype"] = x.dtype if x.dtype.kind == "f" else get_default_dtype()
+                self.dtype = x.dtype if x.dtype.kind == "f" else get_default_dtype()
             self.build((None,) + tuple(x.shape[1:]))
 
     def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         if self.dtype is None and isinstance(x, Tensor) and x.dtype.kind == "f":
-            self.__dict__["dtype"] = x.dtype
+            self.dtype = x.dtype
         x = _as_input(self, x)
         self._maybe_build(x)
         return super().__call__(x, *args, **kwargs)
@@ -92,17 +92,16 @@ class Dense(Layer):
         if input_shape is None and input_dim is not None:
             input_shape = (input_dim,)
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
-        d = self.__dict__
-        d["units"] = int(units)
-        d["activation"] = activations.get(activation)
-        d["use_bias"] = bool(use_bias)
-        d["kernel_initializer"] = initializers.get(kernel_initializer)
-        d["bias_initializer"] = initializers.get(bias_initializer)
-        d["kernel"] = None
-        d["bias"] = None
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = None
+        self.bias = None
         if self._input_shape_arg is not None:
             if self.dtype is None:
-                d["dtype"] = get_default_dtype()
+                self.dtype = get_default_dtype()
             self.build((None,) + self._input_shape_arg)
 
     def build(self, input_shape: Shape) -> None:
@@ -111,7 +110,7 @@ class Dense(Layer):
                              f"input shape {tuple(input_shape)}")
         in_dim = input_shape[-1]
         dt = self.dtype or get_default_dtype()
-        self.__dict__["dtype"] = dt
+        self.dtype = dt
         kernel = np.asarray(self.kernel_initializer((in_dim, self.units), dt), dtype=dt)
         if kernel.shape != (in_dim, self.units):
             raise ValueError(f"{self.name}: kernel_initializer returned shape {kernel.shape}, expected "
@@ -179,7 +178,7 @@ class Dropout(Layer):
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
         super().__init__(name=name, input_shape=input_shape)
-        self.__dict__["rate"] = float(rate)
+        self.rate = float(rate)
         if self._input_shape_arg is not None:
             self.build((None,) + self._input_shape_arg)
 

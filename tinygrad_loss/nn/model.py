@@ -8,11 +8,12 @@ layers in a :class:`Sequential`::
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..training import Trainable
 from .layers import InputLayer, Layer
 from .module import Module, _snake
+from .summary import fmt_shape as _fmt_shape, summary_html, summary_text
 
 __all__ = ["Model", "Sequential"]
 
@@ -33,41 +34,14 @@ class Model(Module, Trainable):
         """The rows of :meth:`summary`: the sub-modules, in registration order."""
         return list(self._children().values())
 
-    def summary(self, print_fn: Any = print) -> str:
-        """Print (and return) a Keras-like table: layer (type), output shape, parameter count."""
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer in self._summary_layers():
-            if isinstance(layer, InputLayer):  # Keras does not list the input either
-                continue
-            built = getattr(layer, "built", True)
-            n = layer.count_params()
-            shape = getattr(layer, "output_shape", None) if built else None
-            rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(shape),
-                         f"{n:,}" if built else "0 (unbuilt)"))
-        w = [max(len(r[i]) for r in rows) + 4 for i in range(3)]
-        w[0], w[1] = max(w[0], 29), max(w[1], 26)
-        width = sum(w)
-        line = lambda r: (r[0].ljust(w[0]) + r[1].ljust(w[1]) + r[2].rjust(w[2] - 4)).rstrip()
-        total = self.count_params()  # includes a Model's own parameters; shared layers count once
-        nbytes = sum(p.data.nbytes for p in self.parameters())
-        out = [f'Model: "{self.name}"', "_" * width, line(rows[0]), "=" * width]
-        for i, r in enumerate(rows[1:]):
-            out.append(line(r))
-            out.append("_" * width if i < len(rows) - 2 else "=" * width)
-        if len(rows) == 1:
-            out.append("=" * width)
-        out += [f"Total params: {total:,} ({_fmt_bytes(nbytes)})", f"Trainable params: {total:,} "
-                f"({_fmt_bytes(nbytes)})", "Non-trainable params: 0 (0.00 B)", "_" * width]
-        text = "\n".join(out)
-        if print_fn is not None:
-            print_fn(text)
-        return text
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> None:
+        """Print a Keras-like table (layer (type), output shape, parameter count, and for a functional
+        model what each layer is connected to), or hand it to ``print_fn``; returns None, as Keras."""
+        (print if print_fn is None else print_fn)(summary_text(self))
 
-
-def _fmt_shape(shape: Optional[Tuple[Optional[int], ...]]) -> str:
-    if shape is None:
-        return "?"
-    return "(" + ", ".join("None" if n is None else str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+    def _repr_html_(self) -> str:
+        """Jupyter shows a model as its summary table."""
+        return summary_html(self)
 
 
 class Sequential(Model):
@@ -76,9 +50,14 @@ class Sequential(Model):
 
     def __init__(self, layers: Optional[Iterable[Module]] = None, name: Optional[str] = None):
         super().__init__(name=name)
-        self.__dict__["layers"] = []
+        self._layers: List[Module] = []  # private: the layers are registered by name in _modules
         for layer in layers or []:
             self.add(layer)
+
+    @property
+    def layers(self) -> List[Module]:
+        """The layers, in order (Keras)."""
+        return self._layers
 
     def add(self, layer: Module) -> None:
         """Append a layer (a Module); names must be unique within the model."""
@@ -87,7 +66,7 @@ class Sequential(Model):
         if any(l.name == layer.name for l in self.layers):
             raise ValueError(f"Sequential.add: a layer named {layer.name!r} is already in {self.name}; layer names "
                              "must be unique within a model")
-        self.layers.append(layer)
+        self._layers.append(layer)
         self._modules[layer.name] = layer  # registered by name, not as an attribute: "name" may be any string
         self._build_chain()
 
@@ -95,7 +74,7 @@ class Sequential(Model):
         """Remove and return the last layer."""
         if not self.layers:
             raise ValueError("Sequential.pop: the model has no layers")
-        layer = self.layers.pop()
+        layer = self._layers.pop()
         del self._modules[layer.name]
         return layer
 
@@ -113,7 +92,7 @@ class Sequential(Model):
                 return
             if not layer.built:
                 if layer.dtype is None:
-                    layer.__dict__["dtype"] = first.dtype
+                    layer.dtype = first.dtype
                 layer.build(shape)
             elif tuple(layer.input_shape[1:]) != tuple(shape[1:]):
                 raise ValueError(f"Sequential: layer {layer.name!r} was built for inputs of shape "
@@ -159,10 +138,3 @@ class Sequential(Model):
 
     def _summary_layers(self) -> List[Module]:
         return list(self.layers)
-
-def _fmt_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.2f} {unit}"
-        n /= 1024
-    return f"{n:.2f} GB"

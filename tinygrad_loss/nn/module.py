@@ -62,48 +62,70 @@ def _check_name(owner: str, name: Any) -> str:
 
 
 class Module:
-    """Base class: parameters, sub-modules, train/eval mode, name scope on call."""
+    """Base class: weights, sub-modules, train/eval mode, name scope on call.
+
+    Attribute tracking rule: assigning a *public* attribute (a name not starting with ``_``)
+    registers a Module as a sub-module, a Tensor with ``requires_grad=True`` as a trainable
+    weight, and a list/tuple/dict as a container whose Modules and trainable Tensors count too;
+    any other value is plain state. Names starting with ``_`` are private and never tracked.
+    Non-trainable weights (e.g. BatchNormalization's moving statistics) are created with
+    :meth:`add_weight` ``(trainable=False)``, as in Keras.
+    """
 
     def __init__(self, name: Optional[str] = None):
-        d = self.__dict__
-        d["_parameters"] = {}
-        d["_modules"] = {}
-        d["_containers"] = []  # attributes holding a list/tuple/dict (their layers are tracked, as in Keras)
-        d["training"] = True
-        d["name"] = _check_name(type(self).__name__, name) if name is not None else unique_name(
+        self._weights: Dict[str, Tensor] = {}
+        self._modules: Dict[str, "Module"] = {}
+        self._containers: List[str] = []  # attributes holding a list/tuple/dict (their layers are tracked)
+        self.training = True
+        self.name = _check_name(type(self).__name__, name) if name is not None else unique_name(
             _snake(type(self).__name__))
 
     # --- registration ---------------------------------------------------------------------
     def __setattr__(self, key: str, value: Any) -> None:
-        d = self.__dict__
-        if "_modules" not in d:
+        if key.startswith("_"):
+            object.__setattr__(self, key, value)
+            return
+        if "_modules" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        d["_parameters"].pop(key, None)
-        d["_modules"].pop(key, None)
-        if key in d["_containers"]:
-            d["_containers"].remove(key)
+        self._untrack(key)
         if isinstance(value, Module):
-            d["_modules"][key] = value
+            self._modules[key] = value
         elif isinstance(value, Tensor) and value.requires_grad:
-            d["_parameters"][key] = value
+            self._weights[key] = value
         elif isinstance(value, (list, tuple, dict)):
-            d["_containers"].append(key)
+            self._containers.append(key)
         object.__setattr__(self, key, value)
 
     def __delattr__(self, key: str) -> None:
-        self.__dict__["_parameters"].pop(key, None)
-        self.__dict__["_modules"].pop(key, None)
-        if key in self.__dict__["_containers"]:
-            self.__dict__["_containers"].remove(key)
+        if not key.startswith("_"):
+            self._untrack(key)
         object.__delattr__(self, key)
+
+    def _untrack(self, key: str) -> None:
+        self._weights.pop(key, None)
+        self._modules.pop(key, None)
+        if key in self._containers:
+            self._containers.remove(key)
+
+    def add_weight(self, name: str, value: Any, trainable: bool = True) -> Tensor:
+        """Create a weight from the array ``value`` and set it as attribute ``name``. A non-trainable
+        weight (``trainable=False``: no gradient, never seen by the optimizer) is still listed by
+        :attr:`weights`, :meth:`get_weights`, :meth:`state_dict` and weight files (Keras)."""
+        from .. import creation  # creation imports nothing from nn; local to keep module.py light
+        arr = np.asarray(value)
+        t = creation.tensor(arr, requires_grad=trainable, name=f"{self.name}.{name}", dtype=arr.dtype)
+        self._untrack(name)
+        self._weights[name] = t
+        object.__setattr__(self, name, t)
+        return t
 
     def _held(self, kind: type) -> Dict[str, Any]:
         """Modules (or trainable Tensors) held in list/tuple/dict attributes, keyed ``"blocks.0"``,
         ``"heads.a"``: like Keras, ``self.blocks = [Dense(4), Dense(1)]`` registers both layers (in
         PyTorch this needs ``nn.ModuleList``). Read at each call, so a later ``append`` counts too."""
         out: Dict[str, Any] = {}
-        for key in self.__dict__["_containers"]:
-            value = self.__dict__.get(key)
+        for key in self._containers:
+            value = getattr(self, key, None)
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for i, v in items:
                 if isinstance(v, kind) and (kind is Module or v.requires_grad):
@@ -112,7 +134,7 @@ class Module:
 
     def _children(self) -> Dict[str, "Module"]:
         """Directly assigned sub-modules, then those held in list/tuple/dict attributes."""
-        if not self.__dict__["_containers"]:
+        if not self._containers:
             return self._modules
         return {**self._modules, **self._held(Module)}
 
@@ -122,16 +144,14 @@ class Module:
     def children(self) -> Iterator["Module"]:
         return iter(self._children().values())
 
-    def _walk(self, prefix: str, structural: bool) -> List[Tuple[str, Tensor]]:
+    def _walk(self, prefix: str, structural: bool, trainable_only: bool) -> List[Tuple[str, Tensor]]:
         seen = set()
         out: List[Tuple[str, Tensor]] = []
 
         def visit(pre: str, mod: Module) -> None:
-            params = mod._parameters
-            if mod.__dict__["_containers"]:
-                params = {**params, **mod._held(Tensor)}
-            for k, p in params.items():
-                if id(p) not in seen:  # a parameter shared by two modules is listed once
+            own = {**mod._weights, **mod._held(Tensor)} if mod._containers else mod._weights
+            for k, p in own.items():
+                if id(p) not in seen and (p.requires_grad or not trainable_only):  # shared weights listed once
                     seen.add(id(p))
                     out.append((pre + k, p))
             children = mod._weight_children() if structural else mod._children()
@@ -144,7 +164,7 @@ class Module:
     def named_parameters(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
         """``(dotted name, parameter)`` pairs: own parameters first, then each sub-module's, in
         registration order (``"dense.kernel"``, ``"dense.bias"``, ``"dense_1.kernel"``...)."""
-        return iter(self._walk(prefix, structural=False))
+        return iter(self._walk(prefix, structural=False, trainable_only=True))
 
     def _weight_children(self) -> Dict[str, "Module"]:
         """Sub-modules keyed by names that depend only on this module's structure (attribute
@@ -155,30 +175,33 @@ class Module:
         """``(path, parameter)`` with structural paths: the keys of :meth:`state_dict` and of weight
         files. Two models built the same way have the same paths, whatever their layers' global
         names (``dense_7``...) are."""
-        return self._walk("", structural=True)
+        return self._walk("", structural=True, trainable_only=False)
 
     def parameters(self) -> List[Tensor]:
-        """Every parameter (each once), in the order of :meth:`named_parameters`."""
+        """Every trainable weight (each once), in the order of :meth:`named_parameters`."""
         return [p for _, p in self.named_parameters()]
 
     @property
     def weights(self) -> List[Tensor]:
-        """Keras's name for :meth:`parameters`."""
-        return self.parameters()
-
-    trainable_weights = weights
-    # Keras's names for a TensorFlow-style loop: ``tape.gradient(loss, model.trainable_variables)``.
-    # Every registered parameter requires a gradient, so all are trainable (the same objects as parameters()).
-    variables = weights
-    trainable_variables = weights
+        """Every weight, trainable and not (each once): own weights first, then each sub-module's (Keras)."""
+        return [p for _, p in self._walk("", structural=False, trainable_only=False)]
 
     @property
-    def non_trainable_variables(self) -> List[Tensor]:
-        """Always empty: a Module registers only Tensors that require a gradient."""
-        return []
+    def trainable_weights(self) -> List[Tensor]:
+        return self.parameters()
+
+    @property
+    def non_trainable_weights(self) -> List[Tensor]:
+        return [p for p in self.weights if not p.requires_grad]
+
+    # Keras's names for a TensorFlow-style loop: ``tape.gradient(loss, model.trainable_variables)``.
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
 
     def count_params(self) -> int:
-        return int(sum(p.size for p in self.parameters()))
+        """The number of scalars in every weight, trainable and not (Keras)."""
+        return int(sum(p.size for p in self.weights))
 
     def zero_grad(self) -> None:
         """Forget the gradient of every parameter (``grad = None``)."""
@@ -188,7 +211,7 @@ class Module:
     # --- modes ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout active) for this module and all sub-modules; returns self."""
-        self.__dict__["training"] = bool(mode)
+        self.training = bool(mode)
         for m in self._children().values():
             m.train(mode)
         return self
@@ -211,22 +234,22 @@ class Module:
 
     # --- weights as arrays ----------------------------------------------------------------
     def get_weights(self) -> List[np.ndarray]:
-        """Copies of the parameter arrays, in :meth:`parameters` order (Keras)."""
-        return [p.data.copy() for p in self.parameters()]
+        """Copies of every weight array (trainable and not), in :attr:`weights` order (Keras)."""
+        return [p.data.copy() for p in self.weights]
 
     def set_weights(self, weights: List[Any]) -> None:
-        """Overwrite the parameters, in order, with ``weights`` (checked first: all or nothing)."""
-        params = self.parameters()
+        """Overwrite every weight, in :attr:`weights` order, with ``weights`` (checked first: all or nothing)."""
+        named = self._walk("", structural=False, trainable_only=False)
         weights = list(weights)
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights: {self.name} has {len(params)} weight arrays, got {len(weights)}")
+        if len(weights) != len(named):
+            raise ValueError(f"set_weights: {self.name} has {len(named)} weight arrays, got {len(weights)}")
         arrays = []
-        for (n, p), w in zip(self.named_parameters(), weights):
+        for (n, p), w in zip(named, weights):
             a = np.asarray(w.data if isinstance(w, Tensor) else w)
             if a.shape != p.shape:
                 raise ValueError(f"set_weights: weight {n!r} has shape {p.shape}, got an array of shape {a.shape}")
             arrays.append(a)
-        for p, a in zip(params, arrays):
+        for (_, p), a in zip(named, arrays):
             p.data[...] = a
 
     def state_dict(self) -> Dict[str, np.ndarray]:
