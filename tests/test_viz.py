@@ -562,7 +562,9 @@ def test_render_backprop_html_is_self_contained(tmp_path):
     page = tl.render_backprop(g["loss"], tmp_path / "steps.html")
     text = open(page, encoding="utf-8").read()
     assert text.count("<svg") == len(tl.backprop_steps(g["loss"])) == text.count("<section ")
-    assert 'id="prev"' in text and 'id="next"' in text
+    for act in ("first", "prev", "play", "next", "last", "zoom-in", "zoom-out", "zoom-reset"):
+        assert f'data-act="{act}"' in text
+    assert 'type="range"' in text and 'max="7"' in text  # the step slider
     assert not re.search(r'(src|href)\s*=\s*"https?:', text)  # no network
     assert "<?xml" not in text
     ids = re.findall(r'\bid="([^"]+)"', text)
@@ -803,3 +805,186 @@ def test_legend_lists_the_colours_in_use():
     s = tl.exp(a) + a * 3.0
     shown = ["grad so far (terms still to come)" in st.dot for st in tl.backprop_steps(s, legend=True)]
     assert shown == [False, False, True, False, False]  # seed, add, first use of a (a: 1 of 2 terms), second, a
+
+
+# --- the walk-through as a sequence, captions, layout ------------------------------------------
+
+def test_backprop_steps_is_a_sequence_with_a_one_line_repr_and_an_inline_walkthrough():
+    g = reference_graph()
+    steps = tl.backprop_steps(g["loss"])
+    assert len(steps) == 8 and [s.index for s in steps] == list(range(8)) and steps[-1] is steps[7]
+    assert [s.index for s in steps[2:4]] == [2, 3] and isinstance(steps, tl.BackpropSteps)
+    r = repr(steps)
+    assert "\n" not in r and len(r) < 160 and "7 steps" in r and "digraph" not in r
+    one, two = steps._repr_html_(), steps._repr_html_()
+    ids_one, ids_two = set(re.findall(r'\bid="([^"]+)"', one)), set(re.findall(r'\bid="([^"]+)"', two))
+    assert ids_one and not ids_one & ids_two  # each displayed copy has its own ids
+    for frag in (one, two):
+        (uid,) = re.findall(r'<div class="tlw" id="([^"]+)"', frag)
+        css = re.search(r"<style>(.*?)</style>", frag, re.S).group(1)
+        selectors = [sel.strip() for rule in re.findall(r"([^{}]+)\{", css) for sel in rule.split(",")]
+        assert selectors and all(sel.startswith("#" + uid) for sel in selectors)  # scoped CSS
+        script = re.search(r"<script>(.*?)</script>", frag, re.S).group(1)
+        assert script.count("document.") == 1 and f'document.getElementById("{uid}")' in script
+        assert len(re.findall(r"<section ", frag)) == 8
+        assert all(i == uid or i.startswith(uid + "-") for i in re.findall(r'\bid="([^"]+)"', frag))
+
+
+def test_captions_state_the_local_rule_and_the_engines_terms():
+    g = reference_graph()
+    steps = {s.tensor.name: s for s in tl.backprop_steps(g["loss"])[1:]}
+    x, w, y = g["x"].data.astype(float), g["w"].data.astype(float), g["y"].data.astype(float)
+    d = y - (x @ w + g["b"].data)                   # NumPy, independently of the engine
+    g_sq = np.full((3, 1), 1 / 3)                   # mean over 3 elements
+    g_d = 2 * d * g_sq                              # pow(d, 2): 2·a·g
+    (target, rule, term), = steps["sq"].sent
+    assert target is g["d"] and rule == "2·a·g"
+    np.testing.assert_allclose(term, g_d, rtol=1e-6)
+    assert "'pow' (in MeanSquaredError) sends 2·a·g = [[" in steps["sq"].caption and "to 'sub'" in steps["sq"].caption
+    (t, rule, term), = steps["d"].sent                 # y - p: the second input receives -g
+    assert t is g["p"] and rule == "-g"
+    np.testing.assert_allclose(term, -g_d, rtol=1e-6)
+    (t1, r1, g1), (t2, r2, g2) = steps["p"].sent       # h + b: b is broadcast over the batch
+    assert (t1, r1, t2, r2) == (g["h"], "g", g["b"], "sum(g)")
+    np.testing.assert_allclose(g2, [-g_d.sum()], rtol=1e-6)
+    assert f"sum(g) = [{-g_d.sum():.4g}] to 'dense.bias'" in steps["p"].caption
+    (t, rule, term), = steps["h"].sent
+    assert t is g["w"] and rule == "aᵀ·g"
+    np.testing.assert_allclose(term, x.T @ -g_d, rtol=1e-6)
+    assert steps["loss"].sent[0][1] == "g/3"
+
+
+def test_local_rules_match_the_numbers_they_describe():
+    """Each rule a caption names, evaluated with NumPy on the op's inputs, gives the engine's term."""
+    a = tl.Tensor([0.3, -1.2], requires_grad=True, name="a")
+    b = tl.Tensor([2.0, 0.5], requires_grad=True, name="b")
+    formulas = {"b·g": lambda A, B, G, O: B * G, "a·g": lambda A, B, G, O: A * G, "g/b": lambda A, B, G, O: G / B,
+                "-a·g/b²": lambda A, B, G, O: -A * G / B ** 2, "exp(a)·g": lambda A, B, G, O: np.exp(A) * G,
+                "(1 - tanh²(a))·g": lambda A, B, G, O: (1 - np.tanh(A) ** 2) * G,
+                "σ(a)·(1 - σ(a))·g": lambda A, B, G, O: O * (1 - O) * G, "g where a > 0": lambda A, B, G, O: G * (A > 0),
+                "3.0·a^2.0·g": lambda A, B, G, O: 3 * A ** 2 * G, "-g": lambda A, B, G, O: -G}
+    outs = [a * b, a / b, tl.exp(a), tl.tanh(a), tl.sigmoid(a), tl.relu(a), a ** 3, -a]
+    seen = set()
+    for out in outs:
+        loss = (out * tl.Tensor([1.5, -0.5])).sum()
+        step = [s for s in tl.backprop_steps(loss) if s.tensor is out][0]
+        for target, rule, term in step.sent:
+            A, B = a.data.astype(float), b.data.astype(float)
+            expected = formulas[rule](A, B, step.grad.astype(float), out.data.astype(float))
+            np.testing.assert_allclose(term, expected, rtol=1e-5, err_msg=rule)
+            seen.add(rule)
+    assert len(seen) == len(formulas)
+
+
+def test_collapsed_scopes_keep_captions_truthful():
+    g = reference_graph()
+    steps = tl.backprop_steps(g["loss"], collapse=["dense"])
+    add = [s for s in steps if s.tensor is g["p"]][0]
+    assert "the collapsed 'dense' box (its add) sends" in add.caption and "'add' (in dense)" not in add.caption
+    labels = parse_dot(add.dot)[0]
+    box = [k for k, v in labels.items() if title_of(v) == "dense"]
+    assert len(box) == 1 and re.search(rf'^\s*{box[0]} \[shape=box3d[^\n]*color="#d6336c" penwidth=3', add.dot, re.M)
+
+
+def test_rankdir_default_turns_deep_graphs_top_to_bottom():
+    x = tl.Tensor([1.0], requires_grad=True, name="x")
+    shallow, deep = tl.tanh(x), x
+    for _ in range(20):
+        deep = tl.tanh(deep)
+    assert "rankdir=LR" in tl.to_dot(shallow) and "rankdir=TB" in tl.to_dot(deep)
+    assert "rankdir=LR" in tl.to_dot(deep, rankdir="LR") and "rankdir=TB" in tl.backprop_steps(deep.sum())[0].dot
+
+
+def test_import_needs_no_graphviz():
+    code = "import sys, tinygrad_loss as tl; tl.to_dot(tl.Tensor([1.0]) * 2); print('graphviz' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+
+
+def test_no_function_in_viz_is_over_60_lines():
+    import ast
+    viz_dir = os.path.join(ROOT, "tinygrad_loss", "viz")
+    long = []
+    for fname in sorted(os.listdir(viz_dir)):
+        if fname.endswith(".py"):
+            tree = ast.parse(open(os.path.join(viz_dir, fname), encoding="utf-8").read())
+            long += [f"{fname}:{n.name} ({n.end_lineno - n.lineno + 1})" for n in ast.walk(tree)
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 60]
+    assert not long, long
+
+
+# --- plot_model ---------------------------------------------------------------------------------
+
+def _model_boxes(src):
+    labels, edges, clusters = parse_dot(src)
+    return {k: [ln.strip() for ln in v.strip().splitlines()] for k, v in labels.items()}, edges, clusters
+
+
+def test_plot_model_draws_one_box_per_layer_with_keras_shapes(tmp_path):
+    tl.nn.clear_session()
+    model = tl.keras.Sequential([tl.keras.layers.Dense(4, activation="relu", input_shape=(2,)),
+                                 tl.keras.layers.Dense(3), tl.keras.layers.Dense(1, activation="sigmoid")])
+    assert tl.keras.utils.plot_model is tl.plot_model
+    pic = tl.keras.utils.plot_model(model)
+    boxes, edges, _ = _model_boxes(pic.source)
+    titles = {k: v[0] for k, v in boxes.items()}
+    by_title = {v: k for k, v in titles.items()}
+    assert set(titles.values()) == {"sequential_input (InputLayer)", "dense (Dense)", "dense_1 (Dense)",
+                                    "dense_2 (Dense)"}
+    chain = [by_title[t] for t in ("sequential_input (InputLayer)", "dense (Dense)", "dense_1 (Dense)",
+                                   "dense_2 (Dense)")]
+    assert edges == list(zip(chain, chain[1:]))
+    assert boxes[by_title["dense_1 (Dense)"]][1:] == ["Input shape: (None, 4)", "Output shape: (None, 3)"]
+    assert "image/svg+xml" in pic._repr_mimebundle_()  # displays inline
+    full = tl.plot_model(model, show_dtype=True, show_layer_activations=True, show_trainable=True, rankdir="LR")
+    b = _model_boxes(full.source)[0][by_title["dense (Dense)"]]
+    assert b[1:] == ["Input shape: (None, 2)", "Output shape: (None, 4)", "dtype: float32", "Activation: relu",
+                     "Trainable: Y"] and "rankdir=LR" in full.source
+    bare = _model_boxes(tl.plot_model(model, show_shapes=False, show_layer_names=False).source)[0]
+    assert sorted(v[0] for v in bare.values()) == ["Dense", "Dense", "Dense", "InputLayer"]
+    assert all(len(v) == 1 for v in bare.values())
+    assert tl.draw(model).source == pic.source  # tl.draw(model) is the same picture
+
+
+def test_plot_model_writes_files_atomically_and_checks_arguments(tmp_path):
+    tl.nn.clear_session()
+    model = tl.keras.Sequential([tl.keras.layers.Dense(2, input_shape=(3,))])
+    small = tl.plot_model(model, to_file=str(tmp_path / "m100.png"), dpi=100)
+    tl.plot_model(model, to_file=tmp_path / "m200.png", dpi=200)
+
+    def png_size(p):
+        import struct
+        data = (tmp_path / p).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        return struct.unpack(">II", data[16:24])
+
+    (w1, h1), (w2, h2) = png_size("m100.png"), png_size("m200.png")
+    assert 1.8 < w2 / w1 < 2.2 and 1.8 < h2 / h1 < 2.2  # dpi scales the PNG
+    tl.plot_model(model, to_file=str(tmp_path / "m.svg"))
+    ET.parse(tmp_path / "m.svg")
+    tl.plot_model(model, to_file=str(tmp_path / "m.dot"))
+    assert (tmp_path / "m.dot").read_text() == small.source
+    assert sorted(os.listdir(tmp_path)) == ["m.dot", "m.svg", "m100.png", "m200.png"]  # no temporary left
+    for kw, err, words in [(dict(to_file=str(tmp_path / "m.jpg")), ValueError, "plot_model: to_file must end"),
+                           (dict(rankdir="BT"), ValueError, "plot_model: rankdir"),
+                           (dict(dpi=0), ValueError, "plot_model: dpi"),
+                           (dict(show_shapes="yes"), TypeError, "plot_model: show_shapes"),
+                           (dict(to_file=3), TypeError, "plot_model: to_file")]:
+        with pytest.raises(err, match=words):
+            tl.plot_model(model, **kw)
+    with pytest.raises(TypeError, match="plot_model: model must be"):
+        tl.plot_model(tl.Tensor([1.0]))
+    assert sorted(os.listdir(tmp_path)) == ["m.dot", "m.svg", "m100.png", "m200.png"]
+
+
+def test_plot_model_expand_nested():
+    tl.nn.clear_session()
+    inner = tl.keras.Sequential([tl.keras.layers.Dense(3, input_shape=(2,)), tl.keras.layers.Dense(3)], name="block")
+    model = tl.keras.Sequential([inner, tl.keras.layers.Dense(1)])
+    boxes, edges, clusters = _model_boxes(tl.plot_model(model).source)
+    assert sorted(v[0] for v in boxes.values()) == ["block (Sequential)", "dense_2 (Dense)"] and len(edges) == 1
+    boxes, edges, clusters = _model_boxes(tl.plot_model(model, expand_nested=True).source)
+    titles = {k: v[0] for k, v in boxes.items()}
+    inside = sorted(titles[k] for k, c in clusters.items() if c == ["block (Sequential)"])
+    assert inside == ["dense (Dense)", "dense_1 (Dense)"] and len(edges) == 2

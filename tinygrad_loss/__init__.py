@@ -12,7 +12,8 @@ from .ops import (add, sub, mul, div, neg, pow, square, exp, log, log1p, sqrt, a
 from .creation import (manual_seed, get_generator, tensor, zeros, ones, full, arange, randn, rand, uniform,
                        zeros_like, ones_like, full_like, randn_like, rand_like)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckResult
-from .viz import to_dot, draw, render, backprop_steps, render_backprop, detect_anomaly, AnomalyError
+from .viz import (to_dot, draw, render, backprop_steps, render_backprop, BackpropSteps, plot_model, detect_anomaly,
+                  AnomalyError)
 from . import losses
 from .losses import (Loss, MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
                      SparseCategoricalCrossentropy)

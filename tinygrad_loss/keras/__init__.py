@@ -4,7 +4,7 @@
 ``tf.keras.losses.MeanSquaredError``, ``tf.keras.optimizers.SGD``, ``tf.keras.callbacks.EarlyStopping``...
 """
 from ..nn import Input, Model, Sequential
-from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers
+from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers, utils
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "initializers", "layers", "losses",
-           "metrics", "optimizers"]
+           "metrics", "optimizers", "utils"]

@@ -1,14 +1,15 @@
 """Pictures of computation graphs, for teaching losses and backpropagation.
 
 ``to_dot`` (DOT text, no Graphviz needed), ``draw`` (a ``graphviz.Digraph``), ``render``
-(a file), ``backprop_steps`` / ``render_backprop`` (the backward pass one node at a time),
+(a file), ``plot_model`` (a model's layers, as Keras draws them), ``backprop_steps`` / ``render_backprop`` (the backward pass one node at a time),
 teaching diagnostics as drawing options, and ``detect_anomaly`` (raise at the first op that
 makes a NaN/inf). The viewer reads the graph's public fields only and never imports training code.
 """
 from .anomaly import AnomalyError, detect_anomaly
 from .dot import PALETTE, DrawOptions, to_dot
+from .model_plot import plot_model
 from .render import FORMATS, GraphvizNotFoundError, draw, render
-from .steps import BackpropStep, backprop_steps, render_backprop
+from .steps import BackpropStep, BackpropSteps, backprop_steps, render_backprop
 
-__all__ = ["to_dot", "draw", "render", "backprop_steps", "render_backprop", "BackpropStep", "detect_anomaly",
+__all__ = ["to_dot", "draw", "render", "plot_model", "backprop_steps", "render_backprop", "BackpropStep", "BackpropSteps", "detect_anomaly",
            "AnomalyError", "GraphvizNotFoundError", "DrawOptions", "PALETTE", "FORMATS"]

@@ -12,6 +12,7 @@ How a picture reads (see ``docs/graphs.md``):
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -21,7 +22,10 @@ from ..tensor import Tensor, get_default_dtype
 from . import _graph as G
 from . import diagnostics as D
 
-__all__ = ["to_dot", "build", "DrawOptions", "StepView", "PALETTE"]
+__all__ = ["to_dot", "build", "DrawOptions", "StepView", "PALETTE", "DEEP_RANKS"]
+
+#: With ``rankdir=None``, a graph whose longest path holds more drawn nodes than this is drawn top to bottom.
+DEEP_RANKS = 12
 
 FONT = "Helvetica,Arial,sans-serif"
 MONO = "DejaVu Sans Mono,Menlo,Consolas,monospace"
@@ -51,7 +55,7 @@ PALETTE = {
 class DrawOptions:
     """Every option of :func:`to_dot` / :func:`draw` / :func:`render` (see :func:`to_dot`)."""
 
-    rankdir: str = "LR"
+    rankdir: Optional[str] = None
     show_value: bool = True
     show_grad: Optional[bool] = None
     show_shape: bool = True
@@ -67,8 +71,9 @@ class DrawOptions:
     legend: bool = False
 
     def check(self) -> None:
-        if self.rankdir not in ("LR", "TB", "RL", "BT"):
-            raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got {self.rankdir!r}")
+        if self.rankdir not in (None, "LR", "TB", "RL", "BT"):
+            raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB' (or 'RL', 'BT', or None for automatic), "
+                             f"got {self.rankdir!r}")
         if not isinstance(self.precision, int) or isinstance(self.precision, bool) or not 1 <= self.precision <= 17:
             raise ValueError(f"to_dot: precision must be an int between 1 and 17, got {self.precision!r}")
         if not isinstance(self.max_nodes, int) or isinstance(self.max_nodes, bool) or self.max_nodes < 1:
@@ -130,17 +135,28 @@ class _Builder:
         self.nodes = G.collect(roots)
         self.index = {id(t): k for k, t in enumerate(self.nodes)}
         self.root_ids = {id(r) for r in roots}
-        # Name scopes: clusters, and what collapse folds.
         self.cons = G.consumers(self.nodes)
         self.collapser = G.Collapser(o.collapse)
-        scopes = sorted({t.scope for t in self.nodes if t.scope})
+        self.place, self.groups = self._placement()
+        self.group = {id(t): key for key, members in self.groups.items() for t in members}
+        self.group_ids = {k: f"g{i}" for i, k in enumerate(self.groups)}
+        self._refuse_too_many_nodes()  # before any expensive work (labels, diagnostics, dot)
+        if o.show_grad is None:
+            o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
+        if o.rankdir is None:
+            o.rankdir = "TB" if self._ranks() > DEEP_RANKS else "LR"
+        self._diagnose()
+
+    # --- placement: which cluster holds each node, which nodes fold into a collapsed scope ----
+    def _placement(self) -> Tuple[Dict[int, str], Dict[str, List[Tensor]]]:
+        """(id -> the scope path whose cluster holds the drawn node, collapsed scope -> its folded nodes)."""
         all_scopes = set()
-        for s in scopes:
+        for s in {t.scope for t in self.nodes if t.scope}:
             parts = G.scope_parts(s)
             all_scopes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-        self.place: Dict[int, str] = {}      # id -> the scope path whose cluster holds the drawn node
-        self.group: Dict[int, str] = {}      # id -> collapsed scope path, for folded nodes
         all_scopes = sorted(all_scopes)
+        place: Dict[int, str] = {}
+        groups: Dict[str, List[Tensor]] = {}
         for t in self.nodes:
             scope = G.param_scope(t, all_scopes) if t.is_leaf else t.scope
             if self.is_const(t):  # the 2 of ``x ** 2`` sits next to its op
@@ -149,28 +165,35 @@ class _Builder:
             # op results fold into a collapsed scope, and so do the constants only its ops use
             key = self.collapser.key(scope) if not t.is_leaf or self.is_const(t) else None
             if key is not None:
-                self.group[id(t)] = key
-                self.place[id(t)] = key.rsplit("/", 1)[0] if "/" in key else ""
+                groups.setdefault(key, []).append(t)
+                place[id(t)] = key.rsplit("/", 1)[0] if "/" in key else ""
             else:
                 k = self.collapser.key(scope)  # a leaf placed inside a folded scope stays outside it
-                self.place[id(t)] = (k.rsplit("/", 1)[0] if "/" in k else "") if k else scope
-        self.groups: Dict[str, List[Tensor]] = {}
-        for t in self.nodes:
-            if id(t) in self.group:
-                self.groups.setdefault(self.group[id(t)], []).append(t)
-        self.group_ids = {k: f"g{i}" for i, k in enumerate(self.groups)}
-        # Refuse a huge graph before any expensive work (labels, diagnostics, dot).
+                place[id(t)] = (k.rsplit("/", 1)[0] if "/" in k else "") if k else scope
+        return place, groups
+
+    def _refuse_too_many_nodes(self) -> None:
         drawn = sum(1 for t in self.nodes if id(t) not in self.group) + len(self.groups)
-        if drawn > o.max_nodes:
+        if drawn > self.o.max_nodes:
             hint = ("pass collapse=True to draw each name scope (loss, layer) as one node, or "
                     "collapse=['Dense', ...] for chosen scopes" if not self.collapser.mode else
                     "collapse more scopes (collapse=True folds every top-level scope)")
-            raise ValueError(f"to_dot: the graph has {drawn} nodes, more than max_nodes={o.max_nodes}; "
+            raise ValueError(f"to_dot: the graph has {drawn} nodes, more than max_nodes={self.o.max_nodes}; "
                              f"{hint}, draw a smaller part of it, or raise max_nodes")
-        if o.show_grad is None:
-            o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
+
+    def _ranks(self) -> int:
+        """The number of drawn nodes on the longest path (how deep the picture is)."""
+        depth: Dict[str, int] = {}
+        for t in self.nodes:  # parents first
+            d = 1 + max((depth.get(self.rep(p), 0) for p in t.parents if self.rep(p) != self.rep(t)), default=0)
+            depth[self.rep(t)] = max(depth.get(self.rep(t), 0), d)
+        return max(depth.values(), default=0)
+
+    # --- diagnostics to draw ---------------------------------------------------------------
+    def _diagnose(self) -> None:
+        o, roots = self.o, self.roots
         self.order = D.backward_order(roots) if o.show_order else {}
-        want_terms = o.show_fanin and o.show_grad and step is None
+        want_terms = o.show_fanin and o.show_grad and self.step is None
         self.contrib = D.contributions(roots, self.nodes) if want_terms else None
         has_nonfinite = any(not G.is_finite(t.data) or (t.grad is not None and not G.is_finite(t.grad.data))
                             for t in self.nodes)
@@ -371,19 +394,24 @@ class _Builder:
                                      P["note_fill"]))
         is_out = id(out) in self.root_ids
         fill = P["out_fill"] if is_out else P["collapsed_fill"]
-        border = P["out_border"] if is_out else P["op_border"]
+        border, width = (P["out_border"], 2) if is_out else (P["op_border"], 1)
+        if self.step is not None and self.step.current in inside:  # the box is being processed
+            fill, border, width = P["current_fill"], P["current_border"], 3
         return (f'{self.group_ids[key]} [shape=box3d style=filled fillcolor="{fill}" color="{border}" '
-                f'penwidth={2 if is_out else 1} margin="0.02" label={self.table(rows, out, "op", framed=False)}]')
+                f'penwidth={width} margin="0.02" label={self.table(rows, out, "op", framed=False)}]')
 
     def build(self) -> List[str]:
-        o, P = self.o, PALETTE
         stmts_by_scope: Dict[str, List[str]] = {}
         for t in self.nodes:
-            if id(t) in self.group:
-                continue
-            stmts_by_scope.setdefault(self.place[id(t)], []).append(self.node_stmt(t))
+            if id(t) not in self.group:
+                stmts_by_scope.setdefault(self.place[id(t)], []).append(self.node_stmt(t))
         for key, members in self.groups.items():
             stmts_by_scope.setdefault(self.place[id(members[0])], []).append(self.group_stmt(key, members))
+        return self.header() + self.clusters(stmts_by_scope) + self.edges()
+
+    def header(self) -> List[str]:
+        """Graph, node and edge defaults, and the caption (title, step, anomaly, legend)."""
+        o, P = self.o, PALETTE
         lines = [f'graph [rankdir={o.rankdir} fontname="{FONT}" bgcolor="white" pad=0.25 nodesep=0.3 '
                  f'ranksep=0.45 newrank=true]',
                  f'node [shape=plain fontname="{FONT}" fontsize=11]',
@@ -402,50 +430,56 @@ class _Builder:
             rows = "".join(f'<TR><TD ALIGN="LEFT">{c}</TD></TR>' for c in caption)
             lines.append(f'label=<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="0">{rows}</TABLE>> '
                          f"labelloc=t labeljust=l fontsize=12")
-        # Clusters: a tree of scope paths.
+        return lines
+
+    def clusters(self, stmts_by_scope: Dict[str, List[str]]) -> List[str]:
+        """The node statements, nested in one cluster per scope path (a tree of clusters)."""
+        P, lines = PALETTE, []
         paths = set(k for k in stmts_by_scope if k)
         for p in list(paths):
             parts = G.scope_parts(p)
             paths.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         children: Dict[str, List[str]] = {}
         for p in sorted(paths):
-            parent = p.rsplit("/", 1)[0] if "/" in p else ""
-            children.setdefault(parent, []).append(p)
+            children.setdefault(p.rsplit("/", 1)[0] if "/" in p else "", []).append(p)
         counter = [0]
 
         def emit(scope: str, depth: int, indent: str) -> None:
-            for s in stmts_by_scope.get(scope, []):
-                lines.append(indent + s)
+            lines.extend(indent + s for s in stmts_by_scope.get(scope, []))
             for child in children.get(scope, []):
                 fills = P["cluster_fills"]
+                name = _font(G.esc(child.rsplit("/", 1)[-1]), P["cluster_text"], 12, bold=True)
                 lines.append(f"{indent}subgraph cluster_{counter[0]} {{")
                 counter[0] += 1
-                name = child.rsplit("/", 1)[-1]
-                lines.append(f'{indent}\tlabel=<{_font(G.esc(name), P["cluster_text"], 12, bold=True)}> '
-                             f'labeljust=l style="rounded,filled" fillcolor="{fills[min(depth, len(fills) - 1)]}" '
-                             f'color="{P["cluster_border"]}" penwidth=1 margin=10')
+                lines.append(f'{indent}\tlabel=<{name}> labeljust=l style="rounded,filled" '
+                             f'fillcolor="{fills[min(depth, len(fills) - 1)]}" color="{P["cluster_border"]}" '
+                             f'penwidth=1 margin=10')
                 emit(child, depth + 1, indent + "\t")
                 lines.append(f"{indent}}}")
 
         emit("", 0, "")
-        # Edges: one per input of every drawn op; into a folded scope, one per distinct source.
+        return lines
+
+    def edges(self) -> List[str]:
+        """One edge per input of every drawn op; into a folded scope, one per distinct source."""
+        P, lines = PALETTE, []
         seen: Set[Tuple[str, str]] = set()
         for t in self.nodes:
             if t.is_leaf:
                 continue
             dst = self.rep(t)
-            for i, p in enumerate(t.parents):
+            for p in t.parents:
                 src = self.rep(p)
                 if id(t) in self.group:
                     if src == dst or (src, dst) in seen:
                         continue
                     seen.add((src, dst))
-                attrs = []
+                attrs = ""
                 if self.step is not None and (id(p), id(t)) in self.step.flow:
-                    attrs.append(f'color="{P["flow_edge"]}" penwidth=2.6 arrowhead=none arrowtail=normal dir=back')
+                    attrs = f' [color="{P["flow_edge"]}" penwidth=2.6 arrowhead=none arrowtail=normal dir=back]'
                 elif self.anomaly is not None and id(p) in self.anomaly.bad_value:
-                    attrs.append(f'color="{P["warn_border"]}"')
-                lines.append(f"{src} -> {dst}" + (f" [{' '.join(attrs)}]" if attrs else ""))
+                    attrs = f' [color="{P["warn_border"]}"]'
+                lines.append(f"{src} -> {dst}{attrs}")
         return lines
 
 
@@ -453,14 +487,20 @@ def build(tensor: G.Roots, options: DrawOptions, step: Optional[StepView] = None
     """The DOT statements (the body of ``digraph``) for ``tensor``'s graph."""
     options.check()
     roots = G.as_roots(tensor, where)
-    return _Builder(roots, options, step).build()
+    paused = gc.isenabled()
+    gc.disable()  # labels make many short-lived objects: a collection scanning the whole graph each time is quadratic
+    try:
+        return _Builder(roots, options, step).build()
+    finally:
+        if paused:
+            gc.enable()
 
 
 def source(lines: Iterable[str]) -> str:
     return "digraph tinygrad_loss {\n" + "".join(f"\t{x}\n" for x in lines) + "}\n"
 
 
-def to_dot(tensor: G.Roots, *, rankdir: str = "LR", show_value: bool = True, show_grad: Optional[bool] = None,
+def to_dot(tensor: G.Roots, *, rankdir: Optional[str] = None, show_value: bool = True, show_grad: Optional[bool] = None,
            show_shape: bool = True, max_nodes: int = 300, precision: int = 4,
            collapse: Union[bool, Sequence[str]] = False, show_order: bool = False, show_fanin: bool = False,
            anomaly: Optional[bool] = None, notes: bool = False, gradcheck: Union[bool, dict] = False,
@@ -470,7 +510,9 @@ def to_dot(tensor: G.Roots, *, rankdir: str = "LR", show_value: bool = True, sho
     Needs no Graphviz binary. One node per tensor of the graph, one edge per op input.
 
     Options:
-        rankdir: ``"LR"`` (data flows left to right) or ``"TB"`` (top to bottom).
+        rankdir: ``"LR"`` (data flows left to right) or ``"TB"`` (top to bottom); by default
+            ``"LR"``, and ``"TB"`` for a graph more than ``DEEP_RANKS`` (12) nodes deep, so that a deep
+            model scrolls down instead of growing too wide to read.
         show_value / show_shape: print each tensor's value (scalars and tensors of at most
             6 elements in full, larger ones as ``min / mean / max``) and its shape.
         show_grad: print ``.grad`` under the value (default: when any node has a gradient).

@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from typing import Optional, Tuple, Union
-
-import graphviz
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 from .._io import write_atomic
+from ..tensor import Tensor
 from ._graph import Roots
 from .dot import DrawOptions, build, source
+
+if TYPE_CHECKING:  # graphviz is imported when a picture is made, so `import tinygrad_loss` needs only NumPy
+    import graphviz
 
 __all__ = ["draw", "render", "GraphvizNotFoundError", "FORMATS", "pipe", "write_atomic", "with_dot_source",
            "PNG_SOURCE_KEY"]
@@ -30,11 +32,8 @@ INSTALL_HINT = ("install Graphviz, which provides the `dot` program: `sudo apt-g
                 "https://graphviz.org/download/")
 
 
-class GraphvizNotFoundError(graphviz.ExecutableNotFound):
-    """The Graphviz ``dot`` program is not on ``PATH`` (a RuntimeError)."""
-
-    def __init__(self, message: str):
-        RuntimeError.__init__(self, message)
+class GraphvizNotFoundError(RuntimeError):
+    """The Graphviz ``dot`` program is not on ``PATH``."""
 
 
 #: The PNG text chunk (iTXt) holding the DOT source a picture was drawn from.
@@ -57,6 +56,8 @@ def with_dot_source(png: bytes, dot_source: str) -> bytes:
 def pipe(dot_source: str, fmt: str, dot_path: Optional[str] = None, where: str = "render") -> bytes:
     """Run ``dot -T<fmt>`` on the source. If ``dot`` is missing, write the source to ``dot_path``
     (when given) and raise :class:`GraphvizNotFoundError`."""
+    import graphviz
+
     try:
         data = graphviz.Source(dot_source).pipe(format=fmt)
         return with_dot_source(data, dot_source) if fmt == "png" else data
@@ -77,12 +78,20 @@ def _options(where: str, **kw) -> DrawOptions:
         raise TypeError(f"{where}: unknown option ({e}); the options are: {names}") from None
 
 
-def draw(tensor: Roots, **options) -> graphviz.Digraph:
+def draw(tensor: Roots, **options) -> "graphviz.Digraph":
     """The graph that produced ``tensor`` as a ``graphviz.Digraph`` (displays inline in Jupyter).
 
     Takes the options of :func:`tinygrad_loss.to_dot`; ``draw(t).source == to_dot(t)``.
-    ``Tensor.draw(**options)`` is the same call.
+    ``Tensor.draw(**options)`` is the same call. Given a model instead of a tensor, draws its
+    layers: ``draw(model, **kw)`` is :func:`tinygrad_loss.plot_model` ``(model, **kw)``.
     """
+    import graphviz
+
+    from .model_plot import is_model, plot_model
+
+    if not isinstance(tensor, (Tensor, list, tuple)) and is_model(tensor):
+        return plot_model(tensor, **options)
+
     lines = build(tensor, _options("draw", **options), where="draw")
     return graphviz.Digraph("tinygrad_loss", body=[f"\t{x}\n" for x in lines])
 

@@ -11,27 +11,27 @@ show a pale "grad so far" row.
 """
 from __future__ import annotations
 
-import html
 import os
-import re
-from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Set, Tuple, Union
+from dataclasses import dataclass, field, replace
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union, overload
 
-import graphviz
 import numpy as np
 
 from .. import autograd
 from ..tensor import Tensor
-from ._graph import as_roots, fmt_array, fmt_shape
-from .dot import StepView, build, source
+from ._graph import Collapser, as_roots, fmt_array, fmt_shape
+from .dot import DrawOptions, StepView, build, source
 from .render import GraphvizNotFoundError, _options, pipe, write_atomic
+from .rules import local_rule, short_value
+from .walkthrough import component, page
 
-__all__ = ["BackpropStep", "backprop_steps", "render_backprop"]
+__all__ = ["BackpropStep", "BackpropSteps", "backprop_steps", "render_backprop"]
 
 
 @dataclass
 class BackpropStep:
-    """One picture of the backward pass: ``tensor`` is the node processed at this step."""
+    """One picture of the backward pass: ``tensor`` is the node processed at this step, ``grad``
+    its complete gradient, ``sent`` the terms its VJP sends: (input, rule, term) triples."""
 
     index: int
     total: int
@@ -39,33 +39,73 @@ class BackpropStep:
     grad: np.ndarray
     caption: str
     dot: str
+    sent: List[Tuple[Tensor, str, np.ndarray]] = field(default_factory=list)
 
-    def draw(self) -> graphviz.Source:
+    def draw(self):
+        """This step as a ``graphviz.Source`` (displays inline in Jupyter)."""
+        import graphviz
+
         return graphviz.Source(self.dot)
 
     def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter shows the picture
         return self.draw()._repr_mimebundle_(include, exclude)
 
 
-def _label(t: Tensor) -> str:
+class BackpropSteps(Sequence[BackpropStep]):
+    """The steps of one backward pass: a sequence of :class:`BackpropStep` (index it, ``len``,
+    iterate) that Jupyter displays as the interactive walk-through (:meth:`html`)."""
+
+    def __init__(self, steps: List[BackpropStep], title: str = "Backpropagation, step by step"):
+        self._steps, self.title = steps, title
+        self._svgs: Optional[List[str]] = None
+
+    @overload
+    def __getitem__(self, i: int) -> BackpropStep: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> List[BackpropStep]: ...
+
+    def __getitem__(self, i):
+        return self._steps[i]
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __iter__(self) -> Iterator[BackpropStep]:
+        return iter(self._steps)
+
+    def __repr__(self) -> str:
+        out = self._steps[0].tensor
+        what = f"'{out.name}'" if out.name else f"'{out.op}'" if out.op else "a leaf"
+        return (f"<BackpropSteps: {len(self) - 1} steps of the backward pass from {what}, shape "
+                f"{fmt_shape(out.shape)}; shown as a walk-through in Jupyter>")
+
+    def svgs(self) -> List[str]:
+        """Every step drawn as SVG by Graphviz (computed once)."""
+        if self._svgs is None:
+            self._svgs = [pipe(s.dot, "svg", where="backprop_steps").decode("utf-8") for s in self._steps]
+        return self._svgs
+
+    def html(self, title: Optional[str] = None) -> str:
+        """The walk-through as an HTML fragment; each call makes a copy with its own ids."""
+        return component(self.svgs(), [s.caption for s in self._steps], self.title if title is None else title)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def _label(t: Tensor, collapser: Optional[Collapser] = None) -> str:
+    """How a caption names a node: a parameter by name, an op with its scope, a folded op by its box."""
     if t.is_leaf:
         return f"'{t.name}'" if t.name else f"the input of shape {fmt_shape(t.shape)}"
+    box = collapser.key(t.scope) if collapser is not None and t.scope else None
+    if box:
+        return f"the collapsed '{box}' box (its {t.op})"
     return f"'{t.op}'" + (f" (in {t.scope})" if t.scope else "")
 
 
-def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]:
-    """The pictures of ``loss.backward()``, one per node the engine processes (plus the seed).
-
-    Run it before ``backward()`` or after ``backward(retain_graph=True)``; the tensors' ``.grad``
-    are left as they are. Takes the drawing options of :func:`tinygrad_loss.to_dot`.
-    """
-    roots = as_roots(loss, "backprop_steps")
-    if len(roots) != 1:
-        raise ValueError(f"backprop_steps: expected one output tensor (the loss), got a list of {len(roots)}; "
-                         "draw one backward pass at a time")
-    (root,) = roots
-    if not root.requires_grad:
-        raise ValueError("backprop_steps: the tensor does not require a gradient (no input has requires_grad=True)")
+def _record(root: Tensor, gradient) -> List[Tuple[str, Tensor, object]]:
+    """The engine's events for one backward pass from ``root`` (nothing accumulated into .grad)."""
     try:
         seed = autograd._check_gradient(root, gradient)
     except (RuntimeError, ValueError) as e:  # the engine's message, named after this call
@@ -81,9 +121,20 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]
         raise ValueError("backprop_steps: backward() already released this graph's intermediates; call "
                          "backprop_steps(loss) before loss.backward(), or use loss.backward(retain_graph=True)") \
             from None
-    opts = _options("backprop_steps", **options)
-    opts.show_grad = True
+    return events
 
+
+def _position(node: Tensor, target: Tensor, used: Set[Tuple[int, int]]) -> int:
+    """The input position of ``node`` through which ``target`` receives its next term."""
+    for i, p in enumerate(node.parents):
+        if p is target and (id(node), i) not in used:
+            used.add((id(node), i))
+            return i
+    return 0
+
+
+def _states(events: List[Tuple[str, Tensor, object]]) -> List[Tuple[dict, Dict[int, np.ndarray], Set[int]]]:
+    """One (step, gradients known so far, ids whose gradient is complete) per picture."""
     sums: Dict[int, np.ndarray] = {}   # gradient known so far, by id (the engine's running sums)
     final: Set[int] = set()            # ids whose gradient is complete
     # How many terms each tensor receives in the whole pass: once the last one has arrived its
@@ -93,8 +144,8 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]
         if event == "contribution":
             expected[id(t)] = expected.get(id(t), 0) + 1
     received: Dict[int, int] = {}
-    states = []                        # (open step, grads, final) for each picture
-    step: Optional[dict] = None
+    used: Set[Tuple[int, int]] = set()
+    states, step = [], None
     for event, t, payload in events:
         if event == "contribution":
             node, g = payload
@@ -107,7 +158,7 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]
                 step = {"t": t, "g": np.array(g.data), "flow": set(), "sent": [], "seed": True}
             else:
                 step["flow"].add((id(t), id(node)))
-                step["sent"].append(_label(t))
+                step["sent"].append((t, local_rule(node, _position(node, t, used)), np.array(g.data)))
             continue
         if step is not None:  # a new visit closes the previous step: take its picture now
             states.append((step, dict(sums), set(final)))
@@ -115,81 +166,60 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> List[BackpropStep]
         sums[id(t)] = np.array(payload.data)
         step = {"t": t, "g": np.array(payload.data), "flow": set(), "sent": [], "seed": False}
     states.append((step, dict(sums), set(final)))
+    return states
 
-    n = len(states) - 1
-    steps = []
+
+def _caption(k: int, n: int, st: dict, collapser: Collapser, precision: int) -> str:
+    """What step ``k`` does, in words: the local rule applied and the numbers it sends."""
+    t = st["t"]
+    if st["seed"]:
+        return f"step 0 of {n}: the seed ∂L/∂L = {fmt_array(st['g'])[0]} starts the backward pass at the output"
+    if t.is_leaf:
+        return (f"step {k} of {n}: {_label(t)} now has its complete gradient "
+                f"{short_value(st['g'], precision)}, stored in .grad")
+    who = _label(t, collapser)
+    if not st["sent"]:
+        return f"step {k} of {n}: {who} has its complete gradient; no input of it needs one"
+    terms = [f"{rule} = {short_value(g, precision)} to {_label(p, collapser)}" for p, rule, g in st["sent"]]
+    return f"step {k} of {n}: {who} sends " + (terms[0] if len(terms) == 1 else
+                                                 ", ".join(terms[:-1]) + " and " + terms[-1])
+
+
+def backprop_steps(loss: Tensor, gradient=None, **options) -> BackpropSteps:
+    """The pictures of ``loss.backward()``, one per node the engine processes (plus the seed).
+
+    Returns a :class:`BackpropSteps` sequence; as the last line of a Jupyter cell it displays
+    as the interactive walk-through. Each caption states the local rule the node applies
+    (``pow sends 2·a·g = [...] to 'sub'``, with ``a``, ``b`` its inputs and ``g`` its gradient).
+    Run it before ``backward()`` or after ``backward(retain_graph=True)``; the tensors' ``.grad``
+    are left as they are. Takes the drawing options of :func:`tinygrad_loss.to_dot`.
+    """
+    roots = as_roots(loss, "backprop_steps")
+    if len(roots) != 1:
+        raise ValueError(f"backprop_steps: expected one output tensor (the loss), got a list of {len(roots)}; "
+                         "draw one backward pass at a time")
+    (root,) = roots
+    if not root.requires_grad:
+        raise ValueError("backprop_steps: the tensor does not require a gradient (no input has requires_grad=True)")
+    opts = _options("backprop_steps", **options)
+    opts.show_grad = True
+    opts.check()
+    states = _states(_record(root, gradient))
+    collapser, n, steps = Collapser(opts.collapse), len(states) - 1, []
     for k, (st, grads, fin) in enumerate(states):
-        t = st["t"]
-        if st["seed"]:
-            caption = f"step 0 of {n}: the seed ∂L/∂L = {fmt_array(st['g'])[0]} starts the backward pass at the output"
-        elif t.is_leaf:
-            caption = f"step {k} of {n}: {_label(t)} now has its complete gradient, stored in .grad"
-        elif st["sent"]:
-            caption = (f"step {k} of {n}: {_label(t)} has its complete gradient; its VJP sends a term to "
-                       + ", ".join(st["sent"]))
-        else:
-            caption = f"step {k} of {n}: {_label(t)} has its complete gradient; no input of it needs one"
-        view = StepView(grads=grads, final=fin, current=id(t), flow=st["flow"], caption=caption)
+        caption = _caption(k, n, st, collapser, opts.precision)
+        view = StepView(grads=grads, final=fin, current=id(st["t"]), flow=st["flow"], caption=caption)
         dot = source(build(root, replace(opts), step=view, where="backprop_steps"))
-        steps.append(BackpropStep(k, len(states), t, st["g"], caption, dot))
-    return steps
-
-
-_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 0; background: #f7f8fa; color: #1f2933; }}
-header {{ padding: 14px 22px; background: #ffffff; border-bottom: 1px solid #dde3ea; display: flex;
-          align-items: center; gap: 14px; position: sticky; top: 0; }}
-h1 {{ font-size: 18px; margin: 0 18px 0 0; }}
-button {{ font-size: 15px; padding: 6px 16px; border: 1px solid #b4c2d8; background: #eef2f8;
-          border-radius: 6px; cursor: pointer; }}
-button:disabled {{ opacity: 0.4; cursor: default; }}
-#counter {{ font-variant-numeric: tabular-nums; color: #5f6b7a; }}
-section {{ display: none; padding: 18px 22px; }}
-section.on {{ display: block; }}
-section svg {{ max-width: 100%; height: auto; background: #ffffff; border: 1px solid #dde3ea; border-radius: 8px; }}
-</style></head>
-<body>
-<header><h1>{title}</h1>
-<button id="prev" onclick="go(-1)">&#9664; previous</button>
-<button id="next" onclick="go(1)">next &#9654;</button>
-<span id="counter"></span></header>
-{sections}
-<script>
-var steps = document.querySelectorAll("section"), k = 0;
-function show() {{
-  for (var i = 0; i < steps.length; i++) steps[i].className = (i === k) ? "on" : "";
-  document.getElementById("prev").disabled = (k === 0);
-  document.getElementById("next").disabled = (k === steps.length - 1);
-  document.getElementById("counter").textContent = "step " + k + " of " + (steps.length - 1);
-}}
-function go(d) {{ k = Math.max(0, Math.min(steps.length - 1, k + d)); show(); }}
-document.addEventListener("keydown", function (e) {{
-  if (e.key === "ArrowLeft") go(-1);
-  if (e.key === "ArrowRight") go(1);
-}});
-show();
-</script>
-</body></html>
-"""
-
-
-def _inline_svg(svg: str, prefix: str) -> str:
-    """An SVG document made fit for embedding: no XML prolog/doctype, ids unique per step."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg)
-    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
-    svg = re.sub(r'\bid="([^"]*)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    return svg.strip()
+        steps.append(BackpropStep(k, len(states), st["t"], st["g"], caption, dot, st["sent"]))
+    return BackpropSteps(steps, opts.title or "Backpropagation, step by step")
 
 
 def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: Optional[str] = None, gradient=None,
                     title: str = "Backpropagation, step by step", **options) -> Union[str, List[str]]:
     """Write the pictures of :func:`backprop_steps`.
 
-    * ``path`` ending in ``.html`` (or ``format="html"``): one self-contained page with
-      previous/next buttons (and the arrow keys) and every step as an inline SVG — no network.
+    * ``path`` ending in ``.html`` (or ``format="html"``): one self-contained page holding the
+      walk-through a notebook shows (buttons, keys, slider, play, zoom; no network).
     * otherwise ``path`` is a directory receiving ``step_00.svg``, ``step_01.svg``... in
       ``format`` (``"svg"`` default, ``"png"``, ``"pdf"`` or ``"dot"``).
 
@@ -204,42 +234,28 @@ def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: 
     fmt = (format or ("html" if path.lower().endswith(".html") else "svg")).lower()
     if fmt not in ("html", "svg", "png", "pdf", "dot"):
         raise ValueError(f"render_backprop: format must be 'html', 'svg', 'png', 'pdf' or 'dot', got {fmt!r}")
+    if fmt == "html" and not path.lower().endswith(".html"):
+        path += ".html"
+    if fmt != "html" and os.path.isfile(path):
+        raise ValueError(f"render_backprop: {path!r} is a file; give a directory, or a path ending in .html")
+    if not isinstance(title, str):
+        raise TypeError(f"render_backprop: title must be a string, got {title!r}")
     steps = backprop_steps(loss, gradient=gradient, **options)
     width = max(2, len(str(len(steps) - 1)))
     if fmt == "html":
-        if not path.lower().endswith(".html"):
-            path += ".html"
-        stem = os.path.splitext(path)[0]
-        sections = []
-        for s in steps:
-            try:
-                svg = pipe(s.dot, "svg", where="render_backprop").decode("utf-8")
-            except GraphvizNotFoundError as e:
-                for s2 in steps:
-                    write_atomic(f"{stem}_step_{s2.index:0{width}d}.dot", s2.dot)
-                raise GraphvizNotFoundError(f"{e}; the DOT source of every step was written as "
-                                            f"{stem}_step_*.dot") from None
-            sections.append(f'<section aria-label="{html.escape(s.caption)}">\n'
-                            f'{_inline_svg(svg, f"s{s.index}_")}\n</section>')  # the SVG shows the caption
-        page = _HTML.format(title=html.escape(title), sections="\n".join(sections))
-        write_atomic(path, page)
-        return path
-    if os.path.isfile(path):
-        raise ValueError(f"render_backprop: {path!r} is a file; give a directory, or a path ending in .html")
-    os.makedirs(path, exist_ok=True)
-    names = [os.path.join(path, f"step_{s.index:0{width}d}") for s in steps]
-    written = []
-    for s, name in zip(steps, names):
-        if fmt == "dot":
+        names = [f"{os.path.splitext(path)[0]}_step_{s.index:0{width}d}" for s in steps]
+    else:
+        os.makedirs(path, exist_ok=True)
+        names = [os.path.join(path, f"step_{s.index:0{width}d}") for s in steps]
+    try:
+        if fmt == "html":
+            write_atomic(path, page(steps.html(title), title))
+            return path
+        for s, name in zip(steps, names):
+            write_atomic(f"{name}.{fmt}", s.dot if fmt == "dot" else pipe(s.dot, fmt, where="render_backprop"))
+        return [f"{name}.{fmt}" for name in names]
+    except GraphvizNotFoundError as e:  # keep every step's source, to render later
+        for s, name in zip(steps, names):
             write_atomic(f"{name}.dot", s.dot)
-        else:
-            try:
-                data = pipe(s.dot, fmt, where="render_backprop")
-            except GraphvizNotFoundError as e:
-                for s2, name2 in zip(steps, names):
-                    write_atomic(f"{name2}.dot", s2.dot)
-                raise GraphvizNotFoundError(f"{e}; the DOT source of every step was written to "
-                                            f"{os.path.join(path, 'step_*.dot')}") from None
-            write_atomic(f"{name}.{fmt}", data)
-        written.append(f"{name}.{fmt}")
-    return written
+        raise GraphvizNotFoundError(f"{e}; the DOT source of every step was written as "
+                                    f"{names[0][:-width]}*.dot") from None
