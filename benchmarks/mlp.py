@@ -84,12 +84,12 @@ def make_numpy(problem: Problem) -> Tuple[Callable[[], float], List[np.ndarray]]
 
 # --- ours, raw Tensor ops ---------------------------------------------------------------------
 
-def ops_step(params: List[Tensor], x: Tensor, onehot: Tensor, lr: float = LR) -> float:
+def ops_step(params: List[Tensor], x: Tensor, onehot: Tensor, lr: float = LR, intermediate_grads: bool = True) -> float:
     """The same step with tinygrad_loss primitives; gradients from ``backward()``."""
     w1, b1, w2, b2 = params
     logits = (x @ w1 + b1).relu() @ w2 + b2
     loss = -(tg.log_softmax(logits, axis=-1) * onehot).sum(axis=-1).mean()
-    loss.backward()
+    loss.backward(intermediate_grads=intermediate_grads)
     with tg.no_grad():
         for p in params:
             p.data -= lr * p.grad.data
@@ -97,10 +97,10 @@ def ops_step(params: List[Tensor], x: Tensor, onehot: Tensor, lr: float = LR) ->
     return loss.item()
 
 
-def make_ops(problem: Problem) -> Tuple[Callable[[], float], List[Tensor]]:
+def make_ops(problem: Problem, intermediate_grads: bool = True) -> Tuple[Callable[[], float], List[Tensor]]:
     params = [Tensor(p, requires_grad=True) for p in problem.params]
     x, onehot = Tensor(problem.x), Tensor(problem.onehot)
-    return (lambda: ops_step(params, x, onehot)), params
+    return (lambda: ops_step(params, x, onehot, intermediate_grads=intermediate_grads)), params
 
 
 # --- ours, layers + loss + optimizer ---------------------------------------------------------

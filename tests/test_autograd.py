@@ -10,7 +10,7 @@ import pytest
 
 import tinygrad_loss as tg
 from tinygrad_loss import Tensor, ops
-from tinygrad_loss.autograd import GraphReleasedError, _run, topological_order
+from tinygrad_loss.autograd import GraphReleasedError, topological_order
 
 
 def leaf(x, dtype=np.float64):
@@ -130,8 +130,7 @@ def test_backward_work_is_linear_in_graph_size():
         for _ in range(n):
             y = (y + y) * 0.5 if diamond else y * 1.0
         counts = {"visit": 0, "contribution": 0}
-        _run([y], [Tensor._wrap(np.array(1.0))], False, False, True,
-             observer=lambda ev, t, payload: counts.__setitem__(ev, counts[ev] + 1))
+        y.backward(observer=lambda ev, t, payload: counts.__setitem__(ev, counts[ev] + 1))
         return len(topological_order(y)), counts
 
     for n in (1000, 2000, 4000):

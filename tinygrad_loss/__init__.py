@@ -1,14 +1,12 @@
 """tinygrad_loss: a small, exact reverse-mode autodiff framework on NumPy, for learning losses.
 
-The public API is re-exported here; nothing is defined in this file.
+The public API is re-exported here; nothing is defined in this file. The op functions
+(``exp``, ``sum``, ``matmul``...) come from the op registry: ``ops.__all__`` lists them.
 """
 from .tensor import Tensor, set_default_dtype, get_default_dtype
 from .autograd import (backward, grad, no_grad, enable_grad, is_grad_enabled, name_scope, current_scope,
-                       topological_order, GraphReleasedError)
-from .ops import (add, sub, mul, div, neg, pow, square, exp, log, log1p, sqrt, abs, tanh, sigmoid, relu, erf,
-                  maximum, minimum, clip, where, sum, mean, max, min, matmul, reshape, transpose, permute,
-                  swapaxes, expand, broadcast_to, squeeze, unsqueeze, flatten, getitem, concatenate, stack,
-                  logsumexp, log_softmax, softmax, astype, lt, le, gt, ge, eq, ne, argmax, argmin, unbroadcast)
+                       topological_order, visit_order, trace_backward, GraphReleasedError)
+from .ops import *  # noqa: F401,F403 -- every public function of the op registry (ops.__all__)
 from .creation import (manual_seed, get_generator, tensor, zeros, ones, full, arange, randn, rand, uniform,
                        zeros_like, ones_like, full_like, randn_like, rand_like)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckResult

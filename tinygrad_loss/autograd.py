@@ -10,15 +10,16 @@ node may only be processed after all its consumers: that is the topological orde
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+import gc
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import RELEASED, GraphReleasedError, Tensor
 
 __all__ = [
     "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "name_scope",
-    "current_scope", "topological_order", "GraphReleasedError",
+    "current_scope", "topological_order", "visit_order", "trace_backward", "Observer", "GraphReleasedError",
 ]
 
 
@@ -36,14 +37,6 @@ class _State:
 
 
 STATE = _State()
-
-# Sentinel stored in ``_saved`` once a node's intermediates have been released.
-RELEASED = object()
-
-
-class GraphReleasedError(RuntimeError):
-    """Raised when backward runs through a graph whose intermediates were already released."""
-
 
 def is_grad_enabled() -> bool:
     return STATE.grad_enabled
@@ -113,7 +106,24 @@ def current_scope() -> str:
     return STATE.scope
 
 
-def _walk(roots: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+class _GCPaused:
+    """Pause the cyclic garbage collector (restored on exit, also on errors). A graph is a web of
+    young objects with no cycles to find; scanning it every few thousand allocations made the cost
+    per node grow with the graph."""
+
+    __slots__ = ("was_enabled",)
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc) -> bool:
+        if self.was_enabled:
+            gc.enable()
+        return False
+
+
+def _sort(roots: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
     """(op nodes that need a gradient, each after all of its parents; leaves that need one).
 
     Iterative depth-first search, so a chain of 100,000 ops needs no recursion.
@@ -121,41 +131,54 @@ def _walk(roots: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
     order: List[Tensor] = []
     leaves: List[Tensor] = []
     visited = set()
-    mark, push, pop, emit = visited.add, None, None, order.append
-    for root in roots:
-        if not root.requires_grad or id(root) in visited:
-            continue
-        mark(id(root))
-        if root._op is None:
-            leaves.append(root)
-            continue
-        stack = [(root, iter(root._parents))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, it = stack[-1]
-            for p in it:
-                if p.requires_grad and id(p) not in visited:
-                    mark(id(p))
-                    if p._op is None:
-                        leaves.append(p)
-                    else:
-                        push((p, iter(p._parents)))
-                        break
-            else:
-                pop()
-                emit(node)
+    mark, emit = visited.add, order.append
+    with _GCPaused():
+        for root in roots:
+            if not root.requires_grad or id(root) in visited:
+                continue
+            mark(id(root))
+            if root._op is None:
+                leaves.append(root)
+                continue
+            stack = [(root, iter(root._parents))]
+            push, pop = stack.append, stack.pop
+            while stack:
+                node, it = stack[-1]
+                for p in it:
+                    if p.requires_grad and id(p) not in visited:
+                        mark(id(p))
+                        if p._op is None:
+                            leaves.append(p)
+                        else:
+                            push((p, iter(p._parents)))
+                            break
+                else:
+                    pop()
+                    emit(node)
     return order, leaves
+
+
+def _roots(roots: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, ...]:
+    return (roots,) if isinstance(roots, Tensor) else tuple(roots)
 
 
 def topological_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     """Op nodes that need a gradient, each after all of its parents.
 
-    The backward pass visits exactly this list, in reverse; leaves are not included.
+    The backward pass visits exactly this list, in reverse, then the leaves (:func:`visit_order`).
     """
-    return _walk((roots,) if isinstance(roots, Tensor) else tuple(roots))[0]
+    return _sort(_roots(roots))[0]
 
 
-def _check_gradient(root: Tensor, gradient) -> Tensor:
+def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
+    """Every tensor a backward pass from ``roots`` may hand a gradient to, in the order it does:
+    the op nodes in reverse topological order, then the leaves that require a gradient."""
+    nodes, leaves = _sort(_roots(roots))
+    return nodes[::-1] + leaves
+
+
+def _seed(root: Tensor, gradient: Any) -> Tensor:
+    """The gradient backward starts from at ``root`` (ones for a scalar), checked against its shape."""
     if gradient is None:
         if root.data.size != 1:
             raise RuntimeError(
@@ -172,62 +195,70 @@ def _check_gradient(root: Tensor, gradient) -> Tensor:
     return gradient
 
 
-Observer = Callable[[str, Tensor, object], None]
+Observer = Callable[[str, Tensor, Any], None]
+Observer.__doc__ = """``observer(event, tensor, payload)``, given to :func:`backward`, :func:`grad` (``observer=``)
+or run by :func:`trace_backward`. Events, in the engine's order:
+
+* ``"contribution"``, payload ``(consumer, term)``: ``term`` is added to ``tensor``'s gradient by the
+  VJP of ``consumer`` (``consumer`` is None for the seed given to the output);
+* ``"visit"``, payload ``grad``: ``tensor``'s gradient is complete; its VJPs run next (leaves: none).
+"""
 
 
-def _run(
-    roots: Sequence[Tensor],
-    grad_outputs: Sequence[Tensor],
-    retain_graph: bool,
-    create_graph: bool,
-    accumulate: bool,
-    inputs: Optional[Sequence[Tensor]] = None,
-    observer: Optional[Observer] = None,
-) -> Dict[int, Tensor]:
-    """The engine. Returns the gradients of ``inputs`` (by id) when ``inputs`` is given.
-
-    ``observer(event, tensor, payload)``, when given, is told each step:
-    ``("visit", node, grad)`` before a node passes its gradient on, and
-    ``("contribution", parent, (node, g))`` for every term added to a parent's gradient.
-    The graph renderer uses this to draw backprop step by step.
-    """
-    if observer is None:
-        observer = STATE.anomaly  # detect_anomaly(): check every gradient contribution
-    order, leaves = _walk(roots)
-    for node in order:  # fail before touching any .grad, not half-way through
+def _check_alive(nodes: Sequence[Tensor]) -> None:
+    """Fail before touching any ``.grad``, not half-way through: released graphs, stale saved tensors."""
+    for node in nodes:
         if node._saved is RELEASED:
             raise GraphReleasedError(
                 f"backward: the graph through '{node._op.name}' (scope {node._scope or '-'}) was already "
                 "released by an earlier backward(); pass retain_graph=True to the first call"
             )
+        if node._saved_versions is not None:
+            _check_versions(node)
+
+
+def _check_versions(node: Tensor) -> None:
+    for t, seen in node._saved_versions:
+        if t._version != seen:
+            raise RuntimeError(
+                f"backward: a tensor the gradient of '{node._op.name}' (scope {node._scope or '-'}) needs was "
+                f"modified in place after the op used it (version {t._version}, the op saw {seen})")
+
+
+Sink = Callable[[Tensor, Tensor], None]
+
+
+def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: bool, retain_graph: bool,
+               observer: Optional[Observer], sink: Sink) -> None:
+    """Run every VJP once, in reverse topological order; ``sink(tensor, grad)`` receives each
+    tensor's complete gradient (op nodes first, then leaves) before its VJPs run."""
+    nodes, leaves = _sort(roots)
+    _check_alive(nodes)
     grads: Dict[int, Tensor] = {}
     pop, get = grads.pop, grads.get  # the loop below runs once per node: keep it to local lookups
-    for r, g in zip(roots, grad_outputs):
+    for r, g in zip(roots, seeds):
         if r.requires_grad:
             prev = get(id(r))
             grads[id(r)] = g if prev is None else prev + g
             if observer is not None:
                 observer("contribution", r, (None, g))
-    wanted = None if inputs is None else {id(t) for t in inputs}
-    results: Dict[int, Tensor] = {}
-    handed_out = set()  # ids of the arrays that may be stored as some .grad during this call
-    with _GradMode(bool(create_graph)):
-        for node in reversed(order):
-            g = pop(id(node), None)
+    nodes.reverse()
+    nodes += leaves
+    with _GradMode(bool(create_graph)), _GCPaused():
+        for t in nodes:
+            g = pop(id(t), None)
             if g is None:  # does not lead to any root that was given a gradient
                 continue
             if observer is not None:
-                observer("visit", node, g)
-            if wanted is not None and id(node) in wanted:
-                results[id(node)] = g
-            if accumulate:
-                _store(node, g, create_graph)
-                handed_out.add(id(g.data))
-            op = node._op
-            parents = node._parents
+                observer("visit", t, g)
+            sink(t, g)
+            op = t._op
+            if op is None:
+                continue
+            parents = t._parents
             for i, p in enumerate(parents):
                 if p.requires_grad:
-                    gp = op.vjps[i](g, node, *parents)
+                    gp = op.vjps[i](g, t, *parents)
                     if gp.data.shape != p.data.shape:
                         raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape "
                                            f"{gp.shape} for its input {i} of shape {p.shape}")
@@ -235,37 +266,41 @@ def _run(
                     prev = get(k)
                     grads[k] = gp if prev is None else prev + gp
                     if observer is not None:
-                        observer("contribution", p, (node, gp))
+                        observer("contribution", p, (t, gp))
             if not retain_graph:
-                node._saved = RELEASED
-        for leaf in leaves:
-            g = grads.get(id(leaf))
-            if g is None:
-                continue
-            if observer is not None:
-                observer("visit", leaf, g)
-            if wanted is not None and id(leaf) in wanted:
-                results[id(leaf)] = g
-            if accumulate:
-                if not create_graph and leaf.grad is None:
-                    # A leaf's .grad gets an array of its own, writable: VJPs like add pass the same
-                    # array to several tensors and sum's is a read-only broadcast view, so in-place
-                    # edits (gradient clipping) must not reach another tensor's gradient.
-                    d = g.data
-                    if id(d) in handed_out or d.base is not None or not d.flags.writeable:
-                        g = Tensor._wrap(d.copy())
-                    handed_out.add(id(g.data))
-                _store(leaf, g, create_graph)
-    return results
+                t._saved = RELEASED
 
 
-def _store(t: Tensor, g: Tensor, create_graph: bool) -> None:
+def _as_grad_of(t: Tensor, g: Tensor, create_graph: bool) -> Tensor:
+    """``g`` as ``t``'s gradient: detached unless recording, in ``t``'s dtype."""
     if not create_graph and g.requires_grad:
         g = g.detach()
     if g.data.dtype != t.data.dtype:
         g = g.astype(t.dtype) if create_graph else Tensor._wrap(g.data.astype(t.dtype))
-    # Out of place on purpose: ``g`` may be the very object handed to another tensor.
-    t.grad = g if t.grad is None else t.grad + g
+    return g
+
+
+def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
+    """The sink of ``backward()``: add each gradient to ``.grad`` (of leaves only, unless ``intermediate_grads``)."""
+    handed_out = set()  # ids of the arrays already stored as some .grad during this call
+
+    def store(t: Tensor, g: Tensor) -> None:
+        if t._op is not None:
+            if not intermediate_grads:
+                return
+        elif not create_graph and t.grad is None:
+            # A leaf's .grad gets an array of its own, writable: VJPs like add pass the same
+            # array to several tensors and sum's is a read-only broadcast view, so in-place
+            # edits (gradient clipping) must not reach another tensor's gradient.
+            d = g.data
+            if id(d) in handed_out or d.base is not None or not d.flags.writeable:
+                g = Tensor._wrap(d.copy())
+        handed_out.add(id(g.data))
+        g = _as_grad_of(t, g, create_graph)
+        # Out of place on purpose: ``g`` may be the very object handed to another tensor.
+        t.grad = g if t.grad is None else t.grad + g
+
+    return store
 
 
 def backward(
@@ -274,33 +309,50 @@ def backward(
     retain_graph: Optional[bool] = None,
     create_graph: bool = False,
     observer: Optional[Observer] = None,
+    intermediate_grads: bool = True,
 ) -> None:
-    """``tensor.backward(...)``: accumulate gradients into ``.grad`` of every tensor that needs one."""
+    """``tensor.backward(...)``: accumulate gradients into ``.grad`` of every tensor that needs one.
+
+    ``gradient`` is the upstream gradient (required unless ``tensor`` is a scalar).
+    ``retain_graph`` (default: ``create_graph``) keeps saved intermediates for another backward.
+    ``create_graph=True`` records the backward pass itself, for higher-order derivatives.
+    ``observer`` is told every step of the pass (see :data:`Observer`).
+    ``intermediate_grads=False`` stores ``.grad`` on leaves only (parameters, inputs): less memory
+    for big graphs; by default every intermediate keeps its gradient too, for pictures and teaching.
+    """
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require a gradient (no input had requires_grad=True, "
             "or it was computed under no_grad())"
         )
-    g = _check_gradient(tensor, gradient)
+    g = _seed(tensor, gradient)
     if retain_graph is None:
         retain_graph = create_graph
-    _run([tensor], [g], retain_graph, create_graph, accumulate=True, observer=observer)
+    if observer is None:
+        observer = STATE.anomaly  # detect_anomaly(): check every gradient contribution
+    _propagate([tensor], [g], create_graph, retain_graph, observer, _storer(create_graph, intermediate_grads))
 
 
-def grad(
-    outputs: Union[Tensor, Sequence[Tensor]],
-    inputs: Union[Tensor, Sequence[Tensor]],
-    grad_outputs=None,
-    retain_graph: Optional[bool] = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> Tuple[Tensor, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated into ``.grad``).
+def trace_backward(outputs: Union[Tensor, Sequence[Tensor]], grad_outputs=None) -> List[Tuple[str, Tensor, Any]]:
+    """Run the backward pass of ``outputs`` as ``backward()`` would, but store nothing and keep the
+    graph, and return its events ``(event, tensor, payload)`` (see :data:`Observer`).
 
-    ``grad(y, x)`` is ``dy/dx`` for a scalar ``y``; for non-scalar outputs pass ``grad_outputs``
-    (the vector of the vector-Jacobian product). With ``create_graph=True`` the result is itself
-    differentiable, e.g. for Hessian-vector products.
+    The pictures of backprop step by step and the diagnostics are drawn from these events, so
+    they show the engine's own order and numbers. ``grad_outputs``: one seed per output (None:
+    ones for a scalar). Raises :class:`GraphReleasedError` when backward already released the graph.
     """
+    outs = list(_roots(outputs))
+    gos = [None] * len(outs) if grad_outputs is None else list(_roots(grad_outputs) if isinstance(
+        grad_outputs, Tensor) else grad_outputs)
+    if len(gos) != len(outs):
+        raise ValueError(f"trace_backward: got {len(outs)} outputs but {len(gos)} grad_outputs")
+    seeds = [_seed(o, g) for o, g in zip(outs, gos)]
+    events: List[Tuple[str, Tensor, Any]] = []
+    _propagate(outs, seeds, False, True, lambda *e: events.append(e), lambda t, g: None)
+    return events
+
+
+def _grad_args(outputs, inputs, grad_outputs) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for t in ins:
@@ -317,23 +369,38 @@ def grad(
     for o in outs:
         if not o.requires_grad:
             raise RuntimeError("grad: an output does not require a gradient (it does not depend on any input)")
-    gs = [_check_gradient(o, g) for o, g in zip(outs, gos)]
+    return outs, ins, [_seed(o, g) for o, g in zip(outs, gos)]
+
+
+def grad(
+    outputs: Union[Tensor, Sequence[Tensor]],
+    inputs: Union[Tensor, Sequence[Tensor]],
+    grad_outputs=None,
+    retain_graph: Optional[bool] = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+    observer: Optional[Observer] = None,
+) -> Tuple[Tensor, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated into ``.grad``).
+
+    ``grad(y, x)`` is ``dy/dx`` for a scalar ``y``; for non-scalar outputs pass ``grad_outputs``
+    (the vector of the vector-Jacobian product). With ``create_graph=True`` the result is itself
+    differentiable, e.g. for Hessian-vector products. ``observer``: as for :func:`backward`.
+    """
+    outs, ins, seeds = _grad_args(outputs, inputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
-    res = _run(outs, gs, retain_graph, create_graph, accumulate=False, inputs=ins)
-    out = []
-    for t in ins:
-        g = res.get(id(t))
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    "grad: one of the inputs was not used to compute the outputs; pass allow_unused=True "
-                    "to get None for it"
-                )
-        else:
-            if not create_graph and g.requires_grad:
-                g = g.detach()
-            if g.dtype != t.dtype:
-                g = g.astype(t.dtype) if create_graph else Tensor._wrap(g.data.astype(t.dtype))
-        out.append(g)
+    wanted = {id(t) for t in ins}
+    found: Dict[int, Tensor] = {}
+
+    def pick(t: Tensor, g: Tensor) -> None:
+        if id(t) in wanted:
+            found[id(t)] = _as_grad_of(t, g, create_graph)
+
+    _propagate(outs, seeds, create_graph, retain_graph, observer or STATE.anomaly, pick)
+    out = [found.get(id(t)) for t in ins]
+    if not allow_unused and any(g is None for g in out):
+        raise RuntimeError(
+            "grad: one of the inputs was not used to compute the outputs; pass allow_unused=True to get None for it"
+        )
     return tuple(out)

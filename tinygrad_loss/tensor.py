@@ -6,11 +6,11 @@ name scope it was created under (see ``DESIGN.md``); nothing else is hidden on i
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["Tensor", "set_default_dtype", "get_default_dtype", "TensorLike"]
+__all__ = ["Tensor", "set_default_dtype", "get_default_dtype", "GraphReleasedError", "RELEASED"]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -70,13 +70,19 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = np.asarray(data)
     except (TypeError, ValueError) as e:
         raise TypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric array: {e}") from None
-    if arr.dtype.kind in "iub" or (arr.dtype.kind == "f" and not isinstance(data, np.ndarray)):
+    if arr.dtype.kind in "iubf":  # float arrays returned above: what is left is Python data or ints/bools
         return arr.astype(_DEFAULT_DTYPE)
-    if arr.dtype.kind == "f":
-        return arr.copy()
     raise TypeError(
         f"Tensor: data must be numeric (numbers, nested lists or a real NumPy array); got dtype {arr.dtype}"
     )
+
+
+class GraphReleasedError(RuntimeError):
+    """Raised when backward runs through a graph whose intermediates were already released."""
+
+
+# Stored in a node's ``_saved`` once backward (without retain_graph) has used and released them.
+RELEASED = object()
 
 
 class Tensor:
@@ -87,7 +93,14 @@ class Tensor:
     :func:`set_default_dtype`); float arrays keep their dtype. The data is copied.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_saved", "_scope", "__weakref__")
+    # What a node keeps (DESIGN.md): ``_op`` (the registry entry, None for a leaf), ``_parents``,
+    # ``_saved`` (what the op's VJPs need besides the parents and the output, by name: a dict, or
+    # None; RELEASED after a backward without retain_graph) and ``_scope``. Version counters:
+    # ``_version`` counts in-place changes of ``data``; ``_saved_versions`` is None, or the
+    # ``((tensor, version), ...)`` pairs an op recorded when it ran, checked by the engine before
+    # the VJPs use those tensors (autograd._check_versions).
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_saved", "_scope", "_version",
+                 "_saved_versions", "__weakref__")
     # Make NumPy defer to our reflected operators: ``np_array - t`` becomes ``t.__rsub__``.
     __array_ufunc__ = None
 
@@ -102,6 +115,8 @@ class Tensor:
         self._parents: Tuple[Tensor, ...] = ()
         self._saved = None
         self._scope = ""
+        self._version = 0
+        self._saved_versions = None
 
     @staticmethod
     def _wrap(data: np.ndarray) -> "Tensor":
@@ -115,6 +130,8 @@ class Tensor:
         t._parents = ()
         t._saved = None
         t._scope = ""
+        t._version = 0
+        t._saved_versions = None
         return t
 
     # --- plain properties -------------------------------------------------------------
@@ -148,6 +165,16 @@ class Tensor:
     def scope(self) -> str:
         """The name scope (``"Dense/MeanSquaredError"``...) active when this tensor was made."""
         return self._scope
+
+    @property
+    def saved(self) -> Optional[Dict[str, Any]]:
+        """What this node's op saved for its VJPs, by name (``{"axes": (1,), "keepdims": False}``), or
+        None. Raises :class:`GraphReleasedError` once a backward pass has released it."""
+        if self._saved is RELEASED:
+            raise GraphReleasedError(
+                f"the values saved by '{self._op.name}' (scope {self._scope or '-'}) were released by "
+                "backward(); pass retain_graph=True to keep them")
+        return self._saved
 
     @property
     def is_leaf(self) -> bool:
@@ -202,21 +229,14 @@ class Tensor:
         """Forget the accumulated gradient (sets ``grad`` to None)."""
         self.grad = None
 
-    def astype(self, dtype: Any) -> "Tensor":
-        from . import ops
-
-        return ops.astype(self, dtype)
-
-    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor that requires a gradient.
-
-        ``gradient`` is the upstream gradient (required unless this tensor is a scalar).
-        ``retain_graph`` (default: ``create_graph``) keeps saved intermediates for another backward.
-        ``create_graph=True`` records the backward pass itself, for higher-order derivatives.
-        """
+    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None, create_graph: bool = False,
+                 observer: Any = None, intermediate_grads: bool = True) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor that requires a gradient
+        (see :func:`tinygrad_loss.backward` for the arguments)."""
         from .autograd import backward
 
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, observer=observer,
+                 intermediate_grads=intermediate_grads)
 
     def draw(self, **options):
         """Draw the graph that produced this tensor (see :func:`tinygrad_loss.draw`)."""
@@ -250,7 +270,4 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
-    # Operators are bound to the functions of ``ops`` at the bottom of ``ops.py``.
-
-
-TensorLike = Union[Tensor, np.ndarray, float, int, Sequence]
+    # Operators and op methods (exp, sum, astype...) are bound from the op registry (ops.py / _opkit.py).

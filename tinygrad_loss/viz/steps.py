@@ -107,20 +107,13 @@ def _label(t: Tensor, collapser: Optional[Collapser] = None) -> str:
 def _record(root: Tensor, gradient) -> List[Tuple[str, Tensor, object]]:
     """The engine's events for one backward pass from ``root`` (nothing accumulated into .grad)."""
     try:
-        seed = autograd._check_gradient(root, gradient)
-    except (RuntimeError, ValueError) as e:  # the engine's message, named after this call
-        raise type(e)("backprop_steps: " + str(e).removeprefix("backward: ")) from None
-    events: List[Tuple[str, Tensor, object]] = []
-
-    def observe(event: str, t: Tensor, payload) -> None:
-        events.append((event, t, payload))
-
-    try:
-        autograd._run([root], [seed], retain_graph=True, create_graph=False, accumulate=False, observer=observe)
+        events = autograd.trace_backward(root, None if gradient is None else [gradient])
     except autograd.GraphReleasedError:
         raise ValueError("backprop_steps: backward() already released this graph's intermediates; call "
                          "backprop_steps(loss) before loss.backward(), or use loss.backward(retain_graph=True)") \
             from None
+    except (RuntimeError, ValueError) as e:  # the engine's message, named after this call
+        raise type(e)("backprop_steps: " + str(e).removeprefix("backward: ")) from None
     return events
 
 

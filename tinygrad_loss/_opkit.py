@@ -1,0 +1,360 @@
+"""The kit ``ops.py`` builds its table with: the :class:`Op` record, the registry, node creation,
+lifting of operands, NumPy broadcasting and axis checks, and the front-ends that turn a table
+entry into a public function.
+
+An entry of the table (``ops.defop(...)``) gives an op's name, its NumPy forward, its VJPs and
+its front-end. From it this module derives everything else: the public function (named in its
+errors), the Tensor method and operators, ``ops.__all__`` and the top-level re-export, and the
+replay the diagnostics use (the forward run again with the values the node saved, by name).
+
+A front-end is the argument handling of a family of ops: ``unary`` (lift, compute), ``binary``
+(lift both, check broadcasting), ``reduction`` (``axis``/``keepdims``) and ``custom`` (a
+``prepare`` function that validates the user's arguments and returns the parent tensors and
+the values to save). Front-ends call the forward and :func:`make_node` directly: they are the
+fast paths every op runs through, so they avoid any generic ``*args``/``**kwargs`` work.
+"""
+from __future__ import annotations
+
+import builtins
+import inspect
+import numbers
+import sys
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .autograd import STATE
+from .tensor import RELEASED, GraphReleasedError, Tensor, get_default_dtype
+
+__all__ = ["Op", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
+           "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction",
+           "along_axis", "custom", "each_parent"]
+
+_bmax = builtins.max
+Axis = Union[None, int, Sequence[int]]
+Saved = Optional[Dict[str, Any]]
+
+
+class Op:
+    """One primitive: ``forward(*arrays, **saved) -> array`` and one VJP per parent,
+    ``vjps[i](g, out, *parents) -> gradient of parent i`` (``out.saved[name]`` holds what the
+    forward saved). ``function`` is the public function derived from the entry."""
+
+    __slots__ = ("name", "forward", "vjps", "function", "method", "dunders", "replay_rule", "saves", "__weakref__")
+
+    def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable], method: bool = False,
+                 dunders: Sequence[str] = (), replay: Optional[Callable] = None):
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+        self.function: Optional[Callable] = None
+        self.method = method
+        self.dunders = tuple(dunders)
+        self.replay_rule = replay
+        self.saves = True  # whether the forward takes saved values (its front-end says; see below)
+
+    def replay(self, node: Tensor, parents: Sequence[Tensor]) -> Tensor:
+        """What this op computes from ``parents`` with the arguments the recorded ``node`` saved
+        (the diagnostics re-run a recorded graph on float64 inputs with it)."""
+        if self.replay_rule is not None:
+            return self.replay_rule(node, parents)
+        saved = node._saved
+        if saved is RELEASED:
+            if self.saves:
+                node.saved  # noqa: B018 -- raises the GraphReleasedError that names the op
+            saved = None
+        out = self.forward(*[p.data for p in parents], **saved) if saved else self.forward(*[p.data for p in parents])
+        return make_node(out, self, tuple(parents), saved)
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+
+OPS: Dict[str, Op] = {}
+#: Every public function of ``ops``, primitives and composites alike: name -> (function, method, dunders).
+PUBLIC: Dict[str, Tuple[Callable, bool, Tuple[str, ...]]] = {}
+
+
+# --- wiring: one registration makes the function, the method, the operators and the exports ----
+
+def _ops_module():
+    return sys.modules[__package__ + ".ops"]
+
+
+def _swap(fn: Callable) -> Callable:
+    return lambda self, other: fn(other, self)
+
+
+def _bind(name: str, fn: Callable, method: bool, dunders: Tuple[str, ...]) -> None:
+    mod = _ops_module()
+    setattr(mod, name, fn)
+    names = mod.__dict__.setdefault("__all__", [])
+    if name not in names:
+        names.append(name)
+    pkg = sys.modules.get(__package__)
+    if pkg is not None and hasattr(pkg, "ops"):  # the package has finished importing: export it there too
+        setattr(pkg, name, fn)
+    if method:
+        setattr(Tensor, name, fn)
+    for d in dunders:  # reflected operators (__radd__...) call the function with the operands swapped
+        setattr(Tensor, d, _swap(fn) if d.startswith("__r") and d != "__repr__" else fn)
+
+
+def public(method: bool = False, dunders: Sequence[str] = (), name: Optional[str] = None) -> Callable:
+    """Decorator: export a function of ``ops`` (``__all__``, top level) and bind it as a Tensor method."""
+    def deco(fn: Callable) -> Callable:
+        key = name or fn.__name__
+        PUBLIC[key] = (fn, method, tuple(dunders))
+        _bind(key, fn, method, tuple(dunders))
+        return fn
+
+    return deco
+
+
+def register(op: Op, frontend: Callable[[Op], Callable], doc: Optional[str] = None) -> Callable:
+    """Add ``op`` to the registry; its public function is ``frontend(op)``, exported and bound."""
+    if op.name in OPS:
+        raise RuntimeError(f"op {op.name!r} defined twice")
+    fn = frontend(op)
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc or fn.__doc__
+    fn.op = op
+    op.function = fn
+    OPS[op.name] = op
+    return public(op.method, op.dunders, op.name)(fn)
+
+
+def unregister(name: str) -> None:
+    """Remove an op (or composite) added by :func:`register`/:func:`public` (for tests that add one)."""
+    OPS.pop(name, None)
+    fn, method, dunders = PUBLIC.pop(name)
+    mod = _ops_module()
+    mod.__dict__.pop(name, None)
+    if name in mod.__all__:
+        mod.__all__.remove(name)
+    pkg = sys.modules.get(__package__)
+    if pkg is not None and getattr(pkg, name, None) is fn:
+        delattr(pkg, name)
+    for attr in ((name,) if method else ()) + dunders:
+        if attr in Tensor.__dict__:
+            delattr(Tensor, attr)
+
+
+# --- nodes and operands -----------------------------------------------------------------------
+
+def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = None) -> Tensor:
+    """Wrap an op's result; record the graph edge when gradients are being recorded."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    t = Tensor.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t.name = None
+    t._version = 0
+    t._saved_versions = None
+    t._scope = STATE.scope
+    if STATE.grad_enabled:
+        t._op = op
+        t._parents = parents
+        t._saved = saved
+        rg = False
+        for p in parents:
+            if p.requires_grad:
+                rg = True
+                break
+        t.requires_grad = rg
+    else:
+        t._op = None
+        t._parents = ()
+        t._saved = None
+        t.requires_grad = False
+    if STATE.anomaly is not None:  # detect_anomaly() is on; when off this is the only cost
+        STATE.anomaly.check_op(t, op, parents)
+    return t
+
+
+def lift(x: Any, like: Optional[Tensor] = None, op: str = "") -> Tensor:
+    """Make ``x`` a Tensor. Python numbers and integer arrays take the float dtype of ``like``."""
+    if isinstance(x, Tensor):
+        return x
+    dt = like.data.dtype if like is not None and like.data.dtype.kind == "f" else get_default_dtype()
+    tx = type(x)  # float/int first: the abstract numbers.Number check costs more than the conversion
+    if tx is float or tx is int or (isinstance(x, numbers.Number) and not isinstance(x, complex)):
+        return Tensor._wrap(np.asarray(x, dtype=dt))
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind == "f":
+            return Tensor._wrap(x)
+        if x.dtype.kind in "iub":
+            return Tensor._wrap(x.astype(dt))
+    try:
+        return Tensor(x)
+    except TypeError:
+        shown = repr(x) if len(repr(x)) <= 40 else repr(x)[:37] + "..."
+        raise TypeError(f"{op or 'tensor op'}: operand {shown} of type {type(x).__name__} is not numeric") from None
+
+
+def pair(a: Any, b: Any, op: str = "") -> Tuple[Tensor, Tensor]:
+    """Both operands as Tensors; a Python number takes the dtype of the other operand."""
+    if isinstance(a, Tensor):
+        return a, lift(b, a, op)
+    b = lift(b, None, op)
+    return lift(a, b, op), b
+
+
+def broadcast_shape(op: str, *shapes: Tuple[int, ...]) -> Tuple[int, ...]:
+    """NumPy's broadcasting rule in plain Python (``np.broadcast_shapes`` costs ~3 us a call, this ~0.5 us)."""
+    nd = _bmax(len(s) for s in shapes)
+    out = [1] * nd
+    for s in shapes:
+        off = nd - len(s)
+        for i, n in enumerate(s):
+            m = out[off + i]
+            if n != m or n < 0:
+                if m == 1 and n >= 0:
+                    out[off + i] = n
+                elif n != 1:
+                    shown = " and ".join(str(tuple(s)) for s in shapes)
+                    raise ValueError(f"{op}: shapes {shown} cannot be broadcast together")
+    return tuple(out)
+
+
+def norm_axes(op: str, axis: Axis, ndim: int) -> Tuple[int, ...]:
+    """Axis argument -> sorted tuple of non-negative axes (all axes for None)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, already valid (implies ndim > 0)
+        return (axis % ndim,)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+    out = []
+    for ax in axes:
+        if not isinstance(ax, (int, np.integer)) or isinstance(ax, bool):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        if not -_bmax(ndim, 1) <= ax < _bmax(ndim, 1):  # a 0-d tensor accepts axis 0 and -1 (as PyTorch)
+            raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s)")
+        out.append(int(ax) % _bmax(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def one_axis(op: str, axis: Any, ndim: int) -> Tuple[int, ...]:
+    """A single axis argument (softmax, argmax...) -> ``(axis,)`` normalised, or the op's error."""
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    return norm_axes(op, axis, ndim)
+
+
+def check_not_empty(op: str, shape: Tuple[int, ...], axes: Tuple[int, ...]) -> None:
+    """max/min/mean/logsumexp/softmax have no value over zero elements (sum does: 0)."""
+    if any(shape[ax] == 0 for ax in axes):
+        raise ValueError(f"{op}: cannot reduce over an empty axis (tensor of shape {shape}, axes {axes})")
+
+
+# --- front-ends: the public function of an entry ---------------------------------------------
+
+def unary(op: Op) -> Callable:
+    """``f(a)``: elementwise, nothing saved."""
+    fwd, name = op.forward, op.name
+    op.saves = False
+
+    def fn(a: Any) -> Tensor:
+        if type(a) is not Tensor:
+            a = lift(a, None, name)
+        return make_node(fwd(a.data), op, (a,))
+
+    return fn
+
+
+def binary(op: Op) -> Callable:
+    """``f(a, b)``: elementwise with NumPy broadcasting, nothing saved."""
+    fwd, name = op.forward, op.name
+    op.saves = False
+
+    def fn(a: Any, b: Any) -> Tensor:
+        if type(a) is not Tensor or type(b) is not Tensor:
+            a, b = pair(a, b, name)
+        sa, sb = a.data.shape, b.data.shape
+        # Check only what could fail: a 0-d operand, or one whose shape is the other's tail
+        # (a bias (n,) against a batch (b, n)), always broadcasts.
+        if sa != sb and sa and sb and sa[-len(sb):] != sb and sb[-len(sa):] != sa:
+            broadcast_shape(name, sa, sb)
+        return make_node(fwd(a.data, b.data), op, (a, b))
+
+    return fn
+
+
+def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
+    """``f(a, axis=None, keepdims=False)``; saves ``axes`` (sorted, non-negative) and ``keepdims``."""
+    def frontend(op: Op) -> Callable:
+        fwd, name = op.forward, op.name
+
+        def fn(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+            if type(a) is not Tensor:
+                a = lift(a, None, name)
+            axes = norm_axes(name, axis, a.data.ndim)
+            if not empty_ok and a.data.size == 0:
+                check_not_empty(name, a.shape, axes)
+            keepdims = bool(keepdims)
+            return make_node(fwd(a.data, axes, keepdims), op, (a,), {"axes": axes, "keepdims": keepdims})
+
+        return fn
+
+    return frontend
+
+
+def along_axis(op: Op) -> Callable:
+    """``f(a, axis=-1)`` along one axis (softmax, log_softmax); saves ``axes`` (that axis, as a tuple)."""
+    fwd, name = op.forward, op.name
+
+    def fn(a: Any, axis: int = -1) -> Tensor:
+        if type(a) is not Tensor:
+            a = lift(a, None, name)
+        axes = one_axis(name, axis, a.data.ndim)
+        if a.data.size == 0:
+            check_not_empty(name, a.shape, axes)
+        return make_node(fwd(a.data, axes), op, (a,), {"axes": axes})
+
+    return fn
+
+
+class each_parent:
+    """``vjps`` of a variadic op (concatenate, stack): one rule ``rule(i, g, out, *parents)`` for every parent."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Callable):
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Callable:
+        rule = self.rule
+        return lambda g, out, *parents: rule(i, g, out, *parents)
+
+
+def custom(prepare: Callable, saves: bool = True) -> Callable[[Op], Callable]:
+    """The public function takes ``prepare``'s arguments; ``prepare`` validates them and returns
+    ``(parents, saved)`` (the forward gets ``*parent arrays, **saved``), or a Tensor to return as is
+    (e.g. a reshape to the same shape). ``saves=False``: the op never saves anything."""
+    def frontend(op: Op) -> Callable:
+        fwd = op.forward
+        op.saves = saves
+
+        def fn(*args: Any, **kwargs: Any) -> Tensor:
+            r = prepare(*args, **kwargs)
+            if type(r) is Tensor:
+                return r
+            parents, saved = r
+            arrays = [p.data for p in parents]
+            if saved:
+                return make_node(fwd(*arrays, **saved), op, parents, saved)
+            return make_node(fwd(*arrays), op, parents)
+
+        fn.__signature__ = inspect.signature(prepare)
+        fn.__doc__ = prepare.__doc__
+        return fn
+
+    return frontend
