@@ -1,4 +1,6 @@
 """``keras.layers``: the project's layers under their Keras names."""
-from ..nn.layers import Dense, Dropout, Input, InputLayer, Layer
+from ..nn import (Activation, Add, BatchNormalization, Concatenate, Dense, Dropout, Embedding, Flatten, Input,
+                  InputLayer, Layer, LayerNormalization, Reshape)
 
-__all__ = ["Dense", "Dropout", "Input", "InputLayer", "Layer"]
+__all__ = ["Activation", "Add", "BatchNormalization", "Concatenate", "Dense", "Dropout", "Embedding", "Flatten",
+           "Input", "InputLayer", "Layer", "LayerNormalization", "Reshape"]

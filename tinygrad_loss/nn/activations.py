@@ -6,12 +6,13 @@ Defaults follow Keras: ``leaky_relu`` slope 0.2, ``elu`` alpha 1, ``gelu`` exact
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 from .. import ops
 from ..tensor import Tensor
 
-__all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "gelu", "softplus", "get"]
+__all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "gelu", "softplus", "get", "serialize",
+           "deserialize"]
 
 
 def linear(x: Tensor) -> Tensor:
@@ -84,3 +85,24 @@ def get(identifier: Union[str, Callable[..., Tensor], None]) -> Callable[..., Te
     if callable(identifier):
         return identifier
     raise TypeError(f"activations.get: expected a name or a callable, got {type(identifier).__name__}")
+
+
+def serialize(fn: Callable[..., Tensor]) -> str:
+    """The name Keras saves an activation under (a custom function: its ``__name__``, which loading
+    finds in ``custom_objects``)."""
+    for name, known in _BY_NAME.items():
+        if known is fn:
+            return name
+    name = getattr(fn, "__name__", None)
+    if not name or name == "<lambda>":
+        raise ValueError(f"activations.serialize: cannot save {fn!r}: give activations as names or named functions")
+    return name
+
+
+def deserialize(name: Any, custom_objects: Optional[Dict[str, Any]] = None) -> Callable[..., Tensor]:
+    """The activation saved as ``name`` (a built-in, or one of ``custom_objects``)."""
+    if isinstance(name, dict):  # Keras writes non-string activations as serialized objects
+        name = name.get("config", {}).get("name") or name.get("class_name")
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return get(name)

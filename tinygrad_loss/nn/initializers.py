@@ -36,7 +36,7 @@ from ..tensor import get_default_dtype
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
     "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-    "get", "compute_fans", "TRUNCATED_STD",
+    "get", "serialize", "deserialize", "compute_fans", "TRUNCATED_STD",
 ]
 
 TRUNCATED_STD = 0.87962566103423978
@@ -96,7 +96,15 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Initializer":
-        return cls(**config)
+        """Rebuild from :meth:`get_config` output (Keras's extra keys are accepted when unset)."""
+        try:
+            known = cls().get_config()
+        except TypeError:  # a custom initializer without defaults: take its config as given
+            known = config
+        extra = sorted(k for k, v in config.items() if k not in known and v is not None)
+        if extra:
+            raise ValueError(f"{cls.__name__}.from_config: unsupported settings {extra}")
+        return cls(**{k: v for k, v in config.items() if k in known})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -250,7 +258,7 @@ _BY_NAME: Dict[str, type] = {
 }
 for _cls in list(_BY_NAME.values()):
     _BY_NAME[_cls.__name__] = _cls
-_BY_NAME.update(xavier_uniform=GlorotUniform, xavier_normal=GlorotNormal)
+_BY_NAME.update(xavier_uniform=GlorotUniform, xavier_normal=GlorotNormal, uniform=RandomUniform, normal=RandomNormal)
 
 
 def get(identifier: Union[str, Initializer, Callable, None]) -> Callable[..., np.ndarray]:
@@ -266,3 +274,27 @@ def get(identifier: Union[str, Initializer, Callable, None]) -> Callable[..., np
     if callable(identifier):
         return identifier
     raise TypeError(f"initializers.get: expected a name, an Initializer or a callable, got {identifier!r}")
+
+
+def serialize(initializer: Any) -> Dict[str, Any]:
+    """Keras's serialisation: ``{"module": "keras.initializers", "class_name": ..., "config": ...}``."""
+    if not isinstance(initializer, Initializer):
+        raise TypeError(f"initializers.serialize: only Initializer objects can be saved, got {initializer!r} (write an "
+                        "Initializer subclass with get_config to save a custom initializer)")
+    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
+            "config": initializer.get_config(), "registered_name": None}
+
+
+def deserialize(config: Any, custom_objects: Optional[Dict[str, Any]] = None) -> Initializer:
+    """The initializer described by :func:`serialize` output (or a name); ``custom_objects`` maps class
+    names to your own Initializer subclasses."""
+    if isinstance(config, str):
+        return get(config)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"initializers.deserialize: expected a dict with a class_name, got {config!r}")
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    if cls is None:
+        raise ValueError(f"initializers.deserialize: unknown initializer {name!r} (pass custom_objects={{{name!r}: "
+                         "YourClass}} for your own)")
+    return cls.from_config(dict(config.get("config") or {}))

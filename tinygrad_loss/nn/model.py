@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from ..training import Trainable
 from .layers import InputLayer, Layer
 from .module import Module, _snake
+from .symbolic import KerasTensor
 from .summary import fmt_shape as _fmt_shape, summary_html, summary_text
 
 __all__ = ["Model", "Sequential"]
@@ -60,7 +61,9 @@ class Sequential(Model):
         return self._layers
 
     def add(self, layer: Module) -> None:
-        """Append a layer (a Module); names must be unique within the model."""
+        """Append a layer (a Module, or ``keras.Input(...)``); names must be unique within the model."""
+        if isinstance(layer, KerasTensor):  # Sequential([keras.Input(shape=(2,)), ...]), as Keras 3
+            layer = layer.node.layer
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential.add: expected a layer (a Module), got {type(layer).__name__}")
         if any(l.name == layer.name for l in self.layers):
