@@ -8,7 +8,8 @@ from .merging import Add, Concatenate
 from .normalization import BatchNormalization, LayerNormalization
 from .symbolic import KerasTensor
 from .model import Model, Sequential
+from .activations import relu, sigmoid, softmax, tanh  # tf.nn.relu... for TensorFlow-style loops
 
 __all__ = ["Module", "Layer", "Dense", "Dropout", "Activation", "Embedding", "Flatten", "Reshape", "Add", "Concatenate",
            "BatchNormalization", "LayerNormalization", "Input", "InputLayer", "KerasTensor", "Model", "Sequential",
-           "activations", "initializers", "clear_session", "unique_name"]
+           "activations", "initializers", "clear_session", "unique_name", "relu", "sigmoid", "softmax", "tanh"]
