@@ -5,8 +5,8 @@ Every loss comes in two forms, with Keras's argument order ``(y_true, y_pred)``:
 * a function, e.g. ``mean_squared_error(y_true, y_pred)``, returning the *per-sample*
   values: the last axis is the feature/class axis and is reduced, as in Keras, so inputs
   of shape ``(n, k)`` give ``n`` values (and a 1-D input of shape ``(k,)`` is one sample);
-* a class, e.g. ``MeanSquaredError(reduction="sum_over_batch_size", name=None)``, whose
-  ``__call__(y_true, y_pred, sample_weight=None)`` weights and reduces those values.
+* a class, e.g. ``MeanSquaredError(reduction="sum_over_batch_size", name=None, dtype=None)``,
+  whose ``__call__(y_true, y_pred, sample_weight=None)`` weights and reduces those values.
 
 Reductions (Keras 3 semantics), for per-sample losses ``l_i`` and weights ``w_i``::
 
@@ -15,9 +15,17 @@ Reductions (Keras 3 semantics), for per-sample losses ``l_i`` and weights ``w_i`
     "none" (or None)           w_i l_i             one value per sample
     "mean_with_sample_weight"  Σ_i w_i l_i / Σ_i w_i
 
+A loss may also mark some per-sample values as not counting (Keras's mask: the rows of
+``SparseCategoricalCrossentropy(ignore_class=c)``, the anchors without a positive in
+``Circle``); the mean then runs over the counted values only.
+
 No loss has a backward of its own: all of them are built from ``ops.OPS``, and each
 records its ops under a name scope named after the class (``"MeanSquaredError"``), so a
 drawn graph shows the loss as one labelled group.
+
+Each function body is its formula: the ``@_loss_function`` decorator converts and checks the
+inputs and the keyword arguments (one place for every loss) and opens the name scope; a
+class is its function plus reduction (``class Huber(_FunctionLoss, fn=huber, name="huber_loss")``).
 
 Numerics follow Keras 3 (``keras/src/losses/losses.py``): probabilities are clipped to
 ``[ε, 1 - ε]`` with ``ε = 1e-7``; ``from_logits=True`` uses log-softmax and the softplus
@@ -26,8 +34,10 @@ form of binary cross-entropy, which stay finite and exact for logits of any size
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import re
+import warnings
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
@@ -36,32 +46,42 @@ from . import ops
 from .autograd import STATE, name_scope
 from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
 
-__all__ = [
-    "Loss", "LossFunctionWrapper", "get", "reduce_weighted_values", "squeeze_or_expand_to_same_rank",
-    "EPSILON", "REDUCTIONS", "ALL_LOSSES",
-    "MeanSquaredError", "RootMeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError", "Huber", "LogCosh", "BinaryCrossentropy", "CategoricalCrossentropy",
-    "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
-    "CosineSimilarity",
-    "mean_squared_error", "root_mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge",
-    "categorical_hinge", "cosine_similarity",
-    "mse", "mae", "mape", "msle", "kld", "logcosh",
-]
-
 EPSILON = 1e-7
 """Keras's ``backend.epsilon()``: the fuzz factor that clips probabilities and guards divisions."""
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight")
+DTYPES = ("float16", "float32", "float64")
 
 _LOG2 = math.log(2.0)
 
 
-# --- input handling shared by every loss ----------------------------------------------------
+class ArgumentOrderWarning(UserWarning):
+    """``y_true`` and ``y_pred`` look swapped (soft targets against exactly 0/1 predictions)."""
+
+
+# --- checks shared by every loss -------------------------------------------------------------
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _const(arr: np.ndarray) -> Tensor:
+    """A constant (no graph, no copy) around ``arr``."""
+    return Tensor._wrap(arr)
+
+
+def _check_dtype(owner: str, dtype: Any) -> Optional[np.dtype]:
+    """``None`` (follow y_pred) or one of float16/32/64; anything else is a ValueError."""
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: dtype {dtype!r} is not a NumPy dtype (NumPy has no bfloat16); "
+                         f"use one of {DTYPES}") from None
+    if dt.name not in DTYPES:
+        raise ValueError(f"{owner}: dtype must be one of {DTYPES} or None, got {dt.name!r}")
+    return dt
 
 
 def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tensor:
@@ -70,33 +90,22 @@ def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tenso
     A Tensor keeps its graph: a dtype change is the differentiable ``astype`` op.
     """
     if isinstance(x, Tensor):
-        if dtype is not None and x.dtype != dtype:
-            if x.dtype.kind != "f":  # bool tensors from comparisons carry no gradient
-                return Tensor._wrap(x.data.astype(dtype))
-            return ops.astype(x, dtype)
-        if x.dtype.kind != "f":
-            return Tensor._wrap(x.data.astype(get_default_dtype()))
-        return x
+        if x.dtype.kind != "f":  # bool/int tensors (comparisons, labels) carry no gradient
+            return _const(x.data.astype(dtype or get_default_dtype()))
+        return ops.astype(x, dtype) if dtype is not None and x.dtype != dtype else x
     arr = numeric_array(x, loss, what)
     if dtype is None:
         dtype = arr.dtype if (arr.dtype.kind == "f" and isinstance(x, (np.ndarray, np.generic))) \
             else get_default_dtype()
-    return Tensor._wrap(np.array(arr, dtype=dtype))
+    return _const(np.array(arr, dtype=dtype))
 
 
-def _check_finite(loss: str, what: str, t: Tensor) -> None:
+def _checked(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tensor:
+    t = _as_tensor(loss, what, x, dtype)
     check_finite(loss, what, t.data)
-
-
-def _inputs(loss: str, y_true: Any, y_pred: Any) -> Tuple[Tensor, Tensor]:
-    """Both inputs as Tensors of ``y_pred``'s float dtype; NaN, inf and empty inputs are errors."""
-    y_pred = _as_tensor(loss, "y_pred", y_pred, None)
-    y_true = _as_tensor(loss, "y_true", y_true, y_pred.dtype)
-    _check_finite(loss, "y_pred", y_pred)
-    _check_finite(loss, "y_true", y_true)
-    if y_pred.size == 0 or y_true.size == 0:
-        raise ValueError(f"{loss}: empty input (y_true has shape {y_true.shape}, y_pred has shape {y_pred.shape})")
-    return y_true, y_pred
+    if t.size == 0:
+        raise ValueError(f"{loss}: {what} is empty (shape {t.shape})")
+    return t
 
 
 def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool = True) -> Tuple[Tensor, Tensor]:
@@ -105,31 +114,18 @@ def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool =
     ``(n,)`` against ``(n, 1)`` gives ``(n, 1)`` and ``(n, 1)`` (the rank-1 side gets the axis);
     ``(n, k)`` against ``(n, k, 1)`` drops the trailing 1. Anything else is returned unchanged.
     """
-    r1, r2 = x1.ndim, x2.ndim
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1 and expand_rank_1:
-            x2 = ops.unsqueeze(x2, -1)
-        else:
-            x1 = ops.squeeze(x1, -1)
-    elif r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1 and expand_rank_1:
-            x1 = ops.unsqueeze(x1, -1)
-        else:
-            x2 = ops.squeeze(x2, -1)
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        x2, x1 = _fit_rank(x2, x1, expand_rank_1)
+    elif x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        x1, x2 = _fit_rank(x1, x2, expand_rank_1)
     return x1, x2
 
 
-def _same_shape(loss: str, y_true: Any, y_pred: Any) -> Tuple[Tensor, Tensor]:
-    """Inputs of an elementwise loss: equal shapes after Keras's squeeze/expand, else ValueError."""
-    yt, yp = _inputs(loss, y_true, y_pred)
-    shapes = (yt.shape, yp.shape)
-    yt, yp = squeeze_or_expand_to_same_rank(yt, yp)
-    if yt.shape != yp.shape:
-        raise ValueError(f"{loss}: y_true has shape {shapes[0]} but y_pred has shape {shapes[1]}; they must match "
-                         "(only a trailing axis of size 1 on one side is allowed, e.g. (n,) against (n, 1))")
-    if yp.ndim == 0:  # a single number: one sample with one feature
-        yt, yp = ops.reshape(yt, (1,)), ops.reshape(yp, (1,))
-    return yt, yp
+def _fit_rank(low: Tensor, high: Tensor, expand_rank_1: bool) -> Tuple[Tensor, Tensor]:
+    """``high`` has one more axis, of size 1: expand a rank-1 ``low``, else squeeze ``high``."""
+    if low.ndim == 1 and expand_rank_1:
+        return ops.unsqueeze(low, -1), high
+    return low, ops.squeeze(high, -1)
 
 
 def _check_range(loss: str, what: str, t: Tensor, lo: float, hi: Optional[float], hint: str = "") -> None:
@@ -141,20 +137,69 @@ def _check_range(loss: str, what: str, t: Tensor, lo: float, hi: Optional[float]
         raise ValueError(f"{loss}: {what} must be {span}, got {d[idx].item()!r} at index {idx}{hint}")
 
 
-def _check_axis(loss: str, axis: Any, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{loss}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{loss}: axis {axis} is out of range for inputs with {ndim} dimension(s)")
-    return int(axis) % ndim
+def _axes(loss: str, axis: Any, ndim: int) -> Any:
+    """``axis`` checked against ``ndim``: an int (made non-negative), a tuple of ints, or None (all)."""
+    if axis is None:
+        return None
+    many = isinstance(axis, (tuple, list))
+    for a in (axis if many else (axis,)):
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{loss}: axis must be an int{', a tuple of ints or None' if many else ''}, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{loss}: axis {a} is out of range for inputs with {ndim} dimension(s)")
+    return tuple(int(a) % ndim for a in axis) if many else int(axis) % ndim
 
 
-def _check_smoothing(loss: str, label_smoothing: Any) -> float:
-    ls = float(label_smoothing)
-    if not 0.0 <= ls <= 1.0:
-        raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    return ls
+# --- keyword arguments: one checker per argument name ------------------------------------------
 
+def _number(loss: str, key: str, value: Any, lo: float = -math.inf, hi: float = math.inf,
+            lo_open: bool = False, hi_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{loss}: {key} must be a number, got {value!r}")
+    v = float(value)
+    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    if not ok:
+        span = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        raise ValueError(f"{loss}: {key} must be in {span} and finite, got {value!r}")
+    return v
+
+
+def _flag(loss: str, key: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{loss}: {key} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _int_or_none(loss: str, key: str, value: Any) -> Optional[int]:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+        raise TypeError(f"{loss}: {key} must be an int or None, got {value!r}")
+    return None if value is None else int(value)
+
+
+def _axis_arg(loss: str, key: str, value: Any) -> Any:
+    _axes(loss, value, 64)  # types now; the range once the inputs' rank is known
+    return value
+
+
+_ARG_CHECKS: Dict[str, Callable[[str, str, Any], Any]] = {
+    "from_logits": _flag, "apply_class_balancing": _flag, "remove_diagonal": _flag,
+    "label_smoothing": lambda n, k, v: _number(n, k, v, 0.0, 1.0),
+    "delta": lambda n, k, v: _number(n, k, v, 0.0, lo_open=True),
+    "gamma": lambda n, k, v: _number(n, k, v, 0.0),
+    "beta": lambda n, k, v: _number(n, k, v, 0.0),
+    "margin": _number,
+    "q": lambda n, k, v: _number(n, k, v, 0.0, 1.0, lo_open=True, hi_open=True),
+    "ignore_class": _int_or_none,
+    "axis": _axis_arg,
+}
+
+
+def _check_args(loss: str, kwargs: Dict[str, Any], extra: Optional[Dict[str, Callable]] = None) -> Dict[str, Any]:
+    checks = {**_ARG_CHECKS, **(extra or {})}
+    return {k: checks[k](loss, k, v) if k in checks else v for k, v in kwargs.items()}
+
+
+# --- the name scope and the decorator that makes a body into a loss function ------------------
 
 class _scope:
     """``name_scope(name)``, unless the innermost scope already is ``name`` (a class calling its function)."""
@@ -179,17 +224,56 @@ class _scope:
         return False
 
 
-def _loss_function(class_name: str) -> Callable[[Callable[..., Tensor]], Callable[..., Tensor]]:
-    """Run a per-sample loss function under ``name_scope(class_name)``."""
+Inputs = Callable[[str, Any, Any, Dict[str, Any]], Tuple[Any, Tensor]]
 
-    def deco(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Tensor:
-            with _scope(class_name):
-                return fn(*args, **kwargs)
 
-        wrapper.scope_name = class_name  # type: ignore[attr-defined]
-        return wrapper
+def _same_shape(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Tensor]:
+    """Inputs of an elementwise loss: both Tensors of y_pred's float dtype, finite, equal shapes
+    after Keras's squeeze/expand rule, else ValueError."""
+    yp = _checked(loss, "y_pred", y_pred, None)
+    yt = _checked(loss, "y_true", y_true, yp.dtype)
+    shapes = (yt.shape, yp.shape)
+    yt, yp = squeeze_or_expand_to_same_rank(yt, yp)
+    if yt.shape != yp.shape:
+        raise ValueError(f"{loss}: y_true has shape {shapes[0]} but y_pred has shape {shapes[1]}; they must match "
+                         "(only a trailing axis of size 1 on one side is allowed, e.g. (n,) against (n, 1))")
+    if yp.ndim == 0:  # a single number: one sample with one feature
+        yt, yp = ops.reshape(yt, (1,)), ops.reshape(yp, (1,))
+    return yt, yp
+
+
+def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Dict[str, Callable]] = None
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Tensor]]:
+    """Make ``body(y_true, y_pred, **kwargs)`` a loss function: its keyword arguments are
+    checked (``_ARG_CHECKS`` by name, plus ``checks``), the inputs converted by ``inputs``, an
+    ``axis`` checked against the rank, and everything recorded under ``name_scope(scope)``.
+
+    A body may return ``(values, mask)`` (Keras's loss mask): the function returns the values,
+    ``fn.with_mask`` both.
+    """
+
+    def deco(body: Callable[..., Any]) -> Callable[..., Tensor]:
+        sig = inspect.signature(body)
+
+        def with_mask(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tuple[Tensor, Optional[np.ndarray]]:
+            bound = sig.bind(y_true, y_pred, *args, **kwargs)
+            bound.apply_defaults()
+            kw = _check_args(scope, dict(list(bound.arguments.items())[2:]), checks)
+            with _scope(scope):
+                yt, yp = inputs(scope, y_true, y_pred, kw)
+                if "axis" in kw:
+                    kw["axis"] = _axes(scope, kw["axis"], yp.ndim)
+                out = body(yt, yp, **kw)
+            return out if isinstance(out, tuple) else (out, None)
+
+        @functools.wraps(body)
+        def fn(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tensor:
+            return with_mask(y_true, y_pred, *args, **kwargs)[0]
+
+        fn.scope_name = scope  # type: ignore[attr-defined]
+        fn.with_mask = with_mask  # type: ignore[attr-defined]
+        fn.check_args = lambda kw: _check_args(scope, kw, checks)  # type: ignore[attr-defined]
+        return fn
 
     return deco
 
@@ -206,20 +290,29 @@ def _check_reduction(reduction: Optional[str]) -> str:
     return reduction
 
 
+def _mask_weights(mask: np.ndarray, reduction: str, dtype: np.dtype) -> np.ndarray:
+    """Keras's ``apply_mask``: masked values weigh 0; for a mean, the others weigh N / n_counted."""
+    m = mask.astype(dtype)
+    if reduction == "sum_over_batch_size" and m.sum():
+        m = m * (m.size / m.sum())
+    return m
+
+
 def reduce_weighted_values(values: Tensor, sample_weight: Any = None, reduction: str = "sum_over_batch_size",
-                           loss: str = "loss") -> Tensor:
+                           loss: str = "loss", mask: Optional[np.ndarray] = None) -> Tensor:
     """Weight per-sample ``values`` by ``sample_weight`` and reduce them (Keras 3 semantics).
 
     ``sample_weight`` must have the shape of ``values`` or broadcast to it: a scalar weights
     every sample, and ``(n, 1)`` against ``(n,)`` drops the trailing 1. ``"sum_over_batch_size"``
     divides the weighted sum by the *number of values*, not by the sum of the weights
-    (``"mean_with_sample_weight"`` divides by ``Σ w``, and gives 0 when ``Σ w = 0``).
+    (``"mean_with_sample_weight"`` divides by ``Σ w`` broadcast to the values, and gives 0 when
+    ``Σ w = 0``). ``mask`` (booleans shaped like ``values``) drops values from the sums and the count.
     """
     reduction = _check_reduction(reduction)
     sw = None
     if sample_weight is not None:
         sw = _as_tensor(loss, "sample_weight", sample_weight, values.dtype)
-        _check_finite(loss, "sample_weight", sw)
+        check_finite(loss, "sample_weight", sw.data)
         values, sw = squeeze_or_expand_to_same_rank(values, sw)
         try:
             fits = np.broadcast_shapes(sw.shape, values.shape) == values.shape
@@ -232,6 +325,10 @@ def reduce_weighted_values(values: Tensor, sample_weight: Any = None, reduction:
                         "(reshape them to (n, 1) for n samples)")
             raise ValueError(f"{loss}: sample_weight of shape {sw.shape} does not match the per-sample losses "
                              f"of shape {values.shape}{hint}")
+    if mask is not None:
+        m = _const(_mask_weights(mask, reduction, values.dtype))
+        sw = m if sw is None else ops.mul(sw, m)
+    if sw is not None:
         values = ops.mul(values, sw)
     if reduction == "none" or values.ndim == 0:
         return values
@@ -255,11 +352,15 @@ class Loss:
 
     ``reduction``: ``"sum_over_batch_size"`` (default: the mean), ``"sum"``, ``"none"``/``None``
     or ``"mean_with_sample_weight"``. ``name`` defaults to the snake_case class name.
+    ``dtype``: ``"float16"``, ``"float32"`` or ``"float64"`` computes the loss (and returns it)
+    in that dtype; ``None`` (default) keeps ``y_pred``'s float dtype.
     """
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None):
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None,
+                 dtype: Any = None):
         self.reduction = _check_reduction(reduction)
         self.name = name if name is not None else _snake(type(self).__name__)
+        self.dtype = _check_dtype(type(self).__name__, dtype)
 
     @property
     def scope_name(self) -> str:
@@ -269,20 +370,23 @@ class Loss:
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}.call(y_true, y_pred) must return per-sample losses")
 
+    def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
+        # like Keras, subclasses receive Tensors of y_pred's float dtype
+        return self.call(_as_tensor(self.scope_name, "y_true", y_true, y_pred.dtype), y_pred), None
+
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss: a scalar Tensor, or per-sample values for ``reduction="none"``."""
         with _scope(self.scope_name):
-            # like Keras, subclasses receive Tensors of y_pred's float dtype
-            y_pred = _as_tensor(self.scope_name, "y_pred", y_pred, None)
-            y_true = _as_tensor(self.scope_name, "y_true", y_true, y_pred.dtype)
-            values = self.call(y_true, y_pred)
+            y_pred = _as_tensor(self.scope_name, "y_pred", y_pred, self.dtype)
+            values, mask = self._values_and_mask(y_true, y_pred)
             if not isinstance(values, Tensor):
                 raise TypeError(f"{self.scope_name}: call(y_true, y_pred) must return a Tensor, "
                                 f"got {type(values).__name__}")
-            return reduce_weighted_values(values, sample_weight, self.reduction, loss=self.scope_name)
+            return reduce_weighted_values(values, sample_weight, self.reduction, loss=self.scope_name, mask=mask)
 
     def get_config(self) -> Dict[str, Any]:
-        return {"name": self.name, "reduction": self.reduction}
+        return {"name": self.name, "reduction": self.reduction,
+                "dtype": None if self.dtype is None else self.dtype.name}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Loss":
@@ -304,10 +408,11 @@ class LossFunctionWrapper(Loss):
     """
 
     def __init__(self, fn: Callable[..., Tensor], reduction: Optional[str] = "sum_over_batch_size",
-                 name: Optional[str] = None, **kwargs: Any):
+                 name: Optional[str] = None, dtype: Any = None, **kwargs: Any):
         if not callable(fn):
             raise TypeError(f"LossFunctionWrapper: fn must be callable, got {type(fn).__name__}")
-        super().__init__(reduction=reduction, name=name if name is not None else getattr(fn, "__name__", "loss"))
+        super().__init__(reduction=reduction, name=name if name is not None else getattr(fn, "__name__", "loss"),
+                         dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
 
@@ -321,95 +426,220 @@ class LossFunctionWrapper(Loss):
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
+    def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
+        with_mask = getattr(self.fn, "with_mask", None)
+        if with_mask is None:  # a user's function: Tensors in, like Loss.call
+            return super()._values_and_mask(y_true, y_pred)
+        return with_mask(y_true, y_pred, **self._fn_kwargs)
+
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), **self._fn_kwargs}
 
 
+class _FunctionLoss(LossFunctionWrapper):
+    """A built-in loss: its function (``fn=``) plus reduction, with Keras's signature
+    ``Class(<the function's keyword arguments>, reduction=..., name=<name=>, dtype=None)``.
+    The arguments are checked at construction and kept as attributes (``Huber(delta=2).delta``)."""
+
+    def __init_subclass__(cls, fn: Optional[Callable[..., Tensor]] = None, name: Optional[str] = None,
+                          **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if fn is None:  # a user's subclass of a built-in loss keeps its parent's function
+            return
+        args = list(inspect.signature(inspect.unwrap(fn)).parameters.values())[2:]
+        tail = [inspect.Parameter("reduction", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="sum_over_batch_size"),
+                inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=name or fn.__name__),
+                inspect.Parameter("dtype", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+        cls.__signature__ = inspect.Signature(args + tail)
+        cls.loss_fn = staticmethod(fn)
+        cls.default_name = name or fn.__name__
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        bound = self.__signature__.bind(*args, **kwargs)
+        bound.apply_defaults()
+        kw = dict(bound.arguments)
+        reduction, name, dtype = kw.pop("reduction"), kw.pop("name"), kw.pop("dtype")
+        kw = self.loss_fn.check_args(kw)
+        super().__init__(self.loss_fn, reduction=reduction, name=name, dtype=dtype, **kw)
+        for key, value in kw.items():
+            setattr(self, key, value)
+
+
 # --- regression losses ------------------------------------------------------------------------
 
+def _softplus(x: Tensor) -> Tensor:
+    # nn.activations owns softplus; nn imports the trainer, which imports this module: import on use
+    from .nn.activations import softplus
+    return softplus(x)
+
+
 @_loss_function("MeanSquaredError")
-def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
+def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Per-sample mean squared error: ``mean((y_true - y_pred)², axis=-1)``."""
-    yt, yp = _same_shape("MeanSquaredError", y_true, y_pred)
-    return ops.mean(ops.square(ops.sub(yt, yp)), axis=-1)
+    return ops.mean(ops.square(ops.sub(y_true, y_pred)), axis=-1)
+
+
+
+class MeanSquaredError(_FunctionLoss, fn=mean_squared_error):
+    """Mean squared error, ``1/n Σ_i (y_i - ŷ_i)²``: the default regression loss.
+
+    Use it for regression with roughly Gaussian noise; large errors dominate, so outliers pull hard.
+    """
 
 
 @_loss_function("RootMeanSquaredError")
-def root_mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
+def root_mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Per-sample root mean squared error: ``sqrt(mean((y_true - y_pred)², axis=-1))``."""
     return ops.sqrt(mean_squared_error(y_true, y_pred))
 
 
+
+class RootMeanSquaredError(_FunctionLoss, fn=root_mean_squared_error):
+    """``sqrt`` of the reduced mean squared error: ``sqrt(MeanSquaredError(reduction)(...))``.
+
+    Keras 3 has RMSE only as a metric; as a loss, the square root is taken *after* the
+    reduction (so ``"sum_over_batch_size"`` gives ``sqrt(Σ w_i mse_i / N)`` and
+    ``"mean_with_sample_weight"`` gives the Keras metric's ``sqrt(Σ w_i mse_i / Σ w_i)``);
+    with ``"none"`` it is ``sqrt(w_i mse_i)`` per sample. Its gradient ``(ŷ - y) / (n · RMSE)``
+    is undefined (0/0 → NaN) when every prediction is exact.
+    """
+
+    def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
+        return mean_squared_error.with_mask(y_true, y_pred)
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        with _scope(self.scope_name):
+            reduced = super().__call__(y_true, y_pred, sample_weight)
+            _check_range(self.scope_name, "the weighted mean squared error", reduced, 0.0, None,
+                         " (negative sample weights make the square root undefined)")
+            return ops.sqrt(reduced)
+
+
 @_loss_function("MeanAbsoluteError")
-def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
+def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Per-sample mean absolute error: ``mean(|y_true - y_pred|, axis=-1)``."""
-    yt, yp = _same_shape("MeanAbsoluteError", y_true, y_pred)
-    return ops.mean(ops.abs(ops.sub(yt, yp)), axis=-1)
+    return ops.mean(ops.abs(ops.sub(y_true, y_pred)), axis=-1)
+
+
+
+class MeanAbsoluteError(_FunctionLoss, fn=mean_absolute_error):
+    """Mean absolute error, ``1/n Σ_i |y_i - ŷ_i|``: regression that is robust to outliers
+    (it estimates the median; its gradient has constant size)."""
 
 
 @_loss_function("MeanAbsolutePercentageError")
-def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
+def mean_absolute_percentage_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``100 · mean(|y_true - y_pred| / max(|y_true|, ε), axis=-1)`` (ε = 1e-7 guards y_true = 0)."""
-    yt, yp = _same_shape("MeanAbsolutePercentageError", y_true, y_pred)
-    diff = ops.abs(ops.div(ops.sub(yt, yp), ops.maximum(ops.abs(yt), EPSILON)))
+    diff = ops.abs(ops.div(ops.sub(y_true, y_pred), ops.maximum(ops.abs(y_true), EPSILON)))
     return ops.mul(ops.mean(diff, axis=-1), 100.0)
 
 
+
+class MeanAbsolutePercentageError(_FunctionLoss, fn=mean_absolute_percentage_error):
+    """Mean absolute percentage error, ``100/n Σ_i |y_i - ŷ_i| / max(|y_i|, ε)``, for targets
+    where the relative error matters (sales, prices); a target of 0 makes it explode."""
+
+
 @_loss_function("MeanSquaredLogarithmicError")
-def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
+def mean_squared_logarithmic_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean((log(max(y_pred, ε) + 1) - log(max(y_true, ε) + 1))², axis=-1)``.
 
     As in Keras, values below ε = 1e-7 (including negatives) are raised to ε first.
     """
-    yt, yp = _same_shape("MeanSquaredLogarithmicError", y_true, y_pred)
-    first = ops.log(ops.add(ops.maximum(yp, EPSILON), 1.0))
-    second = ops.log(ops.add(ops.maximum(yt, EPSILON), 1.0))
+    first = ops.log(ops.add(ops.maximum(y_pred, EPSILON), 1.0))
+    second = ops.log(ops.add(ops.maximum(y_true, EPSILON), 1.0))
     return ops.mean(ops.square(ops.sub(first, second)), axis=-1)
 
 
+
+class MeanSquaredLogarithmicError(_FunctionLoss, fn=mean_squared_logarithmic_error):
+    """Mean squared logarithmic error, ``1/n Σ_i (log(1 + ŷ_i) - log(1 + y_i))²``.
+
+    Use it for non-negative targets spanning orders of magnitude, where under-predicting
+    should cost more than over-predicting.
+    """
+
+
 @_loss_function("Huber")
-def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
+def huber(y_true: Tensor, y_pred: Tensor, delta: float = 1.0) -> Tensor:
     """Per-sample Huber loss with error ``x = y_pred - y_true``::
 
         ½ x²               if |x| <= δ
         δ |x| - ½ δ²       otherwise
     """
-    delta = float(delta)
-    if not delta > 0 or not math.isfinite(delta):
-        raise ValueError(f"Huber: delta must be a positive finite number, got {delta!r}")
-    yt, yp = _same_shape("Huber", y_true, y_pred)
-    err = ops.sub(yp, yt)
+    err = ops.sub(y_pred, y_true)
     abs_err = ops.abs(err)
     quadratic = ops.mul(ops.square(err), 0.5)
     linear = ops.sub(ops.mul(abs_err, delta), 0.5 * delta * delta)
     return ops.mean(ops.where(abs_err.data <= delta, quadratic, linear), axis=-1)
 
 
-def _softplus(x: Tensor) -> Tensor:
-    """``log(1 + e^x) = max(x, 0) + log1p(e^-|x|)``: never overflows.
 
-    At ``x = 0`` the pieces have kinks; the ``maximum`` op hands ½ of the gradient to each
-    side of a tie and ``abs'(0) = 0``, so the sum is the true derivative σ(0) = ½.
-    """
-    return ops.add(ops.maximum(x, 0.0), ops.log1p(ops.exp(ops.neg(ops.abs(x)))))
+class Huber(_FunctionLoss, fn=huber, name="huber_loss"):
+    """Huber loss: quadratic for errors up to ``delta``, linear beyond (Keras name ``"huber_loss"``)."""
 
 
 @_loss_function("LogCosh")
-def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
+def log_cosh(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean(log(cosh(x)), axis=-1)`` with ``x = y_pred - y_true``, computed as
     ``x + softplus(-2x) - log 2`` so that large ``|x|`` never overflows ``cosh``."""
-    yt, yp = _same_shape("LogCosh", y_true, y_pred)
-    x = ops.sub(yp, yt)
+    x = ops.sub(y_pred, y_true)
     return ops.mean(ops.sub(ops.add(x, _softplus(ops.mul(x, -2.0))), _LOG2), axis=-1)
+
+
+
+class LogCosh(_FunctionLoss, fn=log_cosh):
+    """``log(cosh(ŷ - y))``: like MSE for small errors, like MAE for large ones, smooth everywhere."""
 
 
 # --- probabilistic losses ---------------------------------------------------------------------
 
 _PROB_HINT = " (y_pred holds probabilities when from_logits=False; pass from_logits=True for raw scores)"
+_WARNED: set = set()
 
 
-@_loss_function("BinaryCrossentropy")
-def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0,
+def _warn_if_swapped(loss: str, y_true: Tensor, y_pred: Tensor, axis: Optional[int]) -> None:
+    """Warn once per loss when ``y_true`` holds soft probabilities while ``y_pred`` is exactly 0/1
+    (one-hot rows when ``axis`` is given): the arguments were most likely passed as (y_pred, y_true)."""
+    t, p = y_true.data, y_pred.data
+    hard = np.all((p == 0) | (p == 1)) and (axis is None or np.all(p.sum(axis=axis) == 1))
+    if loss not in _WARNED and hard and np.any((t > 0) & (t < 1)):
+        _WARNED.add(loss)
+        warnings.warn(f"{loss}: y_true holds probabilities strictly between 0 and 1 while y_pred is exactly "
+                      f"{'one-hot' if axis is not None else '0/1'}; the arguments look swapped (the order is "
+                      f"loss(y_true, y_pred)). This warning is shown once.", ArgumentOrderWarning, stacklevel=5)
+
+
+def _probabilities(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Tensor]:
+    """Targets in [0, 1] against probabilities in [0, 1] (or logits with ``from_logits=True``)."""
+    yt, yp = _same_shape(loss, y_true, y_pred, kw)
+    _check_range(loss, "y_true", yt, 0.0, 1.0)
+    if not kw["from_logits"]:
+        _check_range(loss, "y_pred", yp, 0.0, 1.0, _PROB_HINT)
+        one_hot_axis = _axes(loss, kw["axis"], yp.ndim) if "Categorical" in loss else None
+        _warn_if_swapped(loss, yt, yp, one_hot_axis)
+    return yt, yp
+
+
+def _smooth_binary(z: Tensor, s: float) -> Tensor:
+    return ops.add(ops.mul(z, 1.0 - s), 0.5 * s) if s else z
+
+
+def _smooth_categorical(y: Tensor, s: float, axis: int) -> Tensor:
+    return ops.add(ops.mul(y, 1.0 - s), s / y.shape[axis]) if s else y
+
+
+def _bce_terms(z: Tensor, p: Tensor, from_logits: bool) -> Tensor:
+    """Elementwise binary cross-entropy: ``softplus(x) - x z`` for logits (exact for any x),
+    ``-(z log p + (1-z) log(1-p))`` with p clipped to [ε, 1-ε] for probabilities."""
+    if from_logits:
+        return ops.sub(_softplus(p), ops.mul(p, z))
+    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    return ops.neg(ops.add(ops.mul(z, ops.log(p)), ops.mul(ops.sub(1.0, z), ops.log(ops.sub(1.0, p)))))
+
+
+@_loss_function("BinaryCrossentropy", inputs=_probabilities)
+def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False, label_smoothing: float = 0.0,
                         axis: int = -1) -> Tensor:
     """Per-sample binary cross-entropy, averaged over ``axis``.
 
@@ -417,132 +647,231 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, lab
     Logits ``x``: ``max(x, 0) - x z + log(1 + e^-|x|)``, exact and finite for any ``x``.
     ``label_smoothing = s`` replaces ``z`` by ``z (1 - s) + s/2``.
     """
-    name = "BinaryCrossentropy"
-    ls = _check_smoothing(name, label_smoothing)
-    z, p = _same_shape(name, y_true, y_pred)
-    ax = _check_axis(name, axis, p.ndim)
-    _check_range(name, "y_true", z, 0.0, 1.0)
-    if ls:
-        z = ops.add(ops.mul(z, 1.0 - ls), 0.5 * ls)
-    if from_logits:
-        # softplus(x) - x z, with softplus written in its overflow-free form
-        bce = ops.sub(_softplus(p), ops.mul(p, z))
-    else:
-        _check_range(name, "y_pred", p, 0.0, 1.0, _PROB_HINT)
-        p = ops.clip(p, EPSILON, 1.0 - EPSILON)
-        ll = ops.add(ops.mul(z, ops.log(p)), ops.mul(ops.sub(1.0, z), ops.log(ops.sub(1.0, p))))
-        bce = ops.neg(ll)
-    return ops.mean(bce, axis=ax)
+    return ops.mean(_bce_terms(_smooth_binary(y_true, label_smoothing), y_pred, from_logits), axis=axis)
 
 
-def _log_probs(name: str, p: Tensor, from_logits: bool, axis: int) -> Tensor:
+
+class BinaryCrossentropy(_FunctionLoss, fn=binary_crossentropy):
+    """Binary cross-entropy for 0/1 (or soft) labels; ``from_logits=True`` for raw scores.
+
+    Use it for binary and multi-label classification (one sigmoid per output).
+    """
+
+
+@_loss_function("BinaryFocalCrossentropy", inputs=_probabilities,
+                checks={"alpha": lambda n, k, v: _number(n, k, v, 0.0, 1.0)})
+def binary_focal_crossentropy(y_true: Tensor, y_pred: Tensor, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Binary cross-entropy scaled by the focal factor ``(1 - p_t)^γ``, averaged over ``axis``.
+
+    ``p_t = z p + (1-z)(1-p)`` is the probability given to the true class, so confident right
+    answers (``p_t → 1``) count for little. ``apply_class_balancing`` also weighs class 1 by
+    ``α`` and class 0 by ``1 - α``. With logits the cross-entropy is the exact softplus form.
+    """
+    z = _smooth_binary(y_true, label_smoothing)
+    p = ops.sigmoid(y_pred) if from_logits else y_pred
+    p_t = ops.add(ops.mul(z, p), ops.mul(ops.sub(1.0, z), ops.sub(1.0, p)))
+    focal = ops.mul(ops.pow(ops.sub(1.0, p_t), gamma), _bce_terms(z, y_pred, from_logits)) if gamma \
+        else _bce_terms(z, y_pred, from_logits)  # (1 - p_t)^0 = 1, also where p_t = 1
+    if apply_class_balancing:
+        focal = ops.mul(ops.add(ops.mul(z, alpha), ops.mul(ops.sub(1.0, z), 1.0 - alpha)), focal)
+    return ops.mean(focal, axis=axis)
+
+
+
+class BinaryFocalCrossentropy(_FunctionLoss, fn=binary_focal_crossentropy):
+    """Binary cross-entropy times ``(1 - p_t)^γ`` (Lin et al., 2017), optionally balanced by ``α``.
+
+    Use it for imbalanced binary problems (detection, rare events): the many easy examples
+    stop drowning the gradient of the few hard ones. ``gamma=0`` is plain binary cross-entropy.
+    """
+
+
+def _log_probs(loss: str, p: Tensor, from_logits: bool, axis: int) -> Tensor:
     """``log_softmax(p)`` for logits; for probabilities ``log(clip(p / Σ p, ε, 1-ε))`` as in Keras."""
     if from_logits:
         return ops.log_softmax(p, axis=axis)
-    _check_range(name, "y_pred", p, 0.0, 1.0, _PROB_HINT)
+    return ops.log(ops.clip(_renormalised(loss, p, axis), EPSILON, 1.0 - EPSILON))
+
+
+def _renormalised(loss: str, p: Tensor, axis: int) -> Tensor:
     total = ops.sum(p, axis=axis, keepdims=True)
     if np.any(total.data == 0):
-        raise ValueError(f"{name}: a row of y_pred sums to 0 along axis {axis}; probabilities cannot be renormalised")
-    return ops.log(ops.clip(ops.div(p, total), EPSILON, 1.0 - EPSILON))
+        raise ValueError(f"{loss}: a row of y_pred sums to 0 along axis {axis}; probabilities cannot be renormalised")
+    return ops.div(p, total)
 
 
-@_loss_function("CategoricalCrossentropy")
-def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0,
-                             axis: int = -1) -> Tensor:
+@_loss_function("CategoricalCrossentropy", inputs=_probabilities)
+def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Per-sample categorical cross-entropy ``-Σ_j y_j log ŷ_j`` over ``axis`` (the class axis).
 
     Probabilities are first renormalised to sum to 1 along ``axis`` and clipped to
     ``[ε, 1-ε]`` (Keras); logits go through ``log_softmax``. ``label_smoothing = s``
     replaces ``y`` by ``y (1 - s) + s / C`` for ``C`` classes.
     """
-    name = "CategoricalCrossentropy"
-    ls = _check_smoothing(name, label_smoothing)
-    y, p = _same_shape(name, y_true, y_pred)
-    ax = _check_axis(name, axis, p.ndim)
-    _check_range(name, "y_true", y, 0.0, 1.0)
-    if ls:
-        y = ops.add(ops.mul(y, 1.0 - ls), ls / p.shape[ax])
-    return ops.neg(ops.sum(ops.mul(y, _log_probs(name, p, from_logits, ax)), axis=ax))
+    y = _smooth_categorical(y_true, label_smoothing, axis)
+    return ops.neg(ops.sum(ops.mul(y, _log_probs("CategoricalCrossentropy", y_pred, from_logits, axis)), axis=axis))
 
 
-def _class_indices(name: str, y_true: Any, y_pred: Tensor, ignore_class: Optional[int] = None
-                   ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """Integer labels of shape ``y_pred.shape[:-1]`` (a trailing 1 is dropped), range-checked,
-    and the mask of labels to keep (``None`` when ``ignore_class`` is ``None``)."""
-    lab = numeric_array(y_true, name, "y_true (integer class labels)")
-    if y_pred.ndim < 1:
-        raise ValueError(f"{name}: y_pred must have a class axis, got shape {y_pred.shape}")
-    shape = lab.shape
-    if lab.ndim == y_pred.ndim and lab.ndim and lab.shape[-1] == 1:
+
+class CategoricalCrossentropy(_FunctionLoss, fn=categorical_crossentropy):
+    """Cross-entropy ``-Σ_j y_j log ŷ_j`` for one-hot (or soft) labels; ``from_logits=True`` for scores."""
+
+
+def _class_weights(loss: str, key: str, value: Any) -> Any:
+    """A scalar ``alpha`` or one weight per class (a list)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_number(loss, key, v) for v in np.asarray(value, dtype=float).ravel()]
+    return _number(loss, key, value)
+
+
+@_loss_function("CategoricalFocalCrossentropy", inputs=_probabilities, checks={"alpha": _class_weights})
+def categorical_focal_crossentropy(y_true: Tensor, y_pred: Tensor, alpha: Any = 0.25, gamma: float = 2.0,
+                                   from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """``-Σ_j α (1 - p_j)^γ y_j log p_j`` over ``axis``: cross-entropy that fades for confident classes.
+
+    ``p`` is y_pred renormalised and clipped to [ε, 1-ε] (or ``softmax`` of logits, whose log is the
+    exact ``log_softmax``); ``alpha`` is a scalar or one weight per class.
+    """
+    y = _smooth_categorical(y_true, label_smoothing, axis)
+    logp = _log_probs("CategoricalFocalCrossentropy", y_pred, from_logits, axis)
+    p = ops.softmax(y_pred, axis=axis) if from_logits else ops.exp(logp)
+    weight = ops.mul(ops.pow(ops.sub(1.0, p), gamma), _along(alpha, axis, y_pred.ndim, y_pred.dtype))
+    return ops.neg(ops.sum(ops.mul(weight, ops.mul(y, logp)), axis=axis))
+
+
+
+class CategoricalFocalCrossentropy(_FunctionLoss, fn=categorical_focal_crossentropy):
+    """Categorical cross-entropy times ``α (1 - p_j)^γ``: training focuses on the hard examples.
+
+    Use it for imbalanced multi-class problems; ``alpha`` may hold one weight per class.
+    """
+
+
+def _along(values: Any, axis: int, ndim: int, dtype: np.dtype) -> Any:
+    """A per-class list as an array laid along ``axis`` (a scalar stays a scalar)."""
+    if not isinstance(values, list):
+        return values
+    shape = [1] * ndim
+    shape[axis] = len(values)
+    return np.asarray(values, dtype=dtype).reshape(shape)
+
+
+def _labels(loss: str, labels: Any, shape: Tuple[int, ...], n_classes: Optional[int],
+            ignore_class: Optional[int] = None, pred_shape: Tuple[int, ...] = ()
+            ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Integer class labels of ``shape`` (a trailing axis of 1 is dropped), range-checked, and the
+    mask of labels to keep (``None`` when ``ignore_class`` is ``None``). ``n_classes=None``: any int."""
+    lab = numeric_array(labels, loss, "y_true (integer class labels)")
+    given = lab.shape
+    if lab.ndim == len(shape) + 1 and lab.shape[-1] == 1:
         lab = lab.reshape(lab.shape[:-1])
-    if lab.shape != y_pred.shape[:-1]:
-        raise ValueError(f"{name}: y_true has shape {shape} and y_pred has shape {y_pred.shape}; y_true must hold "
-                         f"one class index per row of y_pred, i.e. have shape {y_pred.shape[:-1]}")
+    if lab.shape != shape:
+        raise ValueError(f"{loss}: y_true has shape {given} and y_pred has shape {pred_shape}; y_true must hold "
+                         f"one class index per row of y_pred, i.e. have shape {shape}")
     if lab.dtype.kind == "f":
-        if not np.all(np.isfinite(lab)):
-            raise ValueError(f"{name}: y_true contains a non-finite value; class labels must be integers")
+        check_finite(loss, "y_true", lab)
         if not np.all(lab == np.round(lab)):
-            bad = lab[lab != np.round(lab)].flat[0].item()
-            raise ValueError(f"{name}: y_true must hold integer class labels, got {bad!r}")
+            raise ValueError(f"{loss}: y_true must hold integer class labels, got {lab[lab != np.round(lab)].flat[0]}")
     lab = lab.astype(np.int64)
-    keep = None
-    if ignore_class is not None:
-        keep = lab != ignore_class
+    keep = None if ignore_class is None else lab != ignore_class
+    if keep is not None:
         lab = np.where(keep, lab, 0)  # any valid index: the ignored rows' values are replaced by 0
-    n_classes = y_pred.shape[-1]
-    out = (lab < 0) | (lab >= n_classes)
+    out = (lab < 0) | (lab >= n_classes) if n_classes is not None else np.zeros(lab.shape, dtype=bool)
     if out.any():
-        bad = lab[out].flat[0].item()
-        raise ValueError(f"{name}: class label {bad} is out of range for y_pred with {n_classes} classes "
-                         f"(labels must be in [0, {n_classes - 1}])")
+        raise ValueError(f"{loss}: class label {lab[out].flat[0]} is out of range for y_pred with {n_classes} "
+                         f"classes (labels must be in [0, {n_classes - 1}])")
     return lab, keep
 
 
-def _sparse_ce(y_true: Any, y_pred: Any, from_logits: bool, ignore_class: Optional[int]
-               ) -> Tuple[Tensor, Optional[np.ndarray]]:
-    name = "SparseCategoricalCrossentropy"
-    if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer))):
-        raise TypeError(f"{name}: ignore_class must be an int or None, got {ignore_class!r}")
-    p = _as_tensor(name, "y_pred", y_pred, None)
-    _check_finite(name, "y_pred", p)
-    if p.size == 0:
-        raise ValueError(f"{name}: empty input (y_pred has shape {p.shape})")
-    lab, keep = _class_indices(name, y_true, p, ignore_class)
-    logp = _log_probs(name, p, from_logits, p.ndim - 1)
-    pick = tuple(np.indices(lab.shape, sparse=True)) + (lab,)
-    values = ops.neg(ops.getitem(logp, pick))
-    if keep is not None:
-        values = ops.where(keep, values, 0.0)
-    return values, keep
+def _sparse(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tuple[np.ndarray, Any], Tensor]:
+    """Integer labels (and the ignore mask) against probabilities or logits over the last axis."""
+    p = _checked(loss, "y_pred", y_pred, None)
+    if p.ndim < 1:
+        raise ValueError(f"{loss}: y_pred must have a class axis, got shape {p.shape}")
+    if not kw.get("from_logits", False):
+        _check_range(loss, "y_pred", p, 0.0, 1.0, _PROB_HINT)
+    return _labels(loss, y_true, p.shape[:-1], p.shape[-1], kw.get("ignore_class"), p.shape), p
 
 
-@_loss_function("SparseCategoricalCrossentropy")
-def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                                    ignore_class: Optional[int] = None) -> Tensor:
+def _pick(x: Tensor, labels: np.ndarray) -> Tensor:
+    """``x[..., label]`` for each row: the getitem op, whose gradient is a scatter."""
+    return ops.getitem(x, tuple(np.indices(labels.shape, sparse=True)) + (labels,))
+
+
+@_loss_function("SparseCategoricalCrossentropy", inputs=_sparse)
+def sparse_categorical_crossentropy(y_true: Tuple[np.ndarray, Any], y_pred: Tensor, from_logits: bool = False,
+                                    ignore_class: Optional[int] = None) -> Tuple[Tensor, Any]:
     """Categorical cross-entropy with integer labels: ``-log ŷ[label]`` for each row.
 
     ``y_true`` holds class indices (ints, or floats that are whole numbers) of shape
     ``y_pred.shape[:-1]`` (or with a trailing axis of 1); the class axis is the last one.
-    Rows whose label equals ``ignore_class`` (e.g. a "void" class -1 or 255) get loss 0.
+    Rows whose label equals ``ignore_class`` (e.g. a "void" class -1 or 255) get loss 0, and
+    the class's mean runs over the other rows only.
     """
-    return _sparse_ce(y_true, y_pred, from_logits, ignore_class)[0]
+    labels, keep = y_true
+    values = ops.neg(_pick(_log_probs("SparseCategoricalCrossentropy", y_pred, from_logits, -1), labels))
+    return (values, None) if keep is None else (ops.where(keep, values, 0.0), keep)
+
+
+
+class SparseCategoricalCrossentropy(_FunctionLoss, fn=sparse_categorical_crossentropy):
+    """Cross-entropy with integer class labels (``y_true`` of shape ``y_pred.shape[:-1]``).
+
+    ``ignore_class`` (Keras): rows with that label count for nothing, and the default
+    reduction averages over the remaining rows only (``Σ_valid w_i ℓ_i / n_valid``).
+    """
+
+
+@_loss_function("CategoricalGeneralizedCrossEntropy", inputs=_sparse)
+def categorical_generalized_cross_entropy(y_true: Tuple[np.ndarray, Any], y_pred: Tensor, q: float = 0.5) -> Tensor:
+    """``(1 - p^q) / q`` with ``p = ŷ[label]``: cross-entropy as ``q → 0``, MAE-like at ``q = 1``.
+
+    ``y_true`` holds integer labels of shape ``y_pred.shape[:-1]``, ``y_pred`` probabilities; the
+    gradient ``-p^(q-1)`` grows without bound as ``p → 0``.
+    """
+    return ops.div(ops.sub(1.0, ops.pow(_pick(y_pred, y_true[0]), q)), q)
+
+
+
+class CategoricalGeneralizedCrossEntropy(_FunctionLoss, fn=categorical_generalized_cross_entropy):
+    """Generalized cross-entropy ``(1 - p^q) / q`` (Zhang & Sabuncu, 2018) on integer labels.
+
+    Use it when labels are noisy: between cross-entropy (``q → 0``) and the bounded, noise-tolerant
+    mean absolute error (``q = 1``). ``q`` must be in (0, 1).
+    """
 
 
 @_loss_function("KLDivergence")
-def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
+def kl_divergence(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``Σ_j y_j log(y_j / ŷ_j)`` over the last axis, both clipped to ``[ε, 1]`` (Keras)."""
-    yt, yp = _same_shape("KLDivergence", y_true, y_pred)
-    yt = ops.clip(yt, EPSILON, 1.0)
-    yp = ops.clip(yp, EPSILON, 1.0)
+    yt, yp = ops.clip(y_true, EPSILON, 1.0), ops.clip(y_pred, EPSILON, 1.0)
     return ops.sum(ops.mul(yt, ops.log(ops.div(yt, yp))), axis=-1)
 
 
-@_loss_function("Poisson")
-def poisson(y_true: Any, y_pred: Any) -> Tensor:
+
+class KLDivergence(_FunctionLoss, fn=kl_divergence):
+    """Kullback-Leibler divergence ``Σ_j y_j log(y_j / ŷ_j)`` between two distributions
+    (distillation, variational methods): cross-entropy minus the target's entropy."""
+
+
+def _rates(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Tensor]:
+    yt, yp = _same_shape(loss, y_true, y_pred, kw)
+    _check_range(loss, "y_pred", yp, 0.0, None, " (y_pred is a rate; use exp or softplus on the output)")
+    return yt, yp
+
+
+@_loss_function("Poisson", inputs=_rates)
+def poisson(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean(ŷ - y log(ŷ + ε), axis=-1)``: the Poisson negative log-likelihood up to a constant."""
-    yt, yp = _same_shape("Poisson", y_true, y_pred)
-    _check_range("Poisson", "y_pred", yp, 0.0, None, " (y_pred is a rate; use exp or softplus on the output)")
-    return ops.mean(ops.sub(yp, ops.mul(yt, ops.log(ops.add(yp, EPSILON)))), axis=-1)
+    return ops.mean(ops.sub(y_pred, ops.mul(y_true, ops.log(ops.add(y_pred, EPSILON)))), axis=-1)
+
+
+
+class Poisson(_FunctionLoss, fn=poisson):
+    """Poisson loss ``ŷ - y log(ŷ + ε)`` for count targets and non-negative rate predictions."""
 
 
 # --- margin losses ------------------------------------------------------------------------------
@@ -554,293 +883,248 @@ def _hinge_labels(y: Tensor) -> Tensor:
     return y
 
 
-def _margin(name: str, y_true: Any, y_pred: Any) -> Tensor:
-    yt, yp = _same_shape(name, y_true, y_pred)
-    return ops.maximum(ops.sub(1.0, ops.mul(_hinge_labels(yt), yp)), 0.0)
+def _margin(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    return ops.maximum(ops.sub(1.0, ops.mul(_hinge_labels(y_true), y_pred)), 0.0)
 
 
 @_loss_function("Hinge")
-def hinge(y_true: Any, y_pred: Any) -> Tensor:
+def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean(max(1 - y ŷ, 0), axis=-1)`` with labels ``y`` in {-1, +1} (0/1 labels are converted)."""
-    return ops.mean(_margin("Hinge", y_true, y_pred), axis=-1)
+    return ops.mean(_margin(y_true, y_pred), axis=-1)
+
+
+
+class Hinge(_FunctionLoss, fn=hinge):
+    """Hinge loss ``max(1 - y ŷ, 0)`` for ±1 labels (0/1 labels are converted), as in linear SVMs:
+    correct predictions beyond the margin cost nothing."""
 
 
 @_loss_function("SquaredHinge")
-def squared_hinge(y_true: Any, y_pred: Any) -> Tensor:
+def squared_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean(max(1 - y ŷ, 0)², axis=-1)`` with labels ``y`` in {-1, +1} (0/1 labels are converted)."""
-    return ops.mean(ops.square(_margin("SquaredHinge", y_true, y_pred)), axis=-1)
+    return ops.mean(ops.square(_margin(y_true, y_pred)), axis=-1)
+
+
+
+class SquaredHinge(_FunctionLoss, fn=squared_hinge):
+    """Squared hinge loss ``max(1 - y ŷ, 0)²``: a hinge whose gradient fades smoothly at the margin."""
 
 
 @_loss_function("CategoricalHinge")
-def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
+def categorical_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``max(neg - pos + 1, 0)`` with ``pos = Σ y ŷ`` and ``neg = max((1 - y) ŷ)`` over the last axis."""
-    yt, yp = _same_shape("CategoricalHinge", y_true, y_pred)
-    pos = ops.sum(ops.mul(yt, yp), axis=-1)
-    neg = ops.max(ops.mul(ops.sub(1.0, yt), yp), axis=-1)
+    pos = ops.sum(ops.mul(y_true, y_pred), axis=-1)
+    neg = ops.max(ops.mul(ops.sub(1.0, y_true), y_pred), axis=-1)
     return ops.maximum(ops.add(ops.sub(neg, pos), 1.0), 0.0)
+
+
+
+class CategoricalHinge(_FunctionLoss, fn=categorical_hinge):
+    """Multi-class hinge ``max(max_{j≠t} ŷ_j - ŷ_t + 1, 0)`` for one-hot labels (Crammer-Singer):
+    the true class must beat every other class by a margin of 1.
+    """
 
 
 def _l2_normalize(x: Tensor, axis: int) -> Tensor:
     # x / max(‖x‖, ε), written as x / sqrt(max(Σx², ε²)) so a zero vector gets gradient 0, not NaN
+    # (ε² underflows to 0 in float16: there the floor is the smallest normal number)
     sq = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    return ops.div(x, ops.sqrt(ops.maximum(sq, EPSILON * EPSILON)))
+    return ops.div(x, ops.sqrt(ops.maximum(sq, max(EPSILON * EPSILON, float(np.finfo(x.dtype).tiny)))))
 
 
 @_loss_function("CosineSimilarity")
-def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
+def cosine_similarity(y_true: Tensor, y_pred: Tensor, axis: int = -1) -> Tensor:
     """``-Σ (y / ‖y‖) (ŷ / ‖ŷ‖)`` along ``axis``: -1 for parallel vectors, 0 for orthogonal ones
     (and for a zero vector), +1 for opposite ones. Norms below ε = 1e-7 count as ε."""
-    yt, yp = _same_shape("CosineSimilarity", y_true, y_pred)
-    ax = _check_axis("CosineSimilarity", axis, yp.ndim)
-    return ops.neg(ops.sum(ops.mul(_l2_normalize(yt, ax), _l2_normalize(yp, ax)), axis=ax))
+    return ops.neg(ops.sum(ops.mul(_l2_normalize(y_true, axis), _l2_normalize(y_pred, axis)), axis=axis))
 
 
-# --- the classes ----------------------------------------------------------------------------------
 
-class MeanSquaredError(LossFunctionWrapper):
-    """Mean squared error, ``1/n Σ_i (y_i - ŷ_i)²``: the default regression loss."""
-
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "mean_squared_error"):
-        super().__init__(mean_squared_error, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+class CosineSimilarity(_FunctionLoss, fn=cosine_similarity):
+    """Negative cosine similarity along ``axis``: minimising it aligns ``ŷ`` with ``y``
+    (embeddings and other targets whose direction matters, not their length)."""
 
 
-class RootMeanSquaredError(Loss):
-    """``sqrt`` of the reduced mean squared error: ``sqrt(MeanSquaredError(reduction)(...))``.
+# --- segmentation, embeddings and sequences -------------------------------------------------------
 
-    Keras 3 has RMSE only as a metric; as a loss, the square root is taken *after* the
-    reduction (so ``"sum_over_batch_size"`` gives ``sqrt(Σ w_i mse_i / N)`` and
-    ``"mean_with_sample_weight"`` gives the Keras metric's ``sqrt(Σ w_i mse_i / Σ w_i)``);
-    with ``"none"`` it is ``sqrt(w_i mse_i)`` per sample. Its gradient ``(ŷ - y) / (n · RMSE)``
-    is undefined (0/0 → NaN) when every prediction is exact.
+@_loss_function("Dice")
+def dice(y_true: Tensor, y_pred: Tensor, axis: Any = None) -> Tensor:
+    """``1 - 2 Σ y ŷ / (Σ y + Σ ŷ + ε)`` over ``axis`` (all axes by default: one number for the batch)."""
+    overlap = ops.mul(ops.sum(ops.mul(y_true, y_pred), axis=axis), 2.0)
+    return ops.sub(1.0, ops.div(overlap, ops.add(ops.add(ops.sum(y_true, axis=axis), ops.sum(y_pred, axis=axis)),
+                                                 EPSILON)))
+
+
+
+class Dice(_FunctionLoss, fn=dice):
+    """Dice loss ``1 - 2|Y∩Ŷ| / (|Y| + |Ŷ|)`` for segmentation masks.
+
+    Use it when the foreground is a small part of the image: it scores the overlap, so the
+    many background pixels cannot dominate. ``axis=(1, 2, 3)`` gives one value per image.
     """
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "root_mean_squared_error"):
-        super().__init__(reduction=reduction, name=name)
 
-    def call(self, y_true: Any, y_pred: Any) -> Tensor:
-        return mean_squared_error(y_true, y_pred)
+@_loss_function("Tversky", checks={"alpha": lambda n, k, v: _number(n, k, v, 0.0)})
+def tversky(y_true: Tensor, y_pred: Tensor, alpha: float = 0.5, beta: float = 0.5, axis: Any = None) -> Tensor:
+    """``1 - T / (T + α Σ y (1 - ŷ) + β Σ (1 - y) ŷ + ε)`` with ``T = Σ y ŷ`` over ``axis``.
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        with _scope(self.scope_name):
-            values = self.call(y_true, y_pred)
-            reduced = reduce_weighted_values(values, sample_weight, self.reduction, loss=type(self).__name__)
-            _check_range(type(self).__name__, "the weighted mean squared error", reduced, 0.0, None,
-                         " (negative sample weights make the square root undefined)")
-            return ops.sqrt(reduced)
-
-
-class MeanAbsoluteError(LossFunctionWrapper):
-    """Mean absolute error, ``1/n Σ_i |y_i - ŷ_i|``: regression that is robust to outliers."""
-
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "mean_absolute_error"):
-        super().__init__(mean_absolute_error, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+    Keras's weighting: ``α`` multiplies the target mass the prediction misses, ``β`` the
+    predicted mass outside the target; ``α = β = ½`` is the Dice loss.
+    """
+    overlap = ops.sum(ops.mul(y_true, y_pred), axis=axis)
+    missed = ops.sum(ops.mul(y_true, ops.sub(1.0, y_pred)), axis=axis)
+    extra = ops.sum(ops.mul(ops.sub(1.0, y_true), y_pred), axis=axis)
+    denom = ops.add(ops.add(ops.add(overlap, ops.mul(missed, alpha)), ops.mul(extra, beta)), EPSILON)
+    return ops.sub(1.0, ops.div(overlap, denom))
 
 
-class MeanAbsolutePercentageError(LossFunctionWrapper):
-    """Mean absolute percentage error, ``100/n Σ_i |y_i - ŷ_i| / max(|y_i|, ε)``."""
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "mean_absolute_percentage_error"):
-        super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+class Tversky(_FunctionLoss, fn=tversky):
+    """Tversky loss (Salehi et al., 2017): Dice with separate weights for missed target mass
+    (``alpha``) and predicted mass outside the target (``beta``); raise ``alpha`` to favour recall."""
 
 
-class MeanSquaredLogarithmicError(LossFunctionWrapper):
-    """Mean squared logarithmic error, ``1/n Σ_i (log(1 + ŷ_i) - log(1 + y_i))²``."""
-
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "mean_squared_logarithmic_error"):
-        super().__init__(mean_squared_logarithmic_error, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+def _embeddings(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[np.ndarray, Tensor]:
+    emb = _checked(loss, "y_pred", y_pred, None)
+    if emb.ndim != 2:
+        raise ValueError(f"{loss}: y_pred must hold one embedding per row, shape (n, d); got {emb.shape}")
+    return _labels(loss, y_true, emb.shape[:1], None, None, emb.shape)[0], emb
 
 
-class Huber(LossFunctionWrapper):
-    """Huber loss: quadratic for errors up to ``delta``, linear beyond (Keras name ``"huber_loss"``)."""
-
-    def __init__(self, delta: float = 1.0, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "huber_loss"):
-        delta = float(delta)
-        if not delta > 0 or not math.isfinite(delta):
-            raise ValueError(f"Huber: delta must be a positive finite number, got {delta!r}")
-        super().__init__(huber, reduction=reduction, name=name, delta=delta)
-        self.delta = delta
+def _masked_logsumexp(x: Tensor, mask: np.ndarray) -> Tensor:
+    """``log Σ_{j: mask} e^x_j`` per row; a row with nothing in the mask gives a huge negative
+    number, not -inf, so that no NaN reaches the gradient."""
+    floor = float(np.finfo(x.dtype).min) / 8
+    return ops.logsumexp(ops.where(mask, x, floor), axis=1)
 
 
-class LogCosh(LossFunctionWrapper):
-    """``log(cosh(ŷ - y))``: like MSE for small errors, like MAE for large ones."""
+@_loss_function("Circle", inputs=_embeddings)
+def circle(y_true: np.ndarray, y_pred: Tensor, gamma: float = 80.0, margin: float = 0.4,
+           remove_diagonal: bool = True) -> Tuple[Tensor, np.ndarray]:
+    """Circle loss (Sun et al., 2020) on L2-normalised embeddings with integer labels.
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "log_cosh"):
-        super().__init__(log_cosh, reduction=reduction, name=name)
+    With cosine distances ``d = max(1 - ŷ ŷᵀ, 0)``, for each anchor ``i``::
 
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+        P_i = logsumexp_{j same class} (-γ max(m + d_ij, 0) (m - d_ij))
+        N_i = logsumexp_{j other class} (γ max(1 + m - d_ij, 0) (1 - m - d_ij))
+        loss_i = softplus(P_i + N_i)
 
-
-class BinaryCrossentropy(LossFunctionWrapper):
-    """Binary cross-entropy for 0/1 (or soft) labels; ``from_logits=True`` for raw scores."""
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_crossentropy"):
-        label_smoothing = _check_smoothing("BinaryCrossentropy", label_smoothing)
-        super().__init__(binary_crossentropy, reduction=reduction, name=name, from_logits=bool(from_logits),
-                         label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-
-class CategoricalCrossentropy(LossFunctionWrapper):
-    """Cross-entropy ``-Σ_j y_j log ŷ_j`` for one-hot (or soft) labels; ``from_logits=True`` for scores."""
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_crossentropy"):
-        label_smoothing = _check_smoothing("CategoricalCrossentropy", label_smoothing)
-        super().__init__(categorical_crossentropy, reduction=reduction, name=name, from_logits=bool(from_logits),
-                         label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = label_smoothing
-        self.axis = axis
+    The anchor itself is not its own positive when ``remove_diagonal``. Anchors with a zero loss
+    (e.g. no positive in the batch) are masked: the class's mean runs over the others, as in Keras.
+    """
+    dist = ops.maximum(ops.sub(1.0, ops.matmul(y_pred, ops.transpose(y_pred))), 0.0)
+    positive = y_true[:, None] == y_true[None, :]
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~np.eye(len(y_true), dtype=bool)
+    pos_weight = ops.maximum(ops.mul(ops.add(dist, margin), positive), 0.0)
+    neg_weight = ops.maximum(ops.mul(ops.sub(1.0 + margin, dist), negative), 0.0)
+    pos = ops.mul(ops.mul(pos_weight, ops.sub(margin, dist)), -gamma)
+    neg = ops.mul(ops.mul(neg_weight, ops.sub(1.0 - margin, dist)), gamma)
+    values = _softplus(ops.add(_masked_logsumexp(pos, positive), _masked_logsumexp(neg, negative)))
+    return values, values.data > 0
 
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """Cross-entropy with integer class labels (``y_true`` of shape ``y_pred.shape[:-1]``).
 
-    ``ignore_class`` (Keras): rows with that label count for nothing, and the default
-    reduction averages over the remaining rows only (``Σ_valid w_i ℓ_i / n_valid``).
+class Circle(_FunctionLoss, fn=circle):
+    """Circle loss (Sun et al., 2020) on L2-normalised embeddings with integer labels.
+
+    Use it for metric learning (face or product retrieval): same-label pairs are pulled
+    together and other pairs pushed apart, each weighted by how far it is from its optimum.
     """
 
-    def __init__(self, from_logits: bool = False, ignore_class: Optional[int] = None,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "sparse_categorical_crossentropy"):
-        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=bool(from_logits), ignore_class=ignore_class)
-        self.from_logits = bool(from_logits)
-        self.ignore_class = ignore_class
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        if self.ignore_class is None:
-            return super().__call__(y_true, y_pred, sample_weight)
-        with _scope(self.scope_name):
-            values, keep = _sparse_ce(y_true, y_pred, self.from_logits, self.ignore_class)
-            # Keras folds the mask into the weights; for a mean, valid rows get weight N / n_valid
-            mask = keep.astype(values.dtype)
-            if self.reduction == "sum_over_batch_size":
-                n_valid = mask.sum()
-                mask = mask * (mask.size / n_valid) if n_valid else mask
-            if sample_weight is None:
-                weights: Any = Tensor._wrap(mask)
-            else:
-                sw = _as_tensor(self.scope_name, "sample_weight", sample_weight, values.dtype)
-                sw, m = squeeze_or_expand_to_same_rank(sw, Tensor._wrap(mask))
-                weights = ops.mul(sw, m)
-            return reduce_weighted_values(values, weights, self.reduction, loss=self.scope_name)
+def _sequences(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[np.ndarray, Tensor]:
+    logits = _checked(loss, "y_pred", y_pred, None)
+    if logits.ndim != 3:
+        raise ValueError(f"{loss}: y_pred must hold logits of shape (batch, time, classes); got {logits.shape}")
+    labels = numeric_array(y_true, loss, "y_true (integer label sequences)")
+    if labels.ndim != 2 or labels.shape[0] != logits.shape[0]:
+        raise ValueError(f"{loss}: y_true must hold one label sequence per sample, shape ({logits.shape[0]}, "
+                         f"max_label_length); got {labels.shape}")
+    return _labels(loss, labels, labels.shape, logits.shape[2], None, logits.shape)[0], logits
 
 
-class KLDivergence(LossFunctionWrapper):
-    """Kullback-Leibler divergence ``Σ_j y_j log(y_j / ŷ_j)`` between two distributions."""
+@_loss_function("CTC", inputs=_sequences)
+def ctc(y_true: np.ndarray, y_pred: Tensor) -> Tensor:
+    """Connectionist temporal classification: ``-log Σ_{alignments of y_true} Π_t softmax(y_pred_t)``.
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "kl_divergence"):
-        super().__init__(kl_divergence, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
-
-
-class Poisson(LossFunctionWrapper):
-    """Poisson loss ``ŷ - y log(ŷ + ε)`` for count targets and non-negative rate predictions."""
-
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "poisson"):
-        super().__init__(poisson, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
-
-
-class Hinge(LossFunctionWrapper):
-    """Hinge loss ``max(1 - y ŷ, 0)`` for ±1 labels (0/1 labels are converted), as in SVMs."""
-
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "hinge"):
-        super().__init__(hinge, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
-
-
-class SquaredHinge(LossFunctionWrapper):
-    """Squared hinge loss ``max(1 - y ŷ, 0)²``: a smooth-at-the-margin hinge."""
-
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "squared_hinge"):
-        super().__init__(squared_hinge, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+    ``y_true``: ``(batch, max_label_length)`` integer labels; 0 is the blank and pads the end (a
+    sequence's length is its number of non-zero entries, Keras's convention). ``y_pred``:
+    ``(batch, time, classes)`` logits (not softmax-ed). The forward algorithm runs in log space
+    over the extended label sequence ``(blank, l_1, blank, ..., l_L, blank)``, all samples and
+    lattice positions at once, one step per time frame. A label that needs more frames than
+    there are (each repeated label needs a blank between) has loss ``inf``.
+    """
+    if y_pred.dtype == np.float16:  # as Keras: float16 sums of log-probabilities run in float32
+        return ops.astype(ctc(y_true, ops.astype(y_pred, np.float32)), np.float16)
+    logp = ops.log_softmax(y_pred, axis=-1)
+    n, steps, _ = y_pred.shape
+    lengths = np.count_nonzero(y_true, axis=1)
+    ext = np.zeros((n, 2 * y_true.shape[1] + 1), dtype=np.int64)
+    ext[:, 1::2] = y_true
+    width = ext.shape[1]
+    emit = ops.getitem(logp, (np.arange(n)[:, None, None], np.arange(steps)[None, :, None], ext[:, None, :]))
+    # a label position may be entered from two back unless it repeats the label before it
+    skip = np.zeros((n, width), dtype=bool)
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    floor = float(np.finfo(y_pred.dtype).min) / 8  # log 0, finite so no NaN reaches the gradient
+    alpha = ops.where(np.arange(width) < 2, ops.getitem(emit, (slice(None), 0)), floor)
+    for t in range(1, steps):
+        paths = ops.stack([alpha, _shift(alpha, 1, floor), ops.where(skip, _shift(alpha, 2, floor), floor)], axis=-1)
+        alpha = ops.add(ops.logsumexp(paths, axis=-1), ops.getitem(emit, (slice(None), t)))
+    rows = np.arange(n)
+    last = ops.getitem(alpha, (rows, 2 * lengths))
+    before = ops.where(lengths > 0, ops.getitem(alpha, (rows, np.maximum(2 * lengths - 1, 0))), floor)
+    nll = ops.neg(ops.logsumexp(ops.stack([last, before], axis=-1), axis=-1))
+    repeats = np.sum((y_true[:, 1:] == y_true[:, :-1]) & (np.arange(1, y_true.shape[1]) < lengths[:, None]), axis=1)
+    return ops.where(lengths + repeats <= steps, nll, np.inf)
 
 
-class CategoricalHinge(LossFunctionWrapper):
-    """Multi-class hinge ``max(max_{j≠t} ŷ_j - ŷ_t + 1, 0)`` for one-hot labels."""
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_hinge"):
-        super().__init__(categorical_hinge, reduction=reduction, name=name)
-
-    def get_config(self) -> Dict[str, Any]:
-        return Loss.get_config(self)
+class CTC(_FunctionLoss, fn=ctc):
+    """Connectionist temporal classification for label sequences that are not aligned with the
+    input frames (speech, handwriting): it sums over every alignment, so no frame labels are needed."""
 
 
-class CosineSimilarity(LossFunctionWrapper):
-    """Negative cosine similarity along ``axis``: minimising it aligns ``ŷ`` with ``y``."""
-
-    def __init__(self, axis: int = -1, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "cosine_similarity"):
-        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
-        self.axis = axis
+def _shift(alpha: Tensor, k: int, fill: float) -> Tensor:
+    """``alpha`` moved ``k`` lattice positions to the right, ``fill`` entering on the left."""
+    pad = np.full((alpha.shape[0], k), fill, dtype=alpha.dtype)
+    return ops.getitem(ops.concatenate([_const(pad), alpha], axis=1), (slice(None), slice(0, alpha.shape[1])))
 
 
-# Keras's short function aliases
-mse = MSE = mean_squared_error
-mae = MAE = mean_absolute_error
-mape = MAPE = mean_absolute_percentage_error
-msle = MSLE = mean_squared_logarithmic_error
-kld = KLD = kullback_leibler_divergence = kl_divergence
-logcosh = log_cosh
-bce = BCE = binary_crossentropy
-
-
-# --- string aliases -----------------------------------------------------------------------------
+# --- names: every class, and Keras's short names --------------------------------------------------
 
 ALL_LOSSES = (
     MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, Huber, LogCosh, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
-    CosineSimilarity,
+    CosineSimilarity, BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, Circle,
+    CategoricalGeneralizedCrossEntropy, CTC,
 )
 """Every built-in loss class."""
 
-_EXTRA_ALIASES = {
-    MeanSquaredError: ("mse", "MSE"),
-    RootMeanSquaredError: ("rmse", "RMSE"),
-    MeanAbsoluteError: ("mae", "MAE"),
-    MeanAbsolutePercentageError: ("mape", "MAPE"),
-    MeanSquaredLogarithmicError: ("msle", "MSLE"),
-    Huber: ("huber", "huber_loss"),
-    LogCosh: ("logcosh", "log_cosh"),
-    BinaryCrossentropy: ("bce", "BCE"),
-    KLDivergence: ("kld", "KLD", "kl_divergence", "kullback_leibler_divergence"),
+SHORT_NAMES = {
+    "mse": mean_squared_error, "MSE": mean_squared_error, "rmse": root_mean_squared_error,
+    "RMSE": root_mean_squared_error, "mae": mean_absolute_error, "MAE": mean_absolute_error,
+    "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
+    "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error, "huber_loss": huber,
+    "logcosh": log_cosh, "bce": binary_crossentropy, "BCE": binary_crossentropy, "kld": kl_divergence,
+    "KLD": kl_divergence, "kullback_leibler_divergence": kl_divergence,
 }
+"""Keras's short names, each bound here to its loss *function* (``losses.mse is
+losses.mean_squared_error``, as in ``keras.losses``); :func:`get` takes them too."""
+globals().update(SHORT_NAMES)
 
-_ALIASES: Dict[str, type] = {}
-for _cls in ALL_LOSSES:
-    for _key in (_cls.__name__, _snake(_cls.__name__)) + _EXTRA_ALIASES.get(_cls, ()):
-        _ALIASES[_key] = _cls
-del _cls, _key
+_ALIASES: Dict[str, type] = {key: cls for cls in ALL_LOSSES
+                             for key in (cls.__name__, _snake(cls.__name__), cls.loss_fn.__name__, cls.default_name)}
+_ALIASES.update({alias: _ALIASES[fn.__name__] for alias, fn in SHORT_NAMES.items()})
+
+__all__ = [
+    "Loss", "LossFunctionWrapper", "ArgumentOrderWarning", "get", "reduce_weighted_values",
+    "squeeze_or_expand_to_same_rank", "EPSILON", "REDUCTIONS", "DTYPES", "ALL_LOSSES", "SHORT_NAMES",
+    *(cls.__name__ for cls in ALL_LOSSES), *(cls.loss_fn.__name__ for cls in ALL_LOSSES), *SHORT_NAMES,
+]
 
 
 def get(identifier: Union[str, Callable, type, Dict[str, Any], None]) -> Optional[Callable]:

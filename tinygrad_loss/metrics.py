@@ -1,8 +1,9 @@
 """Metrics for ``compile(metrics=[...])``: values reported by ``fit``/``evaluate``, never differentiated.
 
-A metric function returns one value per sample (NumPy, no graph); a :class:`Metric`
-accumulates them over the batches of an epoch, so the reported value is the mean over
-every sample seen (Keras's ``MeanMetricWrapper``)::
+A metric function returns one value per sample; a :class:`Metric` accumulates them over the
+batches of an epoch, so the reported value is the mean over every sample seen (Keras's
+``MeanMetricWrapper``). As in Keras, ``mae`` and ``mse`` *are* the loss functions of
+:mod:`tinygrad_loss.losses` (same shape rules, same checks), run under ``no_grad``::
 
     mae                          mean(|y - ŷ|, axis=-1)
     mse                          mean((y - ŷ)², axis=-1)
@@ -20,6 +21,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from . import losses
+from .autograd import no_grad
 from .tensor import Tensor
 
 __all__ = [
@@ -28,46 +31,27 @@ __all__ = [
     "mse", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "get",
 ]
 
+# Keras's regression metrics are its loss functions; MeanMetricWrapper calls them under no_grad
+mean_absolute_error = mae = losses.mean_absolute_error
+mean_squared_error = mse = losses.mean_squared_error
+
 
 def _np(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def _same_rank(y_true: np.ndarray, y_pred: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Keras's rule: ``(n,)`` against ``(n, 1)`` is expanded; ``(n, k, 1)`` against ``(n, k)`` squeezed."""
-    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-        y_true = y_true[..., None] if y_true.ndim == 1 else y_true
-        if y_true.ndim != y_pred.ndim:
-            y_pred = y_pred[..., 0]
-    elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
-        y_pred = y_pred[..., None] if y_pred.ndim == 1 else y_pred
-        if y_true.ndim != y_pred.ndim:
-            y_true = y_true[..., 0]
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"metric: y_true has shape {y_true.shape} and y_pred has shape {y_pred.shape}; they must "
-                         "match (a trailing axis of size 1 on one side only is allowed)")
-    return y_true, y_pred
-
-
-def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
-    """Per-sample ``mean(|y - ŷ|)`` over the last axis."""
-    yt, yp = _same_rank(_np(y_true), _np(y_pred))
-    return np.mean(np.abs(yt - yp), axis=-1)
-
-
-def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
-    """Per-sample ``mean((y - ŷ)²)`` over the last axis."""
-    yt, yp = _same_rank(_np(y_true), _np(y_pred))
-    return np.mean(np.square(yt - yp), axis=-1)
-
-
-mae = mean_absolute_error
-mse = mean_squared_error
+def _same_rank(who: str, y_true: Any, y_pred: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """The losses' rank rule (``(n,)`` against ``(n, 1)``...), then equal shapes or a ValueError."""
+    yt, yp = losses.squeeze_or_expand_to_same_rank(Tensor._wrap(_np(y_true)), Tensor._wrap(_np(y_pred)))
+    if yt.shape != yp.shape:
+        raise ValueError(f"{who}: y_true has shape {np.shape(y_true)} and y_pred has shape {np.shape(y_pred)}; they "
+                         "must match (a trailing axis of size 1 on one side only is allowed)")
+    return yt.data, yp.data
 
 
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
-    """Per-sample fraction of entries where ``[ŷ > threshold]`` equals the 0/1 label."""
-    yt, yp = _same_rank(_np(y_true), _np(y_pred))
+    """Per-sample fraction of entries where ``[ŷ > threshold]`` equals the 0/1 label (so ŷ = 0.5 is class 0)."""
+    yt, yp = _same_rank("binary_accuracy", y_true, y_pred)
     return np.mean((yp > threshold).astype(np.float64) == yt, axis=-1)
 
 
@@ -137,40 +121,56 @@ class Mean(Metric):
 
 
 class MeanMetricWrapper(Mean):
-    """The mean over samples of a per-sample metric function ``fn(y_true, y_pred, **kwargs)``."""
+    """The mean over samples of a per-sample function ``fn(y_true, y_pred, **kwargs)``, evaluated
+    under ``no_grad`` (a loss function gives a Tensor and records no graph).
 
-    def __init__(self, fn: Callable[..., np.ndarray], name: Optional[str] = None, **kwargs: Any):
-        super().__init__(name or getattr(fn, "__name__", "metric"))
+    The built-in metrics subclass it with ``fn=`` and ``name=``, e.g.
+    ``class MeanSquaredError(MeanMetricWrapper, fn=mean_squared_error, name="mean_squared_error")``;
+    their keyword arguments are ``fn``'s (``BinaryAccuracy(threshold=0.7)``).
+    """
+
+    fn: Optional[Callable[..., Any]] = None
+    default_name = "metric"
+
+    def __init_subclass__(cls, fn: Optional[Callable[..., Any]] = None, name: Optional[str] = None, **kw: Any):
+        super().__init_subclass__(**kw)
+        if fn is not None:
+            cls.fn, cls.default_name = staticmethod(fn), name or fn.__name__
+
+    def __init__(self, fn: Optional[Callable[..., Any]] = None, name: Optional[str] = None, **kwargs: Any):
+        if isinstance(fn, str) and name is None:  # a built-in metric's first positional argument is its name
+            fn, name = None, fn
+        fn = fn if fn is not None else type(self).fn
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper: fn must be callable, got {fn!r}")
+        super().__init__(name or (getattr(fn, "__name__", "metric") if type(self).fn is None else self.default_name))
         self.fn = fn
         self.kwargs = kwargs
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        super().update_state(self.fn(y_true, y_pred, **self.kwargs), sample_weight)
+        with no_grad():
+            values = self.fn(y_true, y_pred, **self.kwargs)
+        super().update_state(values, sample_weight)
 
 
-class MeanAbsoluteError(MeanMetricWrapper):
-    def __init__(self, name: str = "mean_absolute_error"):
-        super().__init__(mean_absolute_error, name)
+class MeanAbsoluteError(MeanMetricWrapper, fn=mean_absolute_error):
+    """The mean of ``|y - ŷ|`` over every value seen."""
 
 
-class MeanSquaredError(MeanMetricWrapper):
-    def __init__(self, name: str = "mean_squared_error"):
-        super().__init__(mean_squared_error, name)
+class MeanSquaredError(MeanMetricWrapper, fn=mean_squared_error):
+    """The mean of ``(y - ŷ)²`` over every value seen."""
 
 
-class BinaryAccuracy(MeanMetricWrapper):
-    def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5):
-        super().__init__(binary_accuracy, name, threshold=threshold)
+class BinaryAccuracy(MeanMetricWrapper, fn=binary_accuracy):
+    """How often ``[ŷ > threshold]`` equals the 0/1 label (``threshold=0.5``)."""
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
-    def __init__(self, name: str = "categorical_accuracy"):
-        super().__init__(categorical_accuracy, name)
+class CategoricalAccuracy(MeanMetricWrapper, fn=categorical_accuracy):
+    """How often argmax ŷ is the one-hot label's class."""
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
-    def __init__(self, name: str = "sparse_categorical_accuracy"):
-        super().__init__(sparse_categorical_accuracy, name)
+class SparseCategoricalAccuracy(MeanMetricWrapper, fn=sparse_categorical_accuracy):
+    """How often argmax ŷ equals the integer label."""
 
 
 _BY_NAME: Dict[str, Callable[[], Metric]] = {
