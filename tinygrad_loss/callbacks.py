@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 import warnings
@@ -13,8 +15,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from ._io import write_atomic
+
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "LambdaCallback",
-           "ModelCheckpoint"]
+           "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger"]
 
 Logs = Optional[Dict[str, float]]
 
@@ -264,3 +268,139 @@ class ModelCheckpoint(Callback):
             print(f"Epoch {epoch + 1}: saving model to {path}")
         self.model.save_weights(path)
         self.saved.append(path)
+
+
+def _settable_learning_rate(cb: Callback) -> float:
+    """The optimizer's learning rate, which the callback is about to replace by a number."""
+    opt = getattr(cb.model, "optimizer", None)
+    if opt is None:
+        raise RuntimeError(f"{type(cb).__name__}: the model has no optimizer; compile it first")
+    if callable(opt.learning_rate):
+        raise TypeError(f"{type(cb).__name__}: the optimizer's learning rate is a schedule ({opt.learning_rate!r}); "
+                        "use a number as learning_rate to let this callback change it")
+    return float(opt.learning_rate)
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (or ``schedule(epoch)``),
+    epochs counted from 0; the epoch's logs get ``learning_rate`` (Keras)."""
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: schedule must be callable, got {type(schedule).__name__}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
+        lr = _settable_learning_rate(self)
+        try:
+            new = self.schedule(epoch, lr)
+        except TypeError:  # Keras also accepts the one-argument form
+            new = self.schedule(epoch)
+        if isinstance(new, bool) or not isinstance(new, (int, float, np.floating)) or not 0 <= new < math.inf:
+            raise ValueError(f"LearningRateScheduler: the schedule must return a finite number >= 0, at epoch {epoch} "
+                             f"it returned {new!r}")
+        self.model.optimizer.learning_rate = float(new)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(new)}.")
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more than
+    ``min_delta`` for ``patience`` epochs, never below ``min_lr``; after a reduction, wait
+    ``cooldown`` epochs (not counted as bad) before counting again. Keras's rule and defaults."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
+        super().__init__()
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 <= factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1) (it multiplies the rate), got {factor!r}")
+        for name, v in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"ReduceLROnPlateau: {name} must be a non-negative int, got {v!r}")
+        if not isinstance(min_lr, (int, float)) or min_lr < 0:
+            raise ValueError(f"ReduceLROnPlateau: min_lr must be a number >= 0, got {min_lr!r}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, float(factor), patience, verbose
+        self.mode = _direction(monitor, mode, "ReduceLROnPlateau")
+        self.min_delta, self.cooldown, self.min_lr = abs(float(min_delta)), cooldown, float(min_lr)
+        self.on_train_begin()
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        self.best: Optional[float] = None
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def _improved(self, current: float) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return current + self.min_delta < self.best
+        return current - self.min_delta > self.best
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        lr = _settable_learning_rate(self)
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = lr
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: monitored value {self.monitor!r} is not available; available: "
+                          f"{', '.join(sorted(logs))}", RuntimeWarning, stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and lr > np.float32(self.min_lr):
+                new = max(lr * self.factor, self.min_lr)
+                self.model.optimizer.learning_rate = new
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row per epoch: ``epoch`` (from 0) then the logged values in sorted order (Keras's
+    columns; a missing value is ``NA``). Each row is added atomically (the file is rewritten through
+    a temporary file and renamed), so a crash never leaves half a row. ``append=True`` continues an
+    existing file instead of starting over."""
+
+    def __init__(self, filename: str, separator: str = ",", append: bool = False):
+        super().__init__()
+        filename = os.fspath(filename)
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}")
+        self.filename, self.sep, self.append = filename, separator, bool(append)
+        self.keys: Optional[List[str]] = None
+        self._text = ""
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        self.keys = None
+        self._text = ""
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8") as f:
+                self._text = f.read()
+            if self._text and not self._text.endswith("\n"):
+                self._text += "\n"
+            header = self._text.split("\n", 1)[0]
+            self.keys = header.split(self.sep)[1:] if header else None
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        logs = logs or {}
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=self.sep, lineterminator="\n")
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not any(k.startswith("val_") for k in self.keys):  # room for validation values that come later
+                self.keys += [f"val_{k}" for k in self.keys]
+            writer.writerow(["epoch"] + self.keys)
+        writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
+        self._text += out.getvalue()
+        write_atomic(self.filename, self._text)

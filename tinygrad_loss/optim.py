@@ -29,10 +29,11 @@ to every optimizer as ``w ← w - w·wd·lr``, i.e. decoupled as in AdamW):
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -79,6 +80,45 @@ def _is_lr(x: Any) -> bool:
         callable(x) and not isinstance(x, Tensor))
 
 
+_CLIP_ARGS = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _with_clipping(init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def __init__(self: "Optimizer", *args: Any, clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None, **kwargs: Any) -> None:
+        given = {k: v for k, v in zip(_CLIP_ARGS, (clipnorm, clipvalue, global_clipnorm)) if v is not None}
+        if len(given) > 1:
+            raise ValueError(f"{type(self).__name__}: only one of clipnorm, clipvalue and global_clipnorm can be set "
+                             f"(Keras), got {', '.join(f'{k}={v}' for k, v in given.items())}")
+        for k, v in given.items():
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v < math.inf:
+                raise ValueError(f"{type(self).__name__}: {k} must be a positive finite number or None, got {v!r}")
+        init(self, *args, **kwargs)
+        for k, v in given.items():
+            setattr(self, k, float(v))
+    return __init__
+
+
+def clip_gradients(opt: "Optimizer", grads: List[np.ndarray]) -> List[np.ndarray]:
+    """Keras's gradient clipping, applied before the update (new arrays; the ``.grad`` values are untouched):
+
+    * ``clipnorm``: each gradient rescaled to norm at most clipnorm, ``g · c / max(‖g‖, c)``;
+    * ``global_clipnorm``: all gradients rescaled together by ``c / max(‖(g₁, g₂, ...)‖, c)``;
+    * ``clipvalue``: each entry clipped to ``[-c, c]``.
+    """
+    if opt.clipnorm:
+        c = opt.clipnorm
+        return [g * (c / max(float(np.sqrt(np.sum(np.square(g)))), c)) for g in grads]
+    if opt.global_clipnorm:
+        c = opt.global_clipnorm
+        norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+        return [g * (c / max(norm, c)) for g in grads]
+    if opt.clipvalue:
+        return [np.clip(g, -opt.clipvalue, opt.clipvalue) for g in grads]
+    return grads
+
+
 class Optimizer:
     """Base class: the parameter list, the step counter, the learning rate (a number, a
     :class:`LearningRateSchedule` or any callable of the step), weight decay and per-parameter state.
@@ -90,6 +130,16 @@ class Optimizer:
 
     #: names of the per-parameter state arrays, in order (subclasses set this)
     slots: Sequence[str] = ()
+    clipnorm: Optional[float] = None
+    clipvalue: Optional[float] = None
+    global_clipnorm: Optional[float] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every optimizer takes Keras's clipnorm=/clipvalue=/global_clipnorm=: added here to each
+        # subclass's constructor, so the update-rule classes list only their own hyper-parameters.
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _with_clipping(cls.__dict__["__init__"])
 
     def __init__(self, params: Any = None, learning_rate: Any = 0.001, weight_decay: Optional[float] = None,
                  name: Optional[str] = None, lr: Any = None):
@@ -213,8 +263,9 @@ class Optimizer:
             if g.dtype != p.data.dtype:
                 g = g.astype(p.data.dtype)
             work.append((p.data, g, self.state[i]))
+        clipped = clip_gradients(self, [g for _, g, _ in work])
         with no_grad():
-            for w, g, st in work:
+            for (w, _, st), g in zip(work, clipped):
                 if self.weight_decay:
                     w -= w * self.weight_decay * lr
                 self.update(w, g, st, lr)
@@ -226,7 +277,8 @@ class Optimizer:
 
     # --- save / restore -------------------------------------------------------------------
     def get_config(self) -> Dict[str, Any]:
-        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay}
+        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
     def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume exactly: the step count, the hyper-parameters and copies

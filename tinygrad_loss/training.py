@@ -452,8 +452,9 @@ class Trainable:
         if val is not None:
             self._probe("fit (validation_data)", val)
         self._bind_optimizer()
-        cbs = CallbackList([History()] + list(callbacks or []))
-        plan = _FitPlan(epochs, data, val, batch_size, bool(shuffle), verbose, cbs, cbs.callbacks[0])
+        history = History()  # last, as in Keras: it records what the other callbacks added to the logs
+        cbs = CallbackList(list(callbacks or []) + [history])
+        plan = _FitPlan(epochs, data, val, batch_size, bool(shuffle), verbose, cbs, history)
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
