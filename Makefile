@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test install system-deps bench clean
+.PHONY: demo test install system-deps bench mutants clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,12 @@ test: install
 bench: install
 	$(PY) -m benchmarks
 
+# Mutation testing, slow and not part of `make test` (CONTRIBUTING.md): `make mutants MODULE=optim`
+# mutates tinygrad_loss/optim.py only; without MODULE every module is mutated. Survivors are listed.
+MODULE ?=
+mutants: install
+	$(VENV)/bin/mutmut run $(if $(MODULE),"tinygrad_loss.$(MODULE).*")
+	$(PY) tools/mutation_report.py $(MODULE)
+
 clean:
-	rm -rf $(VENV) out .pytest_cache build *.egg-info
+	rm -rf $(VENV) out .pytest_cache build *.egg-info mutants

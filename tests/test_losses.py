@@ -1001,5 +1001,10 @@ _SNIPPETS = _doc_snippets()
 
 
 @pytest.mark.parametrize("i", range(len(_SNIPPETS)))
-def test_docs_python_snippets_run(i):
+def test_docs_python_snippets_run(i, capsys):
     exec(compile(_SNIPPETS[i], f"docs/losses.md[snippet {i}]", "exec"), {"__name__": "__doc_snippet__"})
+    if i == 0:  # the opening snippet prints MSE and its gradient: the NumPy formulas, 1/n Σ d² and 2 d / n
+        y, p = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0.2, 0.9], [0.4, 0.1]])
+        assert "MeanSquaredError()([[0.0, 1.0], [1.0, 0.0]], y_pred)" in _SNIPPETS[0]
+        printed = [float(v) for v in re.findall(r"-?\d+\.\d*(?:e[-+]?\d+)?", capsys.readouterr().out)]
+        np.testing.assert_allclose(printed, [np.mean((p - y) ** 2), *(2 * (p - y) / p.size).ravel()], rtol=1e-6)
