@@ -3,8 +3,8 @@
 ``import tinygrad_loss as tf`` then ``tf.keras.Sequential``, ``tf.keras.layers.Dense``,
 ``tf.keras.losses.MeanSquaredError``, ``tf.keras.optimizers.SGD``, ``tf.keras.callbacks.EarlyStopping``...
 """
-from ..nn import Input, Model, Sequential
+from ..nn import Input, KerasTensor, Model, Sequential
 from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers, utils
 
-__all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "initializers", "layers", "losses",
+__all__ = ["Input", "KerasTensor", "Model", "Sequential", "activations", "backend", "callbacks", "initializers", "layers", "losses",
            "metrics", "optimizers", "utils"]

@@ -8,6 +8,7 @@ from .merging import Add, Concatenate
 from .normalization import BatchNormalization, LayerNormalization
 from .symbolic import KerasTensor
 from .model import Model, Sequential
+from .functional import Functional
 from .activations import relu, sigmoid, softmax, tanh  # tf.nn.relu... for TensorFlow-style loops
 
 __all__ = ["Module", "Layer", "Dense", "Dropout", "Activation", "Embedding", "Flatten", "Reshape", "Add", "Concatenate",

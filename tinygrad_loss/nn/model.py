@@ -8,7 +8,8 @@ layers in a :class:`Sequential`::
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+import contextlib
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..training import Trainable
 from .layers import InputLayer, Layer
@@ -31,6 +32,26 @@ class Model(Module, Trainable):
     def built(self) -> bool:
         return bool(self.parameters())
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # keras.Model(inputs, outputs) builds a functional model, as in Keras
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    @contextlib.contextmanager
+    def _mode(self, training: Optional[bool]) -> Iterator[None]:
+        """``training=True/False`` sets the mode of every layer for one call (Keras); None keeps it."""
+        if training is None:
+            yield
+            return
+        was = self.training
+        self.train(bool(training))
+        try:
+            yield
+        finally:
+            self.train(was)
+
     def _summary_layers(self) -> List[Module]:
         """The rows of :meth:`summary`: the sub-modules, in registration order."""
         return list(self._children().values())
@@ -43,6 +64,19 @@ class Model(Module, Trainable):
     def _repr_html_(self) -> str:
         """Jupyter shows a model as its summary table."""
         return summary_html(self)
+
+
+def numbered_by_class(layers: Iterable[Module]) -> Dict[str, Module]:
+    """Keras 3 weight files name a model's layers by class, numbered within the model ("dense",
+    "dense_1"...), so a second, identical model (whose global names are "dense_2"...) reads the same file."""
+    out: Dict[str, Module] = {}
+    counts: Dict[str, int] = {}
+    for layer in layers:
+        base = _snake(type(layer).__name__)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        out[base if n == 0 else f"{base}_{n}"] = layer
+    return out
 
 
 class Sequential(Model):
@@ -103,16 +137,7 @@ class Sequential(Model):
             shape = layer.compute_output_shape(shape)
 
     def _weight_children(self) -> Dict[str, Module]:
-        # Keras 3 weight files: layers numbered per class within this model ("dense", "dense_1"...),
-        # so a second, identical model (whose global names are "dense_2"...) reads the same file.
-        out: Dict[str, Module] = {}
-        counts: Dict[str, int] = {}
-        for layer in self.layers:
-            base = _snake(type(layer).__name__)
-            n = counts.get(base, 0)
-            counts[base] = n + 1
-            out[base if n == 0 else f"{base}_{n}"] = layer
-        return out
+        return numbered_by_class(self.layers)
 
     @property
     def input_spec(self) -> Optional[Tuple[int, ...]]:
@@ -128,16 +153,10 @@ class Sequential(Model):
         """Apply the layers in order; ``training=True/False`` sets the mode for this call only (Keras)."""
         if not self.layers:
             raise ValueError(f"{self.name}: the model has no layers; add some before calling it")
-        if training is None:
+        with self._mode(training):
             for layer in self.layers:
                 x = layer(x)
             return x
-        was = self.training
-        self.train(bool(training))
-        try:
-            return self.forward(x)
-        finally:
-            self.train(was)
 
     def _summary_layers(self) -> List[Module]:
         return list(self.layers)

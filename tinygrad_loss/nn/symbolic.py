@@ -8,6 +8,7 @@ walks the nodes back from ``outputs`` to ``inputs`` and replays them on real dat
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -20,9 +21,11 @@ Shape = Tuple[Optional[int], ...]
 class Node:
     """One call of ``layer`` on symbolic ``inputs`` (a KerasTensor or a list of them)."""
 
-    __slots__ = ("layer", "inputs", "kwargs", "outputs")
+    __slots__ = ("layer", "inputs", "kwargs", "outputs", "serial")
+    _count = itertools.count()
 
     def __init__(self, layer: Any, inputs: Any, kwargs: Dict[str, Any]):
+        self.serial = next(Node._count)  # creation order: every node is made after the nodes it reads
         self.layer = layer
         self.inputs = inputs
         self.kwargs = dict(kwargs)
