@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
+import string
 import warnings
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from . import _validate as V
 from ._io import write_atomic
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "LambdaCallback",
@@ -99,10 +100,8 @@ class History(Callback):
 
 
 def _direction(monitor: str, mode: str, who: str) -> str:
-    if mode in ("min", "max"):
+    if V.string(who, "mode", mode, choices=("auto", "min", "max")) != "auto":
         return mode
-    if mode != "auto":
-        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     name = monitor[4:] if monitor.startswith("val_") else monitor
     return "max" if "acc" in name else "min"
 
@@ -119,16 +118,15 @@ class EarlyStopping(Callback):
                  mode: str = "auto", baseline: Optional[float] = None, restore_best_weights: bool = False,
                  start_from_epoch: int = 0):
         super().__init__()
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be a non-negative int, got {patience!r}")
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = patience
-        self.verbose = verbose
-        self.mode = _direction(monitor, mode, type(self).__name__)
-        self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        who = type(self).__name__
+        self.monitor = V.string(who, "monitor", monitor)
+        self.min_delta = abs(V.number(who, "min_delta", min_delta))
+        self.patience = V.integer(who, "patience", patience, lo=0)
+        self.verbose = V.integer(who, "verbose", verbose, lo=0)
+        self.mode = _direction(monitor, mode, who)
+        self.baseline = V.number(who, "baseline", baseline, allow_none=True)
+        self.restore_best_weights = V.boolean(who, "restore_best_weights", restore_best_weights)
+        self.start_from_epoch = V.integer(who, "start_from_epoch", start_from_epoch, lo=0)
         self._reset()
 
     def _reset(self) -> None:
@@ -229,15 +227,17 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = True, mode: str = "auto"):
         super().__init__()
-        filepath = os.fspath(filepath)
-        if not filepath.endswith(".npz"):
-            raise ValueError(f"ModelCheckpoint: filepath must end in .npz, got {filepath!r}")
-        self.filepath = filepath
-        self.monitor = monitor
-        self.verbose = verbose
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
-        self.mode = _direction(monitor, mode, type(self).__name__)
+        who = type(self).__name__
+        self.filepath = V.path(who, "filepath", filepath, suffix=".npz")
+        try:  # a broken template would otherwise fail only at the end of the first epoch
+            list(string.Formatter().parse(self.filepath))
+        except ValueError as e:
+            raise ValueError(f"{who}: filepath {self.filepath!r} is not a valid format template: {e}") from None
+        self.monitor = V.string(who, "monitor", monitor)
+        self.verbose = V.integer(who, "verbose", verbose, lo=0)
+        self.save_best_only = V.boolean(who, "save_best_only", save_best_only)
+        self.save_weights_only = V.boolean(who, "save_weights_only", save_weights_only)
+        self.mode = _direction(monitor, mode, who)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.saved: List[str] = []
 

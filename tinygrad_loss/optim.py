@@ -33,10 +33,11 @@ import functools
 import math
 import numbers
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _validate as V
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -57,15 +58,16 @@ class ExponentialDecay(LearningRateSchedule):
     ``staircase=True`` the exponent is ``floor(step / decay_steps)`` (Keras)."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False):
-        if decay_steps <= 0:
-            raise ValueError(f"ExponentialDecay: decay_steps must be positive, got {decay_steps}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = staircase
+        who = "ExponentialDecay"
+        self.initial_learning_rate = V.number(who, "initial_learning_rate", initial_learning_rate, lo=0)
+        self.decay_steps = V.number(who, "decay_steps", decay_steps, lo=0, lo_open=True)
+        if float(decay_steps).is_integer():
+            self.decay_steps = int(decay_steps)
+        self.decay_rate = V.number(who, "decay_rate", decay_rate, lo=0, lo_open=True)
+        self.staircase = V.boolean(who, "staircase", staircase)
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
+        p = V.number("ExponentialDecay", "step", step, lo=0) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
         return self.initial_learning_rate * self.decay_rate ** p
@@ -77,23 +79,61 @@ class ExponentialDecay(LearningRateSchedule):
 
 def _is_lr(x: Any) -> bool:
     return (isinstance(x, numbers.Real) and not isinstance(x, bool)) or isinstance(x, LearningRateSchedule) or (
-        callable(x) and not isinstance(x, Tensor))
+        callable(x) and not isinstance(x, (Tensor, type)))
+
+
+# --- hyper-parameter checks: ``check(who, name, value) -> normalized value`` -------------------
+# Every optimizer lists its hyper-parameters in ``hyper``; construction and load_state_dict both
+# go through Optimizer._checked_config, so the rules live here once.
+Check = Callable[[str, str, Any], Any]
+
+
+def _learning_rate(who: str, name: str, x: Any) -> Any:
+    if isinstance(x, LearningRateSchedule) or (callable(x) and not isinstance(x, (Tensor, type))):
+        return x
+    if not V.is_real(x):
+        raise TypeError(f"{who}: {name} must be a finite number >= 0, a schedule or a callable of the step, "
+                        f"got {V.show(x)} of type {type(x).__name__}")
+    return V.number(who, name, x, lo=0)
+
+
+def _non_negative(who: str, name: str, x: Any) -> float:
+    return V.number(who, name, x, lo=0)
+
+
+def _optional_non_negative(who: str, name: str, x: Any) -> Optional[float]:
+    return V.number(who, name, x, lo=0, allow_none=True)
+
+
+def _unit_open(who: str, name: str, x: Any) -> float:
+    return V.number(who, name, x, lo=0, hi=1, hi_open=True)
+
+
+def _unit_closed(who: str, name: str, x: Any) -> float:
+    return V.number(who, name, x, lo=0, hi=1)
 
 
 _CLIP_ARGS = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _positive_or_none(who: str, name: str, x: Any) -> Optional[float]:
+    return V.number(who, name, x, lo=0, lo_open=True, allow_none=True)
+
+
+def _checked_clipping(who: str, config: Dict[str, Any]) -> Dict[str, float]:
+    """The clipping arguments of ``config`` that are set, checked (at most one may be, as in Keras)."""
+    given = {k: _positive_or_none(who, k, config.get(k)) for k in _CLIP_ARGS if config.get(k) is not None}
+    if len(given) > 1:
+        raise ValueError(f"{who}: only one of clipnorm, clipvalue and global_clipnorm can be set "
+                         f"(Keras), got {', '.join(f'{k}={v}' for k, v in given.items())}")
+    return given
 
 
 def _with_clipping(init: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(init)
     def __init__(self: "Optimizer", *args: Any, clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
                  global_clipnorm: Optional[float] = None, **kwargs: Any) -> None:
-        given = {k: v for k, v in zip(_CLIP_ARGS, (clipnorm, clipvalue, global_clipnorm)) if v is not None}
-        if len(given) > 1:
-            raise ValueError(f"{type(self).__name__}: only one of clipnorm, clipvalue and global_clipnorm can be set "
-                             f"(Keras), got {', '.join(f'{k}={v}' for k, v in given.items())}")
-        for k, v in given.items():
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 < v < math.inf:
-                raise ValueError(f"{type(self).__name__}: {k} must be a positive finite number or None, got {v!r}")
+        given = _checked_clipping(type(self).__name__, dict(zip(_CLIP_ARGS, (clipnorm, clipvalue, global_clipnorm))))
         init(self, *args, **kwargs)
         for k, v in given.items():
             setattr(self, k, float(v))
@@ -128,8 +168,12 @@ class Optimizer:
     accepted as PyTorch's spelling of ``learning_rate``.
     """
 
-    #: names of the per-parameter state arrays, in order (subclasses set this)
-    slots: Sequence[str] = ()
+    #: hyper-parameter name -> its check; subclasses extend it. Used by __init__ and load_state_dict.
+    hyper: Dict[str, Check] = {"learning_rate": _learning_rate, "weight_decay": _optional_non_negative,
+                               "clipnorm": _positive_or_none, "clipvalue": _positive_or_none,
+                               "global_clipnorm": _positive_or_none}
+    #: state arrays that must never be negative (square roots are taken of them)
+    non_negative_slots = frozenset({"velocity", "velocity_hat", "accumulator"})
     clipnorm: Optional[float] = None
     clipvalue: Optional[float] = None
     global_clipnorm: Optional[float] = None
@@ -142,27 +186,43 @@ class Optimizer:
             cls.__init__ = _with_clipping(cls.__dict__["__init__"])
 
     def __init__(self, params: Any = None, learning_rate: Any = 0.001, weight_decay: Optional[float] = None,
-                 name: Optional[str] = None, lr: Any = None):
+                 name: Optional[str] = None, lr: Any = None, **hyper: Any):
+        who = type(self).__name__
         if params is not None and _is_lr(params):
             params, learning_rate = None, params
         if lr is not None:
             learning_rate = lr
-        if not _is_lr(learning_rate):
-            raise TypeError(f"{type(self).__name__}: learning_rate must be a number, a schedule or a callable of the "
-                            f"step, got {type(learning_rate).__name__}")
-        if isinstance(learning_rate, numbers.Real) and not 0 <= learning_rate < math.inf:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite number >= 0, got {learning_rate}")
-        if weight_decay is not None and (not isinstance(weight_decay, numbers.Real) or weight_decay < 0):
-            raise ValueError(f"{type(self).__name__}: weight_decay must be a non-negative number or None, "
-                             f"got {weight_decay!r}")
-        self.learning_rate = learning_rate
-        self.weight_decay = None if weight_decay is None else float(weight_decay)
+        config = self._checked_config(who, {"learning_rate": learning_rate, "weight_decay": weight_decay, **hyper})
+        name = V.string(who, "name", name, allow_none=True)
+        for k, v in config.items():
+            setattr(self, k, v)
         self.name = name or type(self).__name__.lower()
         self.iterations = 0
         self.params: List[Tensor] = []
         self.state: List[Dict[str, np.ndarray]] = []
         if params is not None:
             self.add_params(params)
+
+    def _checked_config(self, who: str, config: Mapping[str, Any]) -> Dict[str, Any]:
+        """Every hyper-parameter of ``config`` checked (unknown names refused), normalized."""
+        out = {}
+        for k, v in config.items():
+            check = self.hyper.get(k)
+            if check is None:
+                raise ValueError(f"{who}: unknown hyper-parameter {V.show(k)}; {type(self).__name__} has "
+                                 + ", ".join(self.hyper))
+            out[k] = check(who, k, v)
+        return out
+
+    @staticmethod
+    def _slot_names(config: Mapping[str, Any]) -> Tuple[str, ...]:
+        """Names of the per-parameter state arrays the hyper-parameters ``config`` need, in order."""
+        return ()
+
+    @property
+    def slots(self) -> Tuple[str, ...]:
+        """Names of the per-parameter state arrays, in order."""
+        return self._slot_names(self.get_config())
 
     # --- parameters and state ----------------------------------------------------------
     def add_params(self, params: Iterable[Tensor]) -> None:
@@ -203,15 +263,21 @@ class Optimizer:
         lr = self.learning_rate
         if not callable(lr):
             return float(lr)
+        who = type(self).__name__
         try:  # a schedule's value is checked every step: a NaN or negative rate would corrupt the weights
-            value = float(lr(self.iterations))
+            value = lr(self.iterations)
         except (TypeError, ValueError) as e:
-            raise TypeError(f"{type(self).__name__}: the learning-rate schedule must return a number, at step "
+            raise TypeError(f"{who}: the learning-rate schedule must return a number, at step "
                             f"{self.iterations} it failed: {e}") from None
+        if isinstance(value, (np.ndarray, Tensor)) and np.size(value) == 1:
+            value = np.asarray(value).reshape(()).item()
+        if not V.is_real(value):
+            raise TypeError(f"{who}: the learning-rate schedule must return a number, at step {self.iterations} it "
+                            f"gave {V.show(value)}")
         if not 0 <= value < math.inf:
-            raise ValueError(f"{type(self).__name__}: the learning-rate schedule gave {value} at step "
-                             f"{self.iterations}; it must be a finite number >= 0")
-        return value
+            raise ValueError(f"{who}: the learning-rate schedule gave {value} at step {self.iterations}; it must be "
+                             "a finite number >= 0")
+        return float(value)
 
     lr = property(current_learning_rate)
 
@@ -289,29 +355,52 @@ class Optimizer:
             "state": [{k: v.copy() for k, v in st.items()} for st in self.state],
         }
 
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output (the optimizer must have the same parameter shapes)."""
-        try:
-            its, slots = state["iterations"], state["state"]
-        except (KeyError, TypeError):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: expected the output of state_dict()") from None
-        if len(slots) != len(self.state):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has {len(slots)} parameters, this "
-                             f"optimizer has {len(self.state)}")
-        for i, (new, old) in enumerate(zip(slots, self.state)):
-            if set(new) != set(old):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: parameter {i} has state {sorted(new)}, "
-                                 f"expected {sorted(old)}")
-            for k in old:
-                if np.shape(new[k]) != old[k].shape:
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {i} has "
-                                     f"shape {np.shape(new[k])}, expected {old[k].shape}")
-        for new, old in zip(slots, self.state):
-            for k in old:
-                old[k][...] = new[k]
-        self.iterations = int(its)
-        for k, v in state.get("config", {}).items():
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (the optimizer must have the same parameter shapes).
+        Everything is checked first (step count, hyper-parameters, every state array); on any
+        error nothing changes."""
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{who}: state must be the dict state_dict() returns, got {V.show(state)}")
+        missing, unknown = {"iterations", "state"} - set(state), set(state) - {"iterations", "config", "state"}
+        if missing or unknown:
+            raise ValueError(f"{who}: expected the output of state_dict(); missing {sorted(missing) or 'none'}, "
+                             f"unexpected {sorted(map(str, unknown)) or 'none'}")
+        iterations = V.integer(who, "iterations", state["iterations"], lo=0)
+        given = state.get("config", {})
+        if not isinstance(given, Mapping):
+            raise TypeError(f"{who}: config must be a dict of hyper-parameters, got {V.show(given)}")
+        config = {**self.get_config(), **self._checked_config(who, given)}
+        _checked_clipping(who, config)
+        arrays = self._checked_state(who, state["state"], self._slot_names(config))
+        self.state = arrays
+        for k, v in config.items():
             setattr(self, k, v)
+        self.iterations = iterations
+
+    def _checked_state(self, who: str, slots: Any, names: Tuple[str, ...]) -> List[Dict[str, np.ndarray]]:
+        """New per-parameter state arrays (copies in each parameter's dtype) from ``slots``, checked."""
+        if not isinstance(slots, (list, tuple)):
+            raise TypeError(f"{who}: state must be a list with one dict per parameter, got {V.show(slots)}")
+        if len(slots) != len(self.params):
+            raise ValueError(f"{who}: the state has {len(slots)} parameters, this optimizer has {len(self.params)}")
+        out = []
+        for i, (entry, p) in enumerate(zip(slots, self.params)):
+            if not isinstance(entry, Mapping) or set(entry) != set(names):
+                raise ValueError(f"{who}: parameter {i} has state {V.show(entry)}, expected the arrays "
+                                 f"{list(names)} (for these hyper-parameters)")
+            arrays = {}
+            for k in names:
+                what = f"state {k!r} of parameter {i}"
+                a = V.real_array(who, entry[k], what, allow_bool=False)
+                if a.shape != p.shape:
+                    raise ValueError(f"{who}: {what} has shape {a.shape}, expected {p.shape}")
+                with np.errstate(over="ignore"):  # a value too large for the dtype is reported as inf
+                    arrays[k] = V.real_array(who, np.array(a, dtype=p.data.dtype), what, finite=True)
+                if k in self.non_negative_slots and (arrays[k] < 0).any():
+                    raise ValueError(f"{who}: {what} must be >= 0 (a running mean of squares)")
+            out.append(arrays)
+        return out
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -321,14 +410,15 @@ class Optimizer:
 class SGD(Optimizer):
     """Gradient descent, optionally with (Nesterov) momentum. Keras defaults: lr 0.01, momentum 0."""
 
+    hyper = {**Optimizer.hyper, "momentum": _unit_closed, "nesterov": V.boolean}
+
     def __init__(self, params: Any = None, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: Optional[float] = None, name: Optional[str] = None, lr: Any = None):
-        if not isinstance(momentum, numbers.Real) or not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"SGD: momentum must be a number in [0, 1], got {momentum!r}")
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-        self.slots = ("momentum",) if self.momentum else ()
-        super().__init__(params, learning_rate, weight_decay, name, lr)
+        super().__init__(params, learning_rate, weight_decay, name, lr, momentum=momentum, nesterov=nesterov)
+
+    @staticmethod
+    def _slot_names(config):
+        return ("momentum",) if config["momentum"] else ()
 
     def update(self, w, g, state, lr):
         if not self.momentum:
@@ -349,17 +439,18 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with Keras's defaults: lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7."""
 
+    hyper = {**Optimizer.hyper, "beta_1": _unit_open, "beta_2": _unit_open, "epsilon": _non_negative,
+             "amsgrad": V.boolean}
+
     def __init__(self, params: Any = None, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: Optional[float] = None,
                  name: Optional[str] = None, lr: Any = None):
-        for nm, b in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"{type(self).__name__}: {nm} must be in [0, 1), got {b}")
-        if epsilon < 0:
-            raise ValueError(f"{type(self).__name__}: epsilon must be >= 0, got {epsilon}")
-        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = float(beta_1), float(beta_2), float(epsilon), amsgrad
-        self.slots = ("momentum", "velocity", "velocity_hat") if amsgrad else ("momentum", "velocity")
-        super().__init__(params, learning_rate, weight_decay, name, lr)
+        super().__init__(params, learning_rate, weight_decay, name, lr, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad)
+
+    @staticmethod
+    def _slot_names(config):
+        return ("momentum", "velocity", "velocity_hat") if config["amsgrad"] else ("momentum", "velocity")
 
     def update(self, w, g, state, lr):
         t = self.iterations + 1
@@ -381,28 +472,30 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay ``w ← w - w·wd·lr`` before each step (Keras default wd 0.004)."""
 
+    hyper = {**Adam.hyper, "weight_decay": _non_negative}  # a number here, never None
+
     def __init__(self, params: Any = None, learning_rate: Any = 0.001, weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
                  name: Optional[str] = None, lr: Any = None):
-        if weight_decay is None:
-            raise ValueError("AdamW: weight_decay must be a number, got None")
         super().__init__(params, learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, name, lr)
 
 
 class RMSprop(Optimizer):
     """RMSprop with Keras's defaults: lr 0.001, ρ 0.9, momentum 0, ε 1e-7 (inside the square root)."""
 
+    hyper = {**Optimizer.hyper, "rho": _unit_open, "momentum": _non_negative, "epsilon": _non_negative,
+             "centered": V.boolean}
+
     def __init__(self, params: Any = None, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, weight_decay: Optional[float] = None,
                  name: Optional[str] = None, lr: Any = None):
-        if not 0.0 <= rho < 1.0:
-            raise ValueError(f"RMSprop: rho must be in [0, 1), got {rho}")
-        if momentum < 0:
-            raise ValueError(f"RMSprop: momentum must be >= 0, got {momentum}")
-        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), centered
-        self.slots = ("velocity",) + (("momentum",) if momentum > 0 else ()) + (
-            ("average_gradient",) if centered else ())
-        super().__init__(params, learning_rate, weight_decay, name, lr)
+        super().__init__(params, learning_rate, weight_decay, name, lr, rho=rho, momentum=momentum,
+                         epsilon=epsilon, centered=centered)
+
+    @staticmethod
+    def _slot_names(config):
+        return ("velocity",) + (("momentum",) if config["momentum"] > 0 else ()) + (
+            ("average_gradient",) if config["centered"] else ())
 
     def update(self, w, g, state, lr):
         v = state["velocity"]
@@ -432,16 +525,17 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad with Keras's defaults: lr 0.001, accumulators starting at 0.1, ε 1e-7."""
 
-    slots = ("accumulator",)
+    hyper = {**Optimizer.hyper, "initial_accumulator_value": _non_negative, "epsilon": _non_negative}
 
     def __init__(self, params: Any = None, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay: Optional[float] = None, name: Optional[str] = None,
                  lr: Any = None):
-        if initial_accumulator_value < 0:
-            raise ValueError(f"Adagrad: initial_accumulator_value must be >= 0, got {initial_accumulator_value}")
-        self.initial_accumulator_value = float(initial_accumulator_value)
-        self.epsilon = float(epsilon)
-        super().__init__(params, learning_rate, weight_decay, name, lr)
+        super().__init__(params, learning_rate, weight_decay, name, lr,
+                         initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
+
+    @staticmethod
+    def _slot_names(config):
+        return ("accumulator",)
 
     def _init_state(self, w):
         return {"accumulator": np.full_like(w, self.initial_accumulator_value)}

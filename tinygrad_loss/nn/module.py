@@ -26,10 +26,12 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .. import _validate as V
 from .._io import atomic_write
 from ..autograd import name_scope
 from ..tensor import Tensor
@@ -211,7 +213,7 @@ class Module:
     # --- modes ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout active) for this module and all sub-modules; returns self."""
-        self.training = bool(mode)
+        self.training = V.boolean(f"{self.name}.train", "mode", mode)
         for m in self._children().values():
             m.train(mode)
         return self
@@ -239,16 +241,27 @@ class Module:
 
     def set_weights(self, weights: List[Any]) -> None:
         """Overwrite every weight, in :attr:`weights` order, with ``weights`` (checked first: all or nothing)."""
-        named = self._walk("", structural=False, trainable_only=False)
+        if isinstance(weights, (str, bytes, Mapping, np.ndarray)) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"set_weights: weights must be a list of arrays (one per parameter), got "
+                            f"{V.show(weights)}")
         weights = list(weights)
+        named = self._walk("", structural=False, trainable_only=False)
         if len(weights) != len(named):
             raise ValueError(f"set_weights: {self.name} has {len(named)} weight arrays, got {len(weights)}")
-        arrays = []
-        for (n, p), w in zip(named, weights):
-            a = np.asarray(w.data if isinstance(w, Tensor) else w)
-            if a.shape != p.shape:
-                raise ValueError(f"set_weights: weight {n!r} has shape {p.shape}, got an array of shape {a.shape}")
-            arrays.append(a)
+        self._write_weights(named, [self._checked_weight("set_weights", n, p, w) for (n, p), w in zip(named, weights)])
+
+    def _checked_weight(self, fn: str, name: str, p: Tensor, value: Any) -> np.ndarray:
+        """``value`` for parameter ``p``: real, finite numbers of ``p``'s shape, as ``p``'s dtype."""
+        what = f"weight {name!r}"
+        a = V.real_array(fn, value, what, allow_bool=False)
+        if a.shape != p.shape:
+            raise ValueError(f"{fn}: {what} has shape {a.shape} but {self.name} expects {p.shape}")
+        with np.errstate(over="ignore"):  # a value too large for the dtype shows up as inf below
+            return V.real_array(fn, a.astype(p.data.dtype), what, finite=True)
+
+    @staticmethod
+    def _write_weights(named: List[Tuple[str, Tensor]], arrays: List[np.ndarray]) -> None:
+        """Write checked arrays into the parameters (nothing here can fail)."""
         for (_, p), a in zip(named, arrays):
             p.data[...] = a
 
@@ -258,26 +271,23 @@ class Module:
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Load arrays by path; names and shapes must match exactly (checked before any change)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: state must be a dict {{name: array}} like state_dict() returns, "
+                            f"got {V.show(state)}")
         self._assign_by_name(dict(state), "load_state_dict")
 
     def _assign_by_name(self, state: Dict[str, Any], fn: str) -> None:
-        named = dict(self.named_weights())
+        named = self.named_weights()
         if not named:
             raise ValueError(f"{fn}: {self.name} has no parameters yet; build it first (give the first layer "
                              "input_shape=..., or call the model once on data)")
-        missing = sorted(set(named) - set(state))
-        extra = sorted(set(state) - set(named))
+        names = {n for n, _ in named}
+        missing = sorted(names - set(state))
+        extra = sorted(map(str, set(state) - names))
         if missing or extra:
             raise ValueError(f"{fn}: the weights do not match {self.name}: missing {missing or 'none'}, "
                              f"unexpected {extra or 'none'}")
-        arrays = {}
-        for n, p in named.items():
-            a = np.asarray(state[n])
-            if a.shape != p.shape:
-                raise ValueError(f"{fn}: weight {n!r} has shape {a.shape} but {self.name} expects {p.shape}")
-            arrays[n] = a
-        for n, p in named.items():
-            p.data[...] = arrays[n]
+        self._write_weights(named, [self._checked_weight(fn, n, p, state[n]) for n, p in named])
 
     def save_weights(self, path: str) -> None:
         """Write every parameter to an ``.npz`` file, atomically (temporary file, then rename)."""
@@ -292,20 +302,38 @@ class Module:
 
     def load_weights(self, path: str) -> None:
         """Read weights written by :meth:`save_weights`. Names and shapes must match; on any
-        mismatch a ValueError explains it and no parameter is changed."""
-        path = os.fspath(path)
+        mismatch or damaged file a ValueError (an OSError when the file cannot be read) explains
+        it, naming the file, and no parameter is changed."""
+        path = V.path("load_weights", "path", path)
+        state = _read_npz(path)
+        for k, a in state.items():
+            if a.dtype.kind not in "iuf":
+                raise ValueError(f"load_weights: {path!r} is not a weights file: {k!r} holds {a.dtype}, not numbers")
         try:
-            loaded = np.load(path, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not named weights")
-            with loaded as f:
-                state = {k: f[k] for k in f.files}
-        except FileNotFoundError:
-            raise FileNotFoundError(f"load_weights: no such file: {path!r}") from None
-        except (ValueError, OSError) as e:
-            raise ValueError(f"load_weights: {path!r} is not a weights file written by save_weights ({e})") from None
-        self._assign_by_name(state, "load_weights")
+            self._assign_by_name(state, "load_weights")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{e} (file {path!r})") from None
 
     def __repr__(self) -> str:
         kids = "".join(f"\n  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._children().items())
         return f"{type(self).__name__}(name={self.name!r}){kids}"
+
+
+def _read_npz(path: str) -> Dict[str, np.ndarray]:
+    """Every array of the ``.npz`` file ``path``; errors name ``load_weights`` and the file."""
+    try:
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not named weights")
+            with loaded as f:
+                return {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load_weights: no such file: {path!r}") from None
+    except OSError as e:  # a directory, unreadable...: keep the OSError kind, say who and which file
+        err = type(e)(f"load_weights: cannot read {path!r}: {e.strerror or e}")
+        err.errno = e.errno
+        raise err from None
+    except Exception as e:  # truncated or damaged: zipfile.BadZipFile, EOFError, zlib.error, ValueError...
+        raise ValueError(f"load_weights: {path!r} is not a weights file written by save_weights "
+                         f"({type(e).__name__}: {e})") from None
