@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import string
 import warnings
 from typing import Any, Callable, Dict, List, Optional
