@@ -3,9 +3,9 @@
     python examples/tutorial_figures.py                 # writes docs/img/tutorial/ (the checked-in pictures)
     python examples/tutorial_figures.py out/tutorial    # writes somewhere else
 
-Graphs and backprop frames need Graphviz's ``dot``; the loss curve and the outlier plot are
-plain SVG written by ``plot_history.svg_plot`` (no matplotlib needed, so the checked-in files
-do not depend on what is installed).
+Graphs and backprop frames need Graphviz's ``dot``; the loss curve (``History.plot``) and the
+outlier plot are drawn by matplotlib (``pip install 'tinygrad_loss[plot]'``), as SVG whose text
+stays text.
 
 Files: mse_graph.svg, ce_probs_graph.svg, ce_logits_graph.svg, loss_curve.svg,
 backprop_steps/step_00.svg ... step_08.svg, outliers.svg.
@@ -21,7 +21,8 @@ import tinygrad_loss as tl  # noqa: E402
 from tinygrad_loss import losses  # noqa: E402
 from tinygrad_loss.nn import Dense, Sequential, clear_session  # noqa: E402
 from tinygrad_loss.optim import Adam, ExponentialDecay  # noqa: E402
-from plot_history import plot_history, svg_plot, train_reference  # noqa: E402
+from tinygrad_loss.viz import save_figure  # noqa: E402
+from plot_history import train_reference  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs",
                                                          "img", "tutorial")
@@ -58,7 +59,9 @@ def cross_entropy_graphs() -> list:
 def loss_curve() -> str:
     """Section 4: the reference program's loss per epoch (seed 0, SGD, 100 epochs), as SVG."""
     history = train_reference(epochs=100)
-    return plot_history(history, path("loss_curve.svg"), title="reference program: MSE loss per epoch (SGD, lr 0.01)")
+    fig = history.plot(log_y=True)
+    fig.axes[0].set_title("reference program: MSE loss per epoch (SGD, lr 0.01)")
+    return save_figure(fig, path("loss_curve.svg"))
 
 
 def backprop_frames() -> list:
@@ -90,14 +93,21 @@ def outliers() -> str:
     x = np.arange(10.0).reshape(-1, 1)
     y = 2 * x[:, 0] + 1 + rng.normal(0.0, 0.5, size=10)
     y[7] += 30
+    from matplotlib.figure import Figure
+
     ends = np.array([0.0, 9.0])
-    lines = [("true line: y = 2x + 1", ends, 2 * ends + 1)]
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(x[:, 0], y, color="black", zorder=3, label="data (outlier at x = 7)")
+    ax.plot(ends, 2 * ends + 1, color="0.6", linestyle="--", label="true line: y = 2x + 1")
     for name, loss in [("MSE", losses.MeanSquaredError()), ("MAE", losses.MeanAbsoluteError()),
                        ("Huber", losses.Huber(delta=1.0))]:
         w, b = fit_line(x, y, loss)
-        lines.append((f"{name}: y = {w:.2f}x + {b:.2f}", ends, w * ends + b))
-    return svg_plot(path("outliers.svg"), lines=lines, points=[("data (outlier at x = 7)", x[:, 0], y)],
-                    title="one outlier: the line each loss fits", xlabel="x", ylabel="y")
+        ax.plot(ends, w * ends + b, label=f"{name}: y = {w:.2f}x + {b:.2f}")
+    ax.set(title="one outlier: the line each loss fits", xlabel="x", ylabel="y")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return save_figure(fig, path("outliers.svg"))
 
 
 if __name__ == "__main__":

@@ -6,18 +6,16 @@
   squares, the L1 line through two data points, Huber by iteratively reweighted least squares).
 * examples/tutorial_figures.py writes every picture the tutorial shows (run into a temporary
   directory), and the checked-in pictures say what a fresh run says.
-* examples/plot_history.py draws a PNG with matplotlib, or its own SVG without it, and never fails
-  for the lack of it.
+* examples/plot_history.py draws the curve with History.plot, and says which extra to install
+  when matplotlib is missing.
 * examples/README.md lists every example.
 """
 import contextlib
 import io
 import os
 import re
-import runpy
 import subprocess
 import sys
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -79,7 +77,6 @@ def tutorial(tmp_path_factory):
     cells = doc_cells(DOC.read_text(encoding="utf-8"))
     namespace = {"__name__": "__tutorial__"}
     old_cwd, old_path = os.getcwd(), list(sys.path)
-    sys.path.insert(0, str(EXAMPLES))  # `sys.path.insert(0, "examples")` in the doc is relative to the repo root
     os.chdir(work)
     compared = 0
     try:
@@ -112,7 +109,7 @@ def test_tutorial_writes_the_files_it_talks_about(tutorial):
     w = tutorial["written"]
     assert {"out/mse_graph.svg", "out/ce_probs_graph.svg", "out/ce_logits_graph.svg", "out/backprop_steps.html"} <= w
     assert {f"out/backprop_steps/step_{k:02d}.svg" for k in range(9)} <= w
-    assert ("out/loss_curve.svg" in w) != ("out/loss_curve.png" in w)  # one of the two, depending on matplotlib
+    assert "out/loss_curve.png" in w and (tutorial["dir"] / "out" / "loss_curve.png").read_bytes().startswith(b"\x89PNG")
     # run from the repository root, the tutorial leaves no untracked file: everything goes to out/ (ignored)
     assert all(name.startswith("out/") for name in w), sorted(w)
 
@@ -303,104 +300,33 @@ def test_outlier_figure_legend_is_the_experiment(figures, tutorial):
 
 
 def test_loss_curve_has_one_point_per_epoch(figures):
+    """matplotlib writes the curve as one <path> of 100 vertices (M, then 99 L), inside a line2d group."""
     root = ET.parse(figures / "loss_curve.svg").getroot()
-    (line,) = root.iter(f"{SVG_NS}polyline")
-    assert len(line.get("points").split()) == 100
+    counts = [len(re.findall(r"[ML]", p.get("d", ""))) for g in root.iter(f"{SVG_NS}g")
+              if (g.get("id") or "").startswith("line2d") for p in g.iter(f"{SVG_NS}path")]
+    assert counts.count(100) == 1
+    assert "loss (log scale)" in _svg_texts(figures / "loss_curve.svg")
 
 
-# --- plot_history ------------------------------------------------------------------------------------
+# --- plot_history -------------------------------------------------------------------------------------
 
-def _plot_history_module():
-    return runpy.run_path(str(EXAMPLES / "plot_history.py"), run_name="plot_history_under_test")
-
-
-def test_svg_fallback_without_matplotlib(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
-    mod = _plot_history_module()
-    written = mod["plot_history"]([100.0, 10.0, 1.0, 0.1], str(tmp_path / "curve.png"))
-    assert written == str(tmp_path / "curve.svg") and not (tmp_path / "curve.png").exists()
-    assert "matplotlib is not installed" in capsys.readouterr().out
-    root = ET.parse(written).getroot()
-    (line,) = root.iter(f"{SVG_NS}polyline")
-    pts = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
-    xs, ys = zip(*pts)
-    # log scale: each factor of 10 is the same distance down the picture; epochs evenly spaced
-    assert np.allclose(np.diff(ys), np.diff(ys)[0], atol=0.2) and np.diff(ys)[0] > 0
-    assert np.allclose(np.diff(xs), np.diff(xs)[0], atol=0.2) and np.diff(xs)[0] > 0
-    assert "epoch" in _svg_texts(Path(written))
-
-
-def test_script_exits_cleanly_without_matplotlib(tmp_path):
-    code = ("import sys, runpy; sys.modules['matplotlib'] = None; sys.argv = ['plot_history.py', sys.argv[1]]; "
-            "runpy.run_path(%r, run_name='__main__')"
-            % str(EXAMPLES / "plot_history.py"))
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "curve")], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+def test_plot_history_script_writes_the_curve(tmp_path):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "plot_history.py"), str(tmp_path / "curve.png")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
-    assert "matplotlib is not installed" in proc.stdout and (tmp_path / "curve.svg").exists()
+    assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(os.listdir(tmp_path)) == ["curve.png"]  # no temporary file left behind
     m = re.search(r"loss: first epoch ([\d.]+), last epoch ([\d.]+)", proc.stdout)
     assert m and float(m.group(2)) < 1e-3 * float(m.group(1))
 
 
-def test_png_with_matplotlib(tmp_path, monkeypatch):
-    """With matplotlib importable, the PNG branch plots every epoch on a log axis and saves atomically.
-    (matplotlib is not a dependency, so a recording stand-in plays its part here.)"""
-    calls = []
-
-    class Axes:
-        def __getattr__(self, name):
-            return lambda *a, **k: calls.append((name, a, k))
-
-    class Figure:
-        def __getattr__(self, name):
-            return lambda *a, **k: calls.append((name, a, k))
-
-        def savefig(self, fname, format=None):
-            calls.append(("savefig", (fname,), {"format": format}))
-            if hasattr(fname, "write"):  # matplotlib accepts a path or a binary file object
-                fname.write(b"\x89PNG\r\n\x1a\n")
-            else:
-                Path(fname).write_bytes(b"\x89PNG\r\n\x1a\n")
-
-    mpl = types.ModuleType("matplotlib")
-    mpl.use = lambda backend: calls.append(("use", (backend,), {}))
-    plt = types.ModuleType("matplotlib.pyplot")
-    plt.subplots = lambda **k: (Figure(), Axes())
-    plt.close = lambda fig: calls.append(("close", (), {}))
-    mpl.pyplot = plt
-    monkeypatch.setitem(sys.modules, "matplotlib", mpl)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", plt)
-    mod = _plot_history_module()
-    history = {"loss": [4.0, 2.0, 1.0], "val_loss": [5.0, 3.0, 2.5]}
-    written = mod["plot_history"](history, str(tmp_path / "sub" / "curve"))
-    assert written == str(tmp_path / "sub" / "curve.png")
-    assert (tmp_path / "sub" / "curve.png").read_bytes().startswith(b"\x89PNG")
-    assert sorted(os.listdir(tmp_path / "sub")) == ["curve.png"]  # no temporary file left behind
-    plotted = [(list(a[0]), a[1], k.get("label")) for name, a, k in calls if name == "plot"]
-    assert plotted == [([1, 2, 3], [4.0, 2.0, 1.0], "loss"), ([1, 2, 3], [5.0, 3.0, 2.5], "val_loss")]
-    assert ("use", ("Agg",), {}) in calls and ("set_yscale", ("log",), {}) in calls
-    assert any(name == "close" for name, _, _ in calls)
-
-
-def test_diverged_run_still_plots(tmp_path):
-    """A run whose loss became inf/NaN draws its finite epochs (the point of looking at the curve)."""
-    mod = _plot_history_module()
-    for log_y in (True, False):
-        written = mod["plot_history"]([8.0, 2.0, float("inf"), float("nan")], str(tmp_path / f"c{log_y}.svg"),
-                                      log_y=log_y)
-        (line,) = ET.parse(written).getroot().iter(f"{SVG_NS}polyline")
-        assert len(line.get("points").split()) == 2
-
-
-def test_plot_history_errors(tmp_path):
-    mod = _plot_history_module()
-    with pytest.raises(ValueError, match="no 'loss' values"):
-        mod["plot_history"]({"accuracy": [0.5]}, str(tmp_path / "c.svg"))
-    with pytest.raises(ValueError, match=r"\.png or \.svg"):
-        mod["plot_history"]([1.0, 0.5], str(tmp_path / "c.jpg"))
-    with pytest.raises(ValueError, match="no finite positive values"):
-        mod["plot_history"]([0.0, float("nan")], str(tmp_path / "c.svg"))
-    assert not list(tmp_path.iterdir())  # nothing written for a refused plot
+def test_plot_history_script_without_matplotlib_names_the_extra(tmp_path):
+    code = ("import sys, runpy; sys.modules['matplotlib'] = None; sys.argv = ['plot_history.py', sys.argv[1]]; "
+            "runpy.run_path(%r, run_name='__main__')" % str(EXAMPLES / "plot_history.py"))
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "curve.png")], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1
+    assert "pip install 'tinygrad_loss[plot]'" in proc.stderr and not list(tmp_path.iterdir())
 
 
 # --- examples/README.md ------------------------------------------------------------------------------

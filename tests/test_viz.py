@@ -649,8 +649,10 @@ def test_docs_graph_pictures_are_current(fresh_graph_pictures):
     out, img = fresh_graph_pictures, os.path.join(ROOT, "docs", "img")
     fresh = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
     checked_in = sorted(os.path.relpath(p, img) for p in glob.glob(os.path.join(img, "**", "*.png"), recursive=True)
-                        if not os.path.basename(p).startswith("diag_"))
-    assert fresh == checked_in  # nothing missing, nothing stale (diag_* come from examples/diagnostics.py)
+                        if not os.path.basename(p).startswith(("diag_", "loss_atlas_", "landscape_")))
+    # nothing missing, nothing stale (diag_* come from examples/diagnostics.py; loss_atlas_* and landscape_* from
+    # examples/landscapes.py, checked by tests/test_plots.py)
+    assert fresh == checked_in
     for name in fresh:
         src = png_dot_source(os.path.join(img, name))
         assert src is not None and src == png_dot_source(out / name), f"docs/img/{name} is stale"

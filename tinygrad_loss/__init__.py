@@ -19,7 +19,7 @@ from . import nn, optim, metrics, callbacks, training, keras
 from .nn import Module, Layer, Dense, Dropout, Model, Sequential
 from .optim import Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, ExponentialDecay
 from .callbacks import (History, EarlyStopping, TerminateOnNaN, LambdaCallback, ModelCheckpoint, LearningRateScheduler,
-                        ReduceLROnPlateau, CSVLogger)
+                        ReduceLROnPlateau, CSVLogger, WeightHistory)
 # TensorFlow custom-loop names (issue 12): tf.Variable, tf.GradientTape, tf.reduce_mean, tf.random...
 from .tf_compat import (Variable, constant, convert_to_tensor, GradientTape, reduce_mean, reduce_sum, reduce_max,
                         reduce_min, float32, float64, random)

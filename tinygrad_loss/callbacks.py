@@ -20,7 +20,8 @@ from . import _validate as V
 from ._io import write_atomic
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "LambdaCallback",
-           "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger"]
+           "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger",
+           "WeightHistory"]
 
 Logs = Optional[Dict[str, float]]
 
@@ -98,6 +99,24 @@ class History(Callback):
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+    def plot(self, metrics: Any = None, ax: Any = None, log_y: Optional[bool] = None) -> Any:
+        """Draw the training (and ``val_``) curves with matplotlib; returns the Figure.
+        See :func:`tinygrad_loss.viz.plot_history` (needs ``pip install 'tinygrad_loss[plot]'``)."""
+        # Imported here, not at the top: training code does not depend on the viewer, and
+        # `import tinygrad_loss` must work without matplotlib; only this call needs them.
+        from .viz.plots import plot_history
+        return plot_history(self, metrics=metrics, ax=ax, log_y=log_y)
+
+    def _repr_png_(self) -> Optional[bytes]:
+        """Jupyter shows a History as its loss curves (None, hence the text repr, without matplotlib)."""
+        if not self.history:
+            return None
+        try:
+            from .viz.plots import figure_png, plot_history
+            return figure_png(plot_history(self))
+        except ImportError:
+            return None
 
 
 def _direction(monitor: str, mode: str, who: str) -> str:
@@ -405,3 +424,51 @@ class CSVLogger(Callback):
         writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
         self._text += out.getvalue()
         write_atomic(self.filename, self._text)
+class WeightHistory(Callback):
+    """Record chosen weights at the start of training and after every epoch, to draw the path
+    ``fit`` takes across a loss surface.
+
+    ``weights``: ``(parameter, index)`` pairs naming single entries, e.g.
+    ``[(dense.kernel, (0, 0)), (dense.kernel, (1, 0))]`` (a parameter may also be given by its name
+    in ``model.named_parameters()``); ``None`` records every weight of the model, flattened.
+    After ``fit``, ``path`` is an ``(epochs + 1, k)`` array whose row 0 holds the starting values.
+    """
+
+    def __init__(self, weights: Optional[List[Any]] = None):
+        super().__init__()
+        if weights is not None:
+            weights = list(weights)
+            for pair in weights:
+                if not (isinstance(pair, tuple) and len(pair) == 2):
+                    raise ValueError(f"WeightHistory: weights must be (parameter, index) pairs, got {pair!r}")
+        self.weights = weights
+        self.rows: List[np.ndarray] = []
+
+    def _entries(self) -> List[Any]:
+        if self.weights is None:
+            return [(p, None) for p in self.model.parameters()]
+        names = dict(self.model.named_parameters())
+        out = []
+        for param, index in self.weights:
+            if isinstance(param, str):
+                if param not in names:
+                    raise ValueError(f"WeightHistory: the model has no parameter {param!r}; it has {sorted(names)}")
+                param = names[param]
+            out.append((param, index if isinstance(index, tuple) else (index,)))
+        return out
+
+    def _record(self) -> None:
+        self.rows.append(np.concatenate([np.ravel(p.data if i is None else p.data[i]).astype(float)
+                                         for p, i in self._entries()]))
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        self.rows = []
+        self._record()
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        self._record()
+
+    @property
+    def path(self) -> np.ndarray:
+        """``(recorded epochs + 1, k)``: row 0 before training, row ``e`` after epoch ``e``."""
+        return np.array(self.rows) if self.rows else np.zeros((0, 0))

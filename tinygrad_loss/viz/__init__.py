@@ -10,6 +10,12 @@ from .dot import PALETTE, DrawOptions, to_dot
 from .model_plot import plot_model
 from .render import FORMATS, GraphvizNotFoundError, draw, render
 from .steps import BackpropStep, BackpropSteps, backprop_steps, render_backprop
+# loss curves, surfaces and optimizer paths: the arrays (tinygrad_loss.landscape, outside the viewer because it
+# resolves loss names) and their pictures (plots: matplotlib, imported only when drawing)
+from ..landscape import filter_normalized_direction, loss_curves, loss_surface, model_loss_surface, optimizer_paths
+from .plots import plot_history, plot_loss_atlas, plot_loss_surface, save_figure
 
 __all__ = ["to_dot", "draw", "render", "plot_model", "backprop_steps", "render_backprop", "BackpropStep", "BackpropSteps", "detect_anomaly",
-           "AnomalyError", "GraphvizNotFoundError", "DrawOptions", "PALETTE", "FORMATS"]
+           "AnomalyError", "GraphvizNotFoundError", "DrawOptions", "PALETTE", "FORMATS",
+           "loss_curves", "loss_surface", "model_loss_surface", "optimizer_paths", "filter_normalized_direction",
+           "plot_history", "plot_loss_atlas", "plot_loss_surface", "save_figure"]
