@@ -1,5 +1,6 @@
-"""Render the pictures of docs/graphs.md: the reference model's graph, a loss as a cluster,
-a collapsed view and the backward pass step by step.
+"""Render the pictures of docs/graphs.md (the reference model's graph, a loss as a cluster,
+a collapsed view, the backward pass step by step) and the graphs of the Keras 3 losses of
+docs/losses.md (docs/img/losses/).
 
     python examples/render_graphs.py            # writes docs/img/
     python examples/render_graphs.py out/graphs # writes somewhere else
@@ -9,6 +10,7 @@ import os
 import sys
 
 import tinygrad_loss as tl
+from tinygrad_loss import losses
 from tinygrad_loss.losses import CategoricalCrossentropy, MeanSquaredError
 from tinygrad_loss.nn import Dense, Sequential, clear_session
 
@@ -62,5 +64,25 @@ x3 = tl.Tensor([0.5, 2.0], requires_grad=True, name="x", dtype="float64")
 dydx.name = "dy/dx"
 dydx.sum().backward()  # differentiate the gradient: x.grad = 6x
 tl.render(dydx, path("second_order.png"), title="the graph of dy/dx = 3x² for y = sum(x³), after dy/dx.sum().backward()")
+
+# 5. The Keras 3 losses of docs/losses.md, each on a tiny input after backward: every box is a primitive op.
+os.makedirs(path("losses"), exist_ok=True)
+emb = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]]
+LOSS_PICTURES = [
+    ("binary_focal", losses.BinaryFocalCrossentropy(from_logits=True), [[0.0, 1.0]], [[0.5, -1.0]], "logits"),
+    ("categorical_focal", losses.CategoricalFocalCrossentropy(), [[0.0, 1.0, 0.0]], [[0.2, 0.7, 0.1]], "y_pred"),
+    ("dice", losses.Dice(axis=1), [[1.0, 0.0, 1.0]], [[0.9, 0.2, 0.6]], "y_pred"),
+    ("tversky", losses.Tversky(alpha=0.7, beta=0.3, axis=1), [[1.0, 0.0, 1.0]], [[0.9, 0.2, 0.6]], "y_pred"),
+    ("circle", losses.Circle(gamma=4.0, margin=0.25), [0, 0, 1, 1], emb, "embeddings"),
+    ("generalized_ce", losses.CategoricalGeneralizedCrossEntropy(), [1, 0], [[0.2, 0.8], [0.6, 0.4]], "y_pred"),
+    ("ctc", losses.CTC(), [[1]], [[[0.5, -0.5], [0.1, 0.3]]], "logits"),
+]
+for file, loss_obj, truth, guess, what in LOSS_PICTURES:
+    pred = tl.Tensor(guess, requires_grad=True, name=what, dtype="float64")
+    value = loss_obj(tl.Tensor(truth, name="y_true"), pred)
+    value.name = "loss"
+    value.backward()
+    tl.render(value, path(os.path.join("losses", file + ".png")), rankdir="TB", legend=True,
+              title=f"{type(loss_obj).__name__} after backward()")
 
 print("wrote the graph pictures and", len(steps), "backprop steps to", os.path.abspath(OUT))

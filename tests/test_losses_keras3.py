@@ -512,3 +512,16 @@ def test_swapped_binary_arguments_warn(fresh_warnings):
         L.BinaryCrossentropy()([[1.0, 0.0]], [[0.9, 0.2]])  # the right order
         L.BinaryCrossentropy(from_logits=True)([[0.3, 0.6]], [[0.0, 1.0]])  # logits may be 0 or 1
         L.CategoricalCrossentropy()([[0.5, 0.5]], [[0.5, 0.5]])  # soft against soft
+
+
+def test_docs_show_each_new_loss_with_its_picture():
+    import pathlib
+    import re
+    docs = pathlib.Path(__file__).resolve().parents[1] / "docs"
+    text = (docs / "losses.md").read_text(encoding="utf-8")
+    for cls in (L.BinaryFocalCrossentropy, L.CategoricalFocalCrossentropy, L.Dice, L.Tversky, L.Circle,
+                L.CategoricalGeneralizedCrossEntropy, L.CTC):
+        section = text.split(f"\n## {cls.__name__}\n", 1)[1].split("\n## ", 1)[0]
+        assert "$$" in section and "**Use it for**" in section and "```python" in section, cls.__name__
+        (picture,) = re.findall(r"\]\((img/losses/[^)]+\.png)\)", section)
+        assert (docs / picture).stat().st_size > 10_000, picture

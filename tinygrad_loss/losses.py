@@ -991,11 +991,15 @@ def _embeddings(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tupl
     return _labels(loss, y_true, emb.shape[:1], None, None, emb.shape)[0], emb
 
 
+def _log_zero(dtype: np.dtype) -> float:
+    """A finite stand-in for log 0 = -inf (whose gradient would be NaN): far below any real
+    log-probability, yet two of them still add up to a finite number in ``dtype``."""
+    return -3e4 if dtype == np.float16 else -1e30
+
+
 def _masked_logsumexp(x: Tensor, mask: np.ndarray) -> Tensor:
-    """``log Σ_{j: mask} e^x_j`` per row; a row with nothing in the mask gives a huge negative
-    number, not -inf, so that no NaN reaches the gradient."""
-    floor = float(np.finfo(x.dtype).min) / 8
-    return ops.logsumexp(ops.where(mask, x, floor), axis=1)
+    """``log Σ_{j: mask} e^x_j`` per row (a row with nothing in the mask gives ``_log_zero``)."""
+    return ops.logsumexp(ops.where(mask, x, _log_zero(x.dtype)), axis=1)
 
 
 @_loss_function("Circle", inputs=_embeddings)
@@ -1068,7 +1072,7 @@ def ctc(y_true: np.ndarray, y_pred: Tensor) -> Tensor:
     # a label position may be entered from two back unless it repeats the label before it
     skip = np.zeros((n, width), dtype=bool)
     skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
-    floor = float(np.finfo(y_pred.dtype).min) / 8  # log 0, finite so no NaN reaches the gradient
+    floor = _log_zero(y_pred.dtype)
     alpha = ops.where(np.arange(width) < 2, ops.getitem(emit, (slice(None), 0)), floor)
     for t in range(1, steps):
         paths = ops.stack([alpha, _shift(alpha, 1, floor), ops.where(skip, _shift(alpha, 2, floor), floor)], axis=-1)
@@ -1078,7 +1082,8 @@ def ctc(y_true: np.ndarray, y_pred: Tensor) -> Tensor:
     before = ops.where(lengths > 0, ops.getitem(alpha, (rows, np.maximum(2 * lengths - 1, 0))), floor)
     nll = ops.neg(ops.logsumexp(ops.stack([last, before], axis=-1), axis=-1))
     repeats = np.sum((y_true[:, 1:] == y_true[:, :-1]) & (np.arange(1, y_true.shape[1]) < lengths[:, None]), axis=1)
-    return ops.where(lengths + repeats <= steps, nll, np.inf)
+    feasible = lengths + repeats <= steps
+    return nll if feasible.all() else ops.where(feasible, nll, np.inf)
 
 
 
