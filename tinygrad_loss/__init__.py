@@ -23,6 +23,6 @@ from .callbacks import (History, EarlyStopping, TerminateOnNaN, LambdaCallback, 
 # TensorFlow custom-loop names (issue 12): tf.Variable, tf.GradientTape, tf.reduce_mean, tf.random...
 from .tf_compat import (Variable, constant, convert_to_tensor, GradientTape, reduce_mean, reduce_sum, reduce_max,
                         reduce_min, float32, float64, random)
-from . import numpy_interop  # noqa: F401  (binds Tensor.__array_ufunc__/__array_function__)
+from . import numpy_interop, inplace  # noqa: F401  (bind Tensor.__array_ufunc__/__array_function__, t += x...)
 
 __version__ = "0.1.0"

@@ -27,7 +27,7 @@ from .autograd import STATE
 from .tensor import RELEASED, GraphReleasedError, Tensor, get_default_dtype
 
 __all__ = ["Op", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
-           "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction",
+           "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction", "torch_names",
            "along_axis", "custom", "each_parent"]
 
 _bmax = builtins.max
@@ -147,7 +147,7 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t.name = None
     t._version = 0
@@ -163,6 +163,11 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
                 rg = True
                 break
         t.requires_grad = rg
+        if rg:
+            for p in parents:
+                if p._version:  # an input changed in place earlier: remember the versions this op saw
+                    t._saved_versions = tuple([(q, q._version) for q in parents])
+                    break
     else:
         t._op = None
         t._parents = ()
@@ -177,7 +182,7 @@ def lift(x: Any, like: Optional[Tensor] = None, op: str = "") -> Tensor:
     """Make ``x`` a Tensor. Python numbers and integer arrays take the float dtype of ``like``."""
     if isinstance(x, Tensor):
         return x
-    dt = like.data.dtype if like is not None and like.data.dtype.kind == "f" else get_default_dtype()
+    dt = like._data.dtype if like is not None and like._data.dtype.kind == "f" else get_default_dtype()
     tx = type(x)  # float/int first: the abstract numbers.Number check costs more than the conversion
     if tx is float or tx is int or (isinstance(x, numbers.Number) and not isinstance(x, complex)):
         return Tensor._wrap(np.asarray(x, dtype=dt))
@@ -265,7 +270,7 @@ def unary(op: Op) -> Callable:
     def fn(a: Any) -> Tensor:
         if type(a) is not Tensor:
             a = lift(a, None, name)
-        return make_node(fwd(a.data), op, (a,))
+        return make_node(fwd(a._data), op, (a,))
 
     return fn
 
@@ -278,29 +283,48 @@ def binary(op: Op) -> Callable:
     def fn(a: Any, b: Any) -> Tensor:
         if type(a) is not Tensor or type(b) is not Tensor:
             a, b = pair(a, b, name)
-        sa, sb = a.data.shape, b.data.shape
+        sa, sb = a._data.shape, b._data.shape
         # Check only what could fail: a 0-d operand, or one whose shape is the other's tail
         # (a bias (n,) against a batch (b, n)), always broadcasts.
         if sa != sb and sa and sb and sa[-len(sb):] != sb and sb[-len(sa):] != sa:
             broadcast_shape(name, sa, sb)
-        return make_node(fwd(a.data, b.data), op, (a, b))
+        return make_node(fwd(a._data, b._data), op, (a, b))
 
     return fn
 
 
+def torch_names(name: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Tuple[Any, Any]:
+    """PyTorch's ``dim=``/``keepdim=`` as ``axis=``/``keepdims=``; a TypeError when both spellings are given."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r} (dim is PyTorch's name for axis); "
+                            "pass one of them")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not None:
+            raise TypeError(f"{name}: got both keepdims={keepdims!r} and keepdim={keepdim!r} (keepdim is PyTorch's "
+                            "name for keepdims); pass one of them")
+        keepdims = keepdim
+    return axis, keepdims
+
+
 def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
-    """``f(a, axis=None, keepdims=False)``; saves ``axes`` (sorted, non-negative) and ``keepdims``."""
+    """``f(a, axis=None, keepdims=False)`` (or PyTorch's ``dim=``, ``keepdim=``); saves ``axes`` (sorted,
+    non-negative) and ``keepdims``."""
     def frontend(op: Op) -> Callable:
         fwd, name = op.forward, op.name
 
-        def fn(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        def fn(a: Any, axis: Axis = None, keepdims: Optional[bool] = None, *, dim: Axis = None,
+               keepdim: Optional[bool] = None) -> Tensor:
+            if dim is not None or keepdim is not None:
+                axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
             if type(a) is not Tensor:
                 a = lift(a, None, name)
-            axes = norm_axes(name, axis, a.data.ndim)
-            if not empty_ok and a.data.size == 0:
+            axes = norm_axes(name, axis, a._data.ndim)
+            if not empty_ok and a._data.size == 0:
                 check_not_empty(name, a.shape, axes)
             keepdims = bool(keepdims)
-            return make_node(fwd(a.data, axes, keepdims), op, (a,), {"axes": axes, "keepdims": keepdims})
+            return make_node(fwd(a._data, axes, keepdims), op, (a,), {"axes": axes, "keepdims": keepdims})
 
         return fn
 
@@ -308,16 +332,19 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
 
 
 def along_axis(op: Op) -> Callable:
-    """``f(a, axis=-1)`` along one axis (softmax, log_softmax); saves ``axes`` (that axis, as a tuple)."""
+    """``f(a, axis=-1)`` along one axis (softmax, log_softmax; PyTorch's ``dim=`` too); saves ``axes``
+    (that axis, as a tuple)."""
     fwd, name = op.forward, op.name
 
-    def fn(a: Any, axis: int = -1) -> Tensor:
+    def fn(a: Any, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
+        if dim is not None:
+            axis = torch_names(name, axis, None, dim, None)[0]
         if type(a) is not Tensor:
             a = lift(a, None, name)
-        axes = one_axis(name, axis, a.data.ndim)
-        if a.data.size == 0:
+        axes = one_axis(name, -1 if axis is None else axis, a._data.ndim)
+        if a._data.size == 0:
             check_not_empty(name, a.shape, axes)
-        return make_node(fwd(a.data, axes), op, (a,), {"axes": axes})
+        return make_node(fwd(a._data, axes), op, (a,), {"axes": axes})
 
     return fn
 
@@ -348,7 +375,7 @@ def custom(prepare: Callable, saves: bool = True) -> Callable[[Op], Callable]:
             if type(r) is Tensor:
                 return r
             parents, saved = r
-            arrays = [p.data for p in parents]
+            arrays = [p._data for p in parents]
             if saved:
                 return make_node(fwd(*arrays, **saved), op, parents, saved)
             return make_node(fwd(*arrays), op, parents)

@@ -206,23 +206,42 @@ or run by :func:`trace_backward`. Events, in the engine's order:
 
 
 def _check_alive(nodes: Sequence[Tensor]) -> None:
-    """Fail before touching any ``.grad``, not half-way through: released graphs, stale saved tensors."""
+    """Fail before touching any ``.grad``, not half-way through: released graphs, tensors changed in place."""
     for node in nodes:
         if node._saved is RELEASED:
             raise GraphReleasedError(
                 f"backward: the graph through '{node._op.name}' (scope {node._scope or '-'}) was already "
-                "released by an earlier backward(); pass retain_graph=True to the first call"
+                "released by an earlier backward(). If you update parameters by hand, do it in place under "
+                "no_grad() (`with no_grad(): w -= lr * w.grad`): `w = w - lr * w.grad` makes the new w part of "
+                "the old graph. To run backward twice through one graph, pass retain_graph=True to the first call"
             )
-        if node._saved_versions is not None:
-            _check_versions(node)
+        seen = node._saved_versions
+        if seen is None:  # the op saw its inputs (and made its output) at version 0
+            if node._version:
+                _stale(node, None, 0)
+            for p in node._parents:
+                if p._version:
+                    _stale(node, p, 0)
+        else:
+            for t, version in seen:
+                if (node if t is None else t)._version != version:
+                    _stale(node, t, version)
 
 
-def _check_versions(node: Tensor) -> None:
-    for t, seen in node._saved_versions:
-        if t._version != seen:
-            raise RuntimeError(
-                f"backward: a tensor the gradient of '{node._op.name}' (scope {node._scope or '-'}) needs was "
-                f"modified in place after the op used it (version {t._version}, the op saw {seen})")
+def _stale(node: Tensor, t: Optional[Tensor], seen: int) -> None:
+    """The error for a node whose input ``t`` (its own output for None) changed in place since it ran."""
+    where = f"'{node._op.name}' (scope {node._scope or '-'})"
+    if t is None:
+        what = f"the output of {where}{' ' + repr(node.name) if node.name else ''}, of shape {node.shape}, " \
+               "was modified in place after it was computed"
+        now = node._version
+    else:
+        what = f"an input of {where}, the tensor {repr(t.name) + ' ' if t.name else ''}of shape {t.shape}, was " \
+               "modified in place after the op used it"
+        now = t._version
+    raise RuntimeError(f"backward: {what} (version {now}, the op saw version {seen}), so the gradient would be "
+                       "wrong. Compute the result again after the change, or change a new tensor "
+                       "(`t = t - x` instead of `t -= x`)")
 
 
 Sink = Callable[[Tensor, Tensor], None]
@@ -259,7 +278,7 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
             for i, p in enumerate(parents):
                 if p.requires_grad:
                     gp = op.vjps[i](g, t, *parents)
-                    if gp.data.shape != p.data.shape:
+                    if gp._data.shape != p._data.shape:
                         raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape "
                                            f"{gp.shape} for its input {i} of shape {p.shape}")
                     k = id(p)
@@ -275,8 +294,8 @@ def _as_grad_of(t: Tensor, g: Tensor, create_graph: bool) -> Tensor:
     """``g`` as ``t``'s gradient: detached unless recording, in ``t``'s dtype."""
     if not create_graph and g.requires_grad:
         g = g.detach()
-    if g.data.dtype != t.data.dtype:
-        g = g.astype(t.dtype) if create_graph else Tensor._wrap(g.data.astype(t.dtype))
+    if g._data.dtype != t._data.dtype:
+        g = g.astype(t.dtype) if create_graph else Tensor._wrap(g._data.astype(t.dtype))
     return g
 
 
@@ -292,10 +311,10 @@ def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
             # A leaf's .grad gets an array of its own, writable: VJPs like add pass the same
             # array to several tensors and sum's is a read-only broadcast view, so in-place
             # edits (gradient clipping) must not reach another tensor's gradient.
-            d = g.data
+            d = g._data
             if id(d) in handed_out or d.base is not None or not d.flags.writeable:
                 g = Tensor._wrap(d.copy())
-        handed_out.add(id(g.data))
+        handed_out.add(id(g._data))
         g = _as_grad_of(t, g, create_graph)
         # Out of place on purpose: ``g`` may be the very object handed to another tensor.
         t.grad = g if t.grad is None else t.grad + g

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _opargs as A
 from ._opkit import (OPS, Op, along_axis, binary, broadcast_shape, custom, each_parent, lift, make_node,
-                     norm_axes, one_axis, pair, public, reduction, register, unary)
+                     norm_axes, one_axis, pair, public, reduction, register, torch_names, unary)
 from .tensor import Tensor
 
 __all__ = ["unbroadcast"]  # each entry below adds its public function (see _opkit.register)
@@ -259,7 +259,7 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """
     if type(shape) is not tuple:
         shape = tuple(shape)
-    gs = g.data.shape
+    gs = g._data.shape
     if gs == shape:
         return g
     lead = len(gs) - len(shape)
@@ -281,27 +281,27 @@ def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepd
 
 def _sum_over(t: Tensor, axes: Tuple[int, ...], keepdims: bool) -> Tensor:
     """``sum(t, axis=axes, keepdims=keepdims)`` for sorted, non-negative, distinct ``axes``."""
-    return make_node(np.add.reduce(t.data, axis=axes, keepdims=keepdims), _SUM, (t,),
+    return make_node(np.add.reduce(t._data, axis=axes, keepdims=keepdims), _SUM, (t,),
                      {"axes": axes, "keepdims": bool(keepdims)})
 
 
 def _reshape_to(t: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """``reshape(t, shape)`` for a tuple of ints ``shape`` with as many elements as ``t``."""
-    if t.data.shape == shape:
+    if t._data.shape == shape:
         return t
-    return make_node(_reshape_np(t.data, shape), _RESHAPE, (t,), {"shape": shape})
+    return make_node(_reshape_np(t._data, shape), _RESHAPE, (t,), {"shape": shape})
 
 
 def _expand_to(t: Tensor, shape: Tuple[int, ...]) -> Tensor:
     """``expand(t, shape)`` for a tuple of ints ``shape`` that ``t`` broadcasts to."""
-    if t.data.shape == shape:
+    if t._data.shape == shape:
         return t
-    return make_node(np.broadcast_to(t.data, shape), _EXPAND, (t,), {"shape": shape})
+    return make_node(np.broadcast_to(t._data, shape), _EXPAND, (t,), {"shape": shape})
 
 
 def _permute_to(t: Tensor, axes: Tuple[int, ...]) -> Tensor:
     """``permute(t, axes)`` for a permutation ``axes`` of ``t``'s axes."""
-    return make_node(t.data.transpose(axes), _PERMUTE, (t,), {"axes": axes})
+    return make_node(t._data.transpose(axes), _PERMUTE, (t,), {"axes": axes})
 
 
 def _pow_base_vjp(g: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -480,7 +480,11 @@ eq, ne = _compare("eq", np.equal, "=="), _compare("ne", np.not_equal, "!=")
 
 
 def _arg_extreme(name: str, fn: Callable) -> Callable:
-    def arg(a: Any, axis: Optional[int] = None, keepdims: bool = False) -> Tensor:
+    def arg(a: Any, axis: Optional[int] = None, keepdims: Optional[bool] = None, *, dim: Optional[int] = None,
+            keepdim: Optional[bool] = None) -> Tensor:
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
+        keepdims = bool(keepdims)
         a = lift(a, op=name)
         ax = None
         if axis is not None:

@@ -328,13 +328,15 @@ class Optimizer:
                                  f"{p.name or ''} of shape {p.shape}")
             if g.dtype != p.data.dtype:
                 g = g.astype(p.data.dtype)
-            work.append((p.data, g, self.state[i]))
+            work.append((p, g, self.state[i]))
         clipped = clip_gradients(self, [g for _, g, _ in work])
         with no_grad():
-            for (w, _, st), g in zip(work, clipped):
+            for (p, _, st), g in zip(work, clipped):
+                w = p.data
                 if self.weight_decay:
                     w -= w * self.weight_decay * lr
                 self.update(w, g, st, lr)
+                p._version += 1  # an in-place change: a graph that used p can no longer be differentiated
         self.iterations += 1
 
     def update(self, w: np.ndarray, g: np.ndarray, state: Dict[str, np.ndarray], lr: float) -> None:

@@ -96,18 +96,20 @@ class Tensor:
     # What a node keeps (DESIGN.md): ``_op`` (the registry entry, None for a leaf), ``_parents``,
     # ``_saved`` (what the op's VJPs need besides the parents and the output, by name: a dict, or
     # None; RELEASED after a backward without retain_graph) and ``_scope``. Version counters:
-    # ``_version`` counts in-place changes of ``data``; ``_saved_versions`` is None, or the
-    # ``((tensor, version), ...)`` pairs an op recorded when it ran, checked by the engine before
-    # the VJPs use those tensors (autograd._check_versions).
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_saved", "_scope", "_version",
+    # ``_version`` counts in-place changes of ``data``; ``_saved_versions`` is None (the op saw its
+    # inputs, and made its output, at version 0) or the ``((tensor, version), ...)`` pairs it saw
+    # (``None`` in place of a tensor: the node itself), checked by the engine before the VJPs run
+    # (autograd._check_alive; see tinygrad_loss/inplace.py).
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_parents", "_saved", "_scope", "_version",
                  "_saved_versions", "__weakref__")
-    # Make NumPy defer to our reflected operators: ``np_array - t`` becomes ``t.__rsub__``.
-    __array_ufunc__ = None
+    # ``data`` is a property over the ``_data`` slot (its setter checks what is assigned); the op
+    # front-ends and the engine read ``_data`` directly. NumPy calls on Tensors are answered by
+    # ``__array_ufunc__``/``__array_function__`` (tinygrad_loss/numpy_interop.py).
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None):
-        self.data = _to_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"Tensor: only float tensors can require gradients, got dtype {self.data.dtype}")
+        self._data = _to_array(data, dtype)
+        if requires_grad and self._data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only float tensors can require gradients, got dtype {self._data.dtype}")
         self.grad: Optional[Tensor] = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -122,7 +124,7 @@ class Tensor:
     def _wrap(data: np.ndarray) -> "Tensor":
         """A leaf around ``data`` as is (no copy, no dtype conversion): for internal use."""
         t = Tensor.__new__(Tensor)
-        t.data = data
+        t._data = data
         t.grad = None
         t.requires_grad = False
         t.name = None
@@ -136,20 +138,47 @@ class Tensor:
 
     # --- plain properties -------------------------------------------------------------
     @property
+    def data(self) -> np.ndarray:
+        """The array of values. Assigning it (``w.data = w.data - lr * w.grad``) is not recorded: it
+        takes an array, or a Tensor's values, of this tensor's shape (cast to its dtype), and counts
+        as an in-place change (see :mod:`tinygrad_loss.inplace`)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = _new_data(self, value)
+        self._version += 1
+
+    @property
     def shape(self) -> Tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> "_Size":
+        """The number of elements (NumPy's ``a.size``); called, the shape (PyTorch's ``t.size()``,
+        ``t.size(dim)``)."""
+        return _Size(self._data.shape)
+
+    def view(self, *shape: Any) -> "Tensor":
+        """PyTorch's name for :meth:`reshape` (``t.view(-1)``, ``t.view(2, 3)``)."""
+        return self.reshape(*shape)
+
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.4f}": a one-element tensor formats like its number.
+        if not spec:
+            return str(self)
+        if self._data.size != 1:
+            raise TypeError(f"unsupported format string {spec!r} for a Tensor of shape {self.shape}: only "
+                            "one-element tensors format like a number (format t.numpy() or t.tolist() instead)")
+        return format(self._data.item(), spec)
 
     @property
     def op(self) -> Optional[str]:
@@ -271,3 +300,38 @@ class Tensor:
         return id(self)
 
     # Operators and op methods (exp, sum, astype...) are bound from the op registry (ops.py / _opkit.py).
+
+
+class _Size(int):
+    """``t.size``: the number of elements, which can also be called like PyTorch's ``t.size()``."""
+
+    def __new__(cls, shape: Tuple[int, ...]) -> "_Size":
+        n = 1
+        for d in shape:
+            n *= d
+        obj = super().__new__(cls, n)
+        obj.shape = shape
+        return obj
+
+    def __call__(self, dim: Optional[int] = None) -> Any:
+        if dim is None:
+            return self.shape
+        if not isinstance(dim, (int, np.integer)) or not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor with {len(self.shape)} dimension(s)")
+        return self.shape[dim]
+
+
+def _new_data(t: Tensor, value: Any) -> np.ndarray:
+    """``value`` as the new ``t.data``: same shape, ``t``'s dtype; a TypeError/ValueError otherwise."""
+    arr = value._data if isinstance(value, Tensor) else value
+    if not isinstance(arr, np.ndarray):
+        try:
+            arr = np.asarray(arr)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Tensor.data: expected an array of numbers, got {type(value).__name__} ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor.data: expected an array of numbers, got {type(value).__name__} of dtype {arr.dtype}")
+    if arr.shape != t._data.shape:
+        raise ValueError(f"Tensor.data: the new value has shape {arr.shape} but the tensor has shape {t._data.shape}; "
+                         "assign an array of the same shape (make a new Tensor for another shape)")
+    return arr if arr.dtype == t._data.dtype else arr.astype(t._data.dtype)

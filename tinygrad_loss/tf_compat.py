@@ -94,9 +94,8 @@ class Variable(Tensor):
 
 
 def _changed(t: Tensor) -> None:
-    """Count an in-place change of ``t`` (the version counter, when the engine keeps one)."""
-    if hasattr(type(t), "_version"):
-        t._version += 1
+    """Count an in-place change of ``t`` (the engine then refuses a backward through ops that used it)."""
+    t._version += 1
 
 
 def constant(value: Any, dtype: Any = None, shape: Any = None, name: Optional[str] = None) -> Tensor:
@@ -106,15 +105,16 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: Optional[st
     ``shape``, a scalar value is filled into that shape and any other value is reshaped to it.
     """
     t = Tensor(value.data if isinstance(value, Tensor) else value, dtype=dtype, name=name)
-    if shape is not None:
-        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
-        if t.data.size == 1:
-            t.data = np.full(shape, t.data.reshape(()), dtype=t.data.dtype)
-        elif int(np.prod(shape)) != t.data.size:
-            raise ValueError(f"constant: value has {t.data.size} elements, which cannot take shape {shape}")
-        else:
-            t.data = t.data.reshape(shape)
-    return t
+    if shape is None:
+        return t
+    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+    if t.data.size == 1:
+        arr = np.full(shape, t.data.reshape(()), dtype=t.data.dtype)
+    elif int(np.prod(shape)) != t.data.size:
+        raise ValueError(f"constant: value has {t.data.size} elements, which cannot take shape {shape}")
+    else:
+        arr = t.data.reshape(shape)
+    return Tensor(arr, name=name)
 
 
 def convert_to_tensor(value: Any, dtype: Any = None) -> Tensor:
@@ -316,9 +316,8 @@ class _Random:
     @staticmethod
     def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None) -> Tensor:
         """Samples of N(mean, stddev²) of ``shape``."""
-        t = creation.randn(shape, dtype=dtype)
-        t.data = t.data * t.data.dtype.type(stddev) + t.data.dtype.type(mean)
-        return t
+        z = creation.randn(shape, dtype=dtype).data
+        return Tensor(z * z.dtype.type(stddev) + z.dtype.type(mean))
 
     @staticmethod
     def uniform(shape: Any, minval: float = 0.0, maxval: float = 1.0, dtype: Any = None) -> Tensor:
