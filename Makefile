@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test install system-deps bench mutants clean
+.PHONY: demo test install system-deps browser-deps bench mutants clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,7 @@ $(PY):
 install: $(PY) system-deps
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null  # the kernel the notebook tests run on
 
 # Graphviz's `dot` binary renders the pictures; the Python package only writes DOT.
 system-deps:
@@ -22,10 +23,18 @@ system-deps:
 	  $$SUDO apt-get install -y -q graphviz >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q graphviz; }; }
 
+# Headless Chromium for the browser tests (Playwright drives Debian's own build; no browser download).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian package chromium (/usr/bin/chromium is missing)"; \
+	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium; }; }
+
 demo: install
 	$(PY) examples/linear_regression.py
 
-test: install
+test: install browser-deps
 	$(PY) -m pytest
 
 bench: install

@@ -55,8 +55,11 @@ class BackpropSteps(Sequence[BackpropStep]):
     """The steps of one backward pass: a sequence of :class:`BackpropStep` (index it, ``len``,
     iterate) that Jupyter displays as the interactive walk-through (:meth:`html`)."""
 
-    def __init__(self, steps: List[BackpropStep], title: str = "Backpropagation, step by step"):
+    def __init__(self, steps: List[BackpropStep], title: str = "Backpropagation, step by step",
+                 inline_dots: Optional[List[str]] = None):
         self._steps, self.title = steps, title
+        # The walk-through prints each caption above the picture, so its pictures leave it out.
+        self._inline_dots = inline_dots if inline_dots is not None else [s.dot for s in steps]
         self._svgs: Optional[List[str]] = None
 
     @overload
@@ -83,7 +86,7 @@ class BackpropSteps(Sequence[BackpropStep]):
     def svgs(self) -> List[str]:
         """Every step drawn as SVG by Graphviz (computed once)."""
         if self._svgs is None:
-            self._svgs = [pipe(s.dot, "svg", where="backprop_steps").decode("utf-8") for s in self._steps]
+            self._svgs = [pipe(d, "svg", where="backprop_steps").decode("utf-8") for d in self._inline_dots]
         return self._svgs
 
     def html(self, title: Optional[str] = None) -> str:
@@ -198,13 +201,14 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> BackpropSteps:
     opts.show_grad = True
     opts.check()
     states = _states(_record(root, gradient))
-    collapser, n, steps = Collapser(opts.collapse), len(states) - 1, []
+    collapser, n, steps, inline = Collapser(opts.collapse), len(states) - 1, [], []
     for k, (st, grads, fin) in enumerate(states):
         caption = _caption(k, n, st, collapser, opts.precision)
         view = StepView(grads=grads, final=fin, current=id(st["t"]), flow=st["flow"], caption=caption)
         dot = source(build(root, replace(opts), step=view, where="backprop_steps"))
+        inline.append(source(build(root, replace(opts), step=replace(view, caption=""), where="backprop_steps")))
         steps.append(BackpropStep(k, len(states), st["t"], st["g"], caption, dot, st["sent"]))
-    return BackpropSteps(steps, opts.title or "Backpropagation, step by step")
+    return BackpropSteps(steps, opts.title or "Backpropagation, step by step", inline)
 
 
 def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: Optional[str] = None, gradient=None,

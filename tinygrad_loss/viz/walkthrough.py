@@ -45,11 +45,11 @@ _CSS = """
 
 _BAR = """<div class="tlw-bar">
 <span class="tlw-title">{title}</span>
-<button type="button" data-act="first" title="first step (Home)">&#9198;</button>
+<button type="button" data-act="first" title="first step (Home)">|&#9664;</button>
 <button type="button" data-act="prev" title="previous step (&#8592;)">&#9664; previous</button>
 <button type="button" data-act="play" title="play / pause (space)">&#9654; play</button>
 <button type="button" data-act="next" title="next step (&#8594;)">next &#9654;</button>
-<button type="button" data-act="last" title="last step (End)">&#9197;</button>
+<button type="button" data-act="last" title="last step (End)">&#9654;|</button>
 <input class="tlw-slider" type="range" min="0" max="{last}" value="0" step="1" aria-label="step">
 <span class="tlw-counter">step 0 of {last}</span>
 <button type="button" data-act="zoom-out" title="zoom out (-)">&#8722;</button>
