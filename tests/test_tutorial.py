@@ -286,8 +286,11 @@ def test_cross_entropy_graphs(figures):
 def test_backprop_frames_and_page(figures):
     page = (FIGURES.parent / "backprop_steps.html").read_text(encoding="utf-8")
     assert len(re.findall(r"<section\b", page)) == 9 and "step 8 of 8" in page
-    assert _html_svg_texts(FIGURES.parent / "backprop_steps.html")[8] == _svg_texts(figures / "backprop_steps" /
-                                                                                   "step_08.svg")
+    # the page prints each caption above its picture, so its pictures are the frames without the caption line
+    frame = _svg_texts(figures / "backprop_steps" / "step_08.svg")
+    assert _html_svg_texts(FIGURES.parent / "backprop_steps.html")[8] == [t for t in frame
+                                                                          if not t.startswith("step 8 of 8:")]
+    assert 'data-caption="step 8 of 8: ' in page
     first = " ".join(_svg_texts(figures / "backprop_steps" / "step_00.svg"))
     last = " ".join(_svg_texts(figures / "backprop_steps" / "step_08.svg"))
     assert "step 0 of 8" in first and "step 8 of 8" in last and "dense.bias" in last

@@ -649,9 +649,10 @@ def test_docs_graph_pictures_are_current(fresh_graph_pictures):
     out, img = fresh_graph_pictures, os.path.join(ROOT, "docs", "img")
     fresh = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
     checked_in = sorted(os.path.relpath(p, img) for p in glob.glob(os.path.join(img, "**", "*.png"), recursive=True)
-                        if not os.path.basename(p).startswith(("diag_", "loss_atlas_", "landscape_")))
+                        if not os.path.basename(p).startswith(("diag_", "loss_atlas_", "landscape_"))
+                        and os.path.basename(p) != "walkthrough.png")
     # nothing missing, nothing stale (diag_* come from examples/diagnostics.py; loss_atlas_* and landscape_* from
-    # examples/landscapes.py, checked by tests/test_plots.py)
+    # examples/landscapes.py, checked by tests/test_plots.py; walkthrough.png from examples/walkthrough_screenshot.py)
     assert fresh == checked_in
     for name in fresh:
         src = png_dot_source(os.path.join(img, name))
@@ -748,10 +749,12 @@ def test_docs_code_blocks_run_in_order(tmp_path, monkeypatch, capsys):
     namespace = {"__name__": "__docs__"}
     for i, code in enumerate(blocks):
         exec(compile(code, f"docs/graphs.md block {i + 1}", "exec"), namespace)
-    for f in ("loss.svg", "loss.png", "steps.html", "steps/step_00.svg", "diagnostics.png", "second_order.svg"):
+    for f in ("loss.svg", "loss.png", "steps.html", "steps/step_00.svg", "diagnostics.png", "second_order.svg",
+              "model.png"):
         assert (tmp_path / "out" / f).exists(), f
     out = capsys.readouterr().out
-    assert "step 1 of 5: 'mean' (in MyLoss)" in out
+    assert "<BackpropSteps: 5 steps of the backward pass from 'mean'" in out
+    assert "step 3 of 5: 'sub' (in MyLoss) sends -g = [[-2.0], [-3.167], [-4.333]] to 'matmul' (in MyLoss)" in out
     assert "'HandWrittenCrossentropy/log'" in out and "(2, 3)" in out
 
 
