@@ -140,6 +140,8 @@ class _Builder:
         self.place, self.groups = self._placement()
         self.group = {id(t): key for key, members in self.groups.items() for t in members}
         self.group_ids = {k: f"g{i}" for i, k in enumerate(self.groups)}
+        self.ids = {id(t): self.group_ids[self.group[id(t)]] if id(t) in self.group else f"n{k}"
+                    for k, t in enumerate(self.nodes)}  # the DOT node id drawing each tensor
         self._refuse_too_many_nodes()  # before any expensive work (labels, diagnostics, dot)
         if o.show_grad is None:
             o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
@@ -184,9 +186,11 @@ class _Builder:
     def _ranks(self) -> int:
         """The number of drawn nodes on the longest path (how deep the picture is)."""
         depth: Dict[str, int] = {}
+        ids = self.ids
         for t in self.nodes:  # parents first
-            d = 1 + max((depth.get(self.rep(p), 0) for p in t.parents if self.rep(p) != self.rep(t)), default=0)
-            depth[self.rep(t)] = max(depth.get(self.rep(t), 0), d)
+            me = ids[id(t)]
+            d = 1 + max((depth.get(ids[id(p)], 0) for p in t.parents if ids[id(p)] != me), default=0)
+            depth[me] = max(depth.get(me, 0), d)
         return max(depth.values(), default=0)
 
     # --- diagnostics to draw ---------------------------------------------------------------
@@ -212,8 +216,7 @@ class _Builder:
 
     # --- ids ---------------------------------------------------------------------------
     def rep(self, t: Tensor) -> str:
-        g = self.group.get(id(t))
-        return self.group_ids[g] if g is not None else f"n{self.index[id(t)]}"
+        return self.ids[id(t)]
 
     # --- labels ------------------------------------------------------------------------
     def grad_of(self, t: Tensor) -> Tuple[Optional[np.ndarray], bool]:
