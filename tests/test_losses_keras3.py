@@ -374,14 +374,14 @@ def test_ctc_input_errors():
 # --- argument checks ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make,match", [
-    (lambda: L.BinaryFocalCrossentropy(alpha=1.5), r"BinaryFocalCrossentropy: alpha must be in \[0.0, 1.0\]"),
-    (lambda: L.BinaryFocalCrossentropy(gamma=-1), r"gamma must be in \[0.0, inf\]"),
-    (lambda: L.CategoricalGeneralizedCrossEntropy(q=1.0), r"q must be in \(0.0, 1.0\)"),
-    (lambda: L.CategoricalGeneralizedCrossEntropy(q=0), r"q must be in \(0.0, 1.0\)"),
-    (lambda: L.Tversky(alpha=-0.1), r"Tversky: alpha must be in \[0.0, inf\]"),
+    (lambda: L.BinaryFocalCrossentropy(alpha=1.5), r"BinaryFocalCrossentropy: alpha must be a finite number in \[0.0, 1.0\]"),
+    (lambda: L.BinaryFocalCrossentropy(gamma=-1), r"gamma must be a finite number >= 0.0"),
+    (lambda: L.CategoricalGeneralizedCrossEntropy(q=1.0), r"q must be a finite number in \(0.0, 1.0\)"),
+    (lambda: L.CategoricalGeneralizedCrossEntropy(q=0), r"q must be a finite number in \(0.0, 1.0\)"),
+    (lambda: L.Tversky(alpha=-0.1), r"Tversky: alpha must be a finite number >= 0.0"),
     (lambda: L.Dice()([[1.0]], [[0.5]]) and L.Dice(axis=(0, 3))(np.ones((2, 2)), np.ones((2, 2))),
      r"Dice: axis 3 is out of range"),
-    (lambda: L.Circle(margin=np.nan), r"Circle: margin must be in"),
+    (lambda: L.Circle(margin=np.nan), r"Circle: margin must be a finite number"),
 ])
 def test_bad_arguments_are_value_errors_naming_the_loss(make, match):
     with pytest.raises(ValueError, match=match):
@@ -393,7 +393,7 @@ def test_bad_argument_types_are_type_errors():
         L.BinaryFocalCrossentropy(apply_class_balancing="yes")
     with pytest.raises(TypeError, match="Dice: axis must be an int, a tuple of ints or None"):
         L.Dice(axis=(1, "2"))
-    with pytest.raises(TypeError, match="Huber: delta must be a number"):
+    with pytest.raises(TypeError, match="Huber: delta must be a finite number"):
         L.Huber(delta="1")
 
 

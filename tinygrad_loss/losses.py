@@ -42,6 +42,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from . import _validate as V
 from . import ops
 from .autograd import STATE, name_scope
 from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
@@ -138,60 +139,33 @@ def _check_range(loss: str, what: str, t: Tensor, lo: float, hi: Optional[float]
 
 
 def _axes(loss: str, axis: Any, ndim: int) -> Any:
-    """``axis`` checked against ``ndim``: an int (made non-negative), a tuple of ints, or None (all)."""
-    if axis is None:
-        return None
-    many = isinstance(axis, (tuple, list))
-    for a in (axis if many else (axis,)):
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{loss}: axis must be an int{', a tuple of ints or None' if many else ''}, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{loss}: axis {a} is out of range for inputs with {ndim} dimension(s)")
-    return tuple(int(a) % ndim for a in axis) if many else int(axis) % ndim
+    """``axis`` checked against ``ndim``: an int (made non-negative), or a tuple of ints / None (all)."""
+    return V.axes(loss, axis, ndim) if axis is None or isinstance(axis, (tuple, list)) else V.axis(loss, axis, ndim)
 
 
 # --- keyword arguments: one checker per argument name ------------------------------------------
 
-def _number(loss: str, key: str, value: Any, lo: float = -math.inf, hi: float = math.inf,
-            lo_open: bool = False, hi_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{loss}: {key} must be a number, got {value!r}")
-    v = float(value)
-    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-    if not ok:
-        span = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-        raise ValueError(f"{loss}: {key} must be in {span} and finite, got {value!r}")
-    return v
+def _in(lo: Optional[float] = None, hi: Optional[float] = None, lo_open: bool = False,
+        hi_open: bool = False) -> Callable[[str, str, Any], float]:
+    return lambda loss, key, value: V.number(loss, key, value, lo, hi, lo_open, hi_open)
 
 
-def _flag(loss: str, key: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{loss}: {key} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _int_or_none(loss: str, key: str, value: Any) -> Optional[int]:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-        raise TypeError(f"{loss}: {key} must be an int or None, got {value!r}")
-    return None if value is None else int(value)
-
-
-def _axis_arg(loss: str, key: str, value: Any) -> Any:
-    _axes(loss, value, 64)  # types now; the range once the inputs' rank is known
-    return value
+def _keep_checked(check: Callable[[str, Any, int], Any]) -> Callable[[str, str, Any], Any]:
+    """An axis argument: its type is checked now, its range once the inputs' rank is known."""
+    def run(loss: str, key: str, value: Any) -> Any:
+        check(loss, value, 64)
+        return value
+    return run
 
 
 _ARG_CHECKS: Dict[str, Callable[[str, str, Any], Any]] = {
-    "from_logits": _flag, "apply_class_balancing": _flag, "remove_diagonal": _flag,
-    "label_smoothing": lambda n, k, v: _number(n, k, v, 0.0, 1.0),
-    "delta": lambda n, k, v: _number(n, k, v, 0.0, lo_open=True),
-    "gamma": lambda n, k, v: _number(n, k, v, 0.0),
-    "beta": lambda n, k, v: _number(n, k, v, 0.0),
-    "margin": _number,
-    "q": lambda n, k, v: _number(n, k, v, 0.0, 1.0, lo_open=True, hi_open=True),
-    "ignore_class": _int_or_none,
-    "axis": _axis_arg,
+    "from_logits": V.boolean, "apply_class_balancing": V.boolean, "remove_diagonal": V.boolean,
+    "label_smoothing": _in(0.0, 1.0), "delta": _in(0.0, lo_open=True), "gamma": _in(0.0), "beta": _in(0.0),
+    "margin": _in(), "q": _in(0.0, 1.0, lo_open=True, hi_open=True),
+    "ignore_class": lambda loss, key, value: V.integer(loss, key, value, allow_none=True),
+    "axis": _keep_checked(V.axis),
 }
+_MANY_AXES = {"axis": _keep_checked(V.axes)}
 
 
 def _check_args(loss: str, kwargs: Dict[str, Any], extra: Optional[Dict[str, Callable]] = None) -> Dict[str, Any]:
@@ -254,17 +228,23 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 
     def deco(body: Callable[..., Any]) -> Callable[..., Tensor]:
         sig = inspect.signature(body)
+        defaults = _check_args(scope, {k: p.default for k, p in list(sig.parameters.items())[2:]}, checks)
 
-        def with_mask(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tuple[Tensor, Optional[np.ndarray]]:
-            bound = sig.bind(y_true, y_pred, *args, **kwargs)
-            bound.apply_defaults()
-            kw = _check_args(scope, dict(list(bound.arguments.items())[2:]), checks)
+        def run(y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Optional[np.ndarray]]:
+            """The body on checked keyword arguments ``kw`` (a class checks them once, when built)."""
             with _scope(scope):
                 yt, yp = inputs(scope, y_true, y_pred, kw)
                 if "axis" in kw:
-                    kw["axis"] = _axes(scope, kw["axis"], yp.ndim)
+                    kw = {**kw, "axis": _axes(scope, kw["axis"], yp.ndim)}
                 out = body(yt, yp, **kw)
             return out if isinstance(out, tuple) else (out, None)
+
+        def with_mask(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tuple[Tensor, Optional[np.ndarray]]:
+            if not args and not kwargs:
+                return run(y_true, y_pred, defaults)
+            bound = sig.bind(y_true, y_pred, *args, **kwargs)
+            bound.apply_defaults()
+            return run(y_true, y_pred, _check_args(scope, dict(list(bound.arguments.items())[2:]), checks))
 
         @functools.wraps(body)
         def fn(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tensor:
@@ -272,6 +252,7 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 
         fn.scope_name = scope  # type: ignore[attr-defined]
         fn.with_mask = with_mask  # type: ignore[attr-defined]
+        fn.run = run  # type: ignore[attr-defined]
         fn.check_args = lambda kw: _check_args(scope, kw, checks)  # type: ignore[attr-defined]
         return fn
 
@@ -463,6 +444,9 @@ class _FunctionLoss(LossFunctionWrapper):
         super().__init__(self.loss_fn, reduction=reduction, name=name, dtype=dtype, **kw)
         for key, value in kw.items():
             setattr(self, key, value)
+
+    def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
+        return self.loss_fn.run(y_true, y_pred, self._fn_kwargs)  # checked in __init__
 
 
 # --- regression losses ------------------------------------------------------------------------
@@ -659,7 +643,7 @@ class BinaryCrossentropy(_FunctionLoss, fn=binary_crossentropy):
 
 
 @_loss_function("BinaryFocalCrossentropy", inputs=_probabilities,
-                checks={"alpha": lambda n, k, v: _number(n, k, v, 0.0, 1.0)})
+                checks={"alpha": _in(0.0, 1.0)})
 def binary_focal_crossentropy(y_true: Tensor, y_pred: Tensor, apply_class_balancing: bool = False,
                               alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
                               label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
@@ -723,8 +707,8 @@ class CategoricalCrossentropy(_FunctionLoss, fn=categorical_crossentropy):
 def _class_weights(loss: str, key: str, value: Any) -> Any:
     """A scalar ``alpha`` or one weight per class (a list)."""
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_number(loss, key, v) for v in np.asarray(value, dtype=float).ravel()]
-    return _number(loss, key, value)
+        return [V.number(loss, key, v) for v in np.asarray(value, dtype=float).ravel()]
+    return V.number(loss, key, value)
 
 
 @_loss_function("CategoricalFocalCrossentropy", inputs=_probabilities, checks={"alpha": _class_weights})
@@ -947,7 +931,7 @@ class CosineSimilarity(_FunctionLoss, fn=cosine_similarity):
 
 # --- segmentation, embeddings and sequences -------------------------------------------------------
 
-@_loss_function("Dice")
+@_loss_function("Dice", checks=_MANY_AXES)
 def dice(y_true: Tensor, y_pred: Tensor, axis: Any = None) -> Tensor:
     """``1 - 2 Σ y ŷ / (Σ y + Σ ŷ + ε)`` over ``axis`` (all axes by default: one number for the batch)."""
     overlap = ops.mul(ops.sum(ops.mul(y_true, y_pred), axis=axis), 2.0)
@@ -964,7 +948,7 @@ class Dice(_FunctionLoss, fn=dice):
     """
 
 
-@_loss_function("Tversky", checks={"alpha": lambda n, k, v: _number(n, k, v, 0.0)})
+@_loss_function("Tversky", checks={**_MANY_AXES, "alpha": _in(0.0)})
 def tversky(y_true: Tensor, y_pred: Tensor, alpha: float = 0.5, beta: float = 0.5, axis: Any = None) -> Tensor:
     """``1 - T / (T + α Σ y (1 - ŷ) + β Σ (1 - y) ŷ + ε)`` with ``T = Σ y ŷ`` over ``axis``.
 
