@@ -270,3 +270,30 @@ def test_landscapes_page_snippets_run_and_print_what_it_shows(tmp_path, monkeypa
             exec(compile(code, f"docs/landscapes.md block {i}", "exec"), namespace)
         assert out.getvalue().split("\n") == expected.split("\n"), f"block {i} printed\n{out.getvalue()}"
     assert sorted(os.listdir(tmp_path)) == ["atlas.png", "reference.png", "rosenbrock.png"]
+
+
+def test_history_and_figures_show_inline_in_a_notebook():
+    """Run as a notebook (nbclient, a real kernel): a History on the last line shows its curves as a PNG
+    with the short text repr beside it, and a returned Figure shows once (no second copy from pyplot)."""
+    import nbformat
+    from nbclient import NotebookClient
+    cells = [
+        "import tinygrad_loss as tl\n"
+        "tl.manual_seed(0)\n"
+        "model = tl.Sequential([tl.Dense(1, input_shape=(2,))])\n"
+        "model.compile(optimizer='sgd', loss='mse')\n"
+        "history = model.fit([[1, 2], [2, 3], [3, 4]], [3, 5, 7], epochs=30, verbose=0)\n"
+        "history",
+        "history.plot()",
+        "tl.viz.plot_loss_atlas(kind='classification')",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    for cell in nb.cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.outputs
+        pictures = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(pictures) == 1, (cell.source, cell.outputs)
+    first = nb.cells[0].outputs[-1]["data"]
+    assert first["text/plain"] == "History(epochs=30, keys=['loss'])"
+    import base64
+    assert base64.b64decode(first["image/png"]).startswith(PNG)
