@@ -267,6 +267,7 @@ class Trainable:
         self.optimizer = opt
         self.loss = loss_fn
         self._metric_specs = list(metrics)
+        self._compile_spec = {"loss": loss, "metrics": list(metrics)}  # as given: what saving writes
         self.compiled = True
 
     def _check_compiled(self, fn: str) -> None:

@@ -4,7 +4,7 @@
 ``tf.keras.losses.MeanSquaredError``, ``tf.keras.optimizers.SGD``, ``tf.keras.callbacks.EarlyStopping``...
 """
 from ..nn import Input, KerasTensor, Model, Sequential
-from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers, utils
+from . import activations, backend, callbacks, initializers, layers, losses, metrics, models, optimizers, saving, utils
 
 __all__ = ["Input", "KerasTensor", "Model", "Sequential", "activations", "backend", "callbacks", "initializers", "layers", "losses",
-           "metrics", "optimizers", "utils"]
+           "metrics", "models", "optimizers", "saving", "utils"]

@@ -43,6 +43,42 @@ def _ordered_nodes(inputs: List[KerasTensor], outputs: List[KerasTensor]) -> Lis
     return sorted(found.values(), key=lambda n: n.serial)
 
 
+def keras_layer_order(inputs: List[KerasTensor], outputs: List[KerasTensor]) -> List[Module]:
+    """The layers in Keras's order for a functional model (its ``model.layers``, which also numbers the
+    layers of a weights file): deepest first (inputs), ties broken by when a depth-first walk from the
+    outputs first meets the layer. Followed here so files read the same in Keras and in this project."""
+    index: Dict[int, int] = {}
+    post: List[Node] = []
+    done: set = set()
+    for out in outputs:  # depth-first from each output; a node is listed after its parents
+        stack = [(out.node, False)]
+        while stack:
+            node, leaving = stack.pop()
+            if leaving:
+                if id(node) not in done:
+                    done.add(id(node))
+                    post.append(node)
+                continue
+            if id(node) in done:
+                continue
+            index.setdefault(id(node.layer), len(index))
+            stack.append((node, True))
+            stack.extend((t.node, False) for t in reversed(node.parents))
+    node_depth: Dict[int, int] = {}
+    layer_depth: Dict[int, int] = {}
+    for node in reversed(post):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for t in node.parents:
+            node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    layers = {id(n.layer): n.layer for n in post}
+    for t in inputs:  # an input no output depends on still belongs to the model
+        layers.setdefault(id(t.node.layer), t.node.layer)
+        layer_depth.setdefault(id(t.node.layer), 0)
+        index.setdefault(id(t.node.layer), -1)
+    return sorted(layers.values(), key=lambda l: (-layer_depth[id(l)], index[id(l)]))
+
+
 class Functional(Model):
     """A model defined by ``inputs`` and ``outputs`` symbolic tensors (see the module docstring)."""
 
@@ -57,10 +93,7 @@ class Functional(Model):
         self._inputs, self._outputs = ins, outs
         self._nested = (isinstance(inputs, (list, tuple)), isinstance(outputs, (list, tuple)))
         self._nodes = _ordered_nodes(ins, outs)
-        self._functional_layers: List[Module] = [t.node.layer for t in ins]
-        for node in self._nodes:
-            if node.layer not in self._functional_layers:
-                self._functional_layers.append(node.layer)
+        self._functional_layers = keras_layer_order(ins, outs)
         for layer in self._functional_layers:
             if layer.name in self._modules:
                 raise ValueError(f"Model: two layers are named {layer.name!r}; layer names must be unique in a model")

@@ -269,6 +269,8 @@ def get(identifier: Union[str, Initializer, Callable, None]) -> Callable[..., np
             names = ", ".join(sorted(k for k in _BY_NAME if k.islower()))
             raise ValueError(f"initializers.get: unknown initializer {identifier!r}; valid names are: {names}")
         return cls()
+    if isinstance(identifier, dict):  # Keras's serialized form
+        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if callable(identifier):

@@ -117,9 +117,10 @@ class Layer(Module):
         """A new layer from :meth:`get_config` output. Keras settings this project does not implement
         are accepted when unset (None, False or Keras's default) and refused otherwise."""
         params = inspect.signature(cls.__init__).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())  # a user layer's **kwargs
         kwargs, unsupported = {}, []
         for k, v in config.items():
-            if k in params:
+            if k in params or (takes_any and k not in _IGNORED_WHEN_DEFAULT):
                 kwargs[k] = v
             elif k not in _IGNORED_WHEN_DEFAULT or v != _IGNORED_WHEN_DEFAULT[k]:
                 if v is not None:
@@ -227,11 +228,16 @@ class InputLayer(Layer):
 def Input(shape: Sequence[int], dtype: Any = None, name: Optional[str] = None) -> symbolic.KerasTensor:
     """``keras.Input(shape=...)``: a symbolic tensor to build a functional model from (layers called on it
     record the call), or the first entry of a :class:`Sequential`."""
-    layer = InputLayer(shape, dtype=dtype, name=name)
-    node = symbolic.Node(layer, [], {})
-    node.outputs.append(symbolic.KerasTensor(layer.input_shape, layer.dtype, node))
-    layer._input_node = node
-    return node.outputs[0]
+    return input_tensor(InputLayer(shape, dtype=dtype, name=name))
+
+
+def input_tensor(layer: InputLayer) -> symbolic.KerasTensor:
+    """The symbolic tensor an InputLayer stands for (made once per layer)."""
+    if getattr(layer, "_input_node", None) is None:
+        node = symbolic.Node(layer, [], {})
+        node.outputs.append(symbolic.KerasTensor(layer.input_shape, layer.dtype, node))
+        layer._input_node = node
+    return layer._input_node.outputs[0]
 
 
 class Activation(Layer):

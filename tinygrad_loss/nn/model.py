@@ -61,6 +61,11 @@ class Model(Module, Trainable):
         model what each layer is connected to), or hand it to ``print_fn``; returns None, as Keras."""
         (print if print_fn is None else print_fn)(summary_text(self))
 
+    def save(self, filepath: Any) -> None:
+        """Save the whole model as a Keras 3 ``.keras`` archive (see :mod:`tinygrad_loss.saving`)."""
+        from ..saving import save_model  # h5py is optional: imported only when used
+        save_model(self, filepath)
+
     def _repr_html_(self) -> str:
         """Jupyter shows a model as its summary table."""
         return summary_html(self)

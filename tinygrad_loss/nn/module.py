@@ -290,10 +290,15 @@ class Module:
         self._write_weights(named, [self._checked_weight(fn, n, p, state[n]) for n, p in named])
 
     def save_weights(self, path: str) -> None:
-        """Write every parameter to an ``.npz`` file, atomically (temporary file, then rename)."""
+        """Write every weight, atomically (temporary file, then rename): ``*.weights.h5`` in Keras 3's
+        HDF5 layout (needs h5py), or ``*.npz`` keyed by :meth:`state_dict` paths."""
         path = os.fspath(path)
+        if path.endswith(".weights.h5"):
+            from ..saving import save_weights_h5  # h5py is optional: imported only when used
+            save_weights_h5(self, path)
+            return
         if not path.endswith(".npz"):
-            raise ValueError(f"save_weights: the file name must end in .npz, got {path!r}")
+            raise ValueError(f"save_weights: the file name must end in .weights.h5 or .npz, got {path!r}")
         arrays = self.state_dict()
         if not arrays:
             raise ValueError(f"save_weights: {self.name} has no parameters yet; build it first")
@@ -301,10 +306,15 @@ class Module:
             np.savez(f, **arrays)
 
     def load_weights(self, path: str) -> None:
-        """Read weights written by :meth:`save_weights`. Names and shapes must match; on any
-        mismatch or damaged file a ValueError (an OSError when the file cannot be read) explains
-        it, naming the file, and no parameter is changed."""
+        """Read weights written by :meth:`save_weights` (``*.npz``, or ``*.weights.h5`` in Keras 3's layout,
+        also as Keras writes it). Names and shapes must match; on any mismatch or damaged file a
+        ValueError (an OSError when the file cannot be read) explains it, naming the file, and no
+        weight is changed."""
         path = V.path("load_weights", "path", path)
+        if path.endswith(".h5"):
+            from ..saving import load_weights_h5  # h5py is optional: imported only when used
+            load_weights_h5(self, path)
+            return
         state = _read_npz(path)
         for k, a in state.items():
             if a.dtype.kind not in "iuf":
