@@ -348,3 +348,24 @@ def test_readme_links_the_tutorial_first():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     links = re.findall(r"\]\((docs/[\w./-]+)\)", readme)
     assert links and links[0] == "docs/tutorial.md", links[:3]
+
+
+def test_one_import_alias_across_readme_docs_and_notebooks():
+    """`import tinygrad_loss as tl` in every code block; `as tf` only in TensorFlow programs run verbatim (the
+    reference program, a GradientTape loop): blocks that use TensorFlow's own names."""
+    import json
+    blocks = []
+    for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = p.read_text(encoding="utf-8")
+        blocks += [(p.name, b) for b in re.findall(r"```python\n(.*?)```", text, re.S)]
+        assert not re.search(r"\btg\.", text), f"{p.name} uses the alias tg"
+    for nb in sorted((ROOT / "docs" / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        blocks += [(nb.name, "".join(c["source"])) for c in cells if c["cell_type"] == "code"]
+    seen = 0
+    for name, block in blocks:
+        for alias in re.findall(r"import tinygrad_loss as (\w+)", block):
+            seen += 1
+            tensorflow_program = re.search(r"tf\.(keras\.Sequential|GradientTape)", block)
+            assert alias == "tl" or (alias == "tf" and tensorflow_program), (name, alias, block[:200])
+    assert seen >= 8

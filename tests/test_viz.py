@@ -993,3 +993,20 @@ def test_plot_model_expand_nested():
     titles = {k: v[0] for k, v in boxes.items()}
     inside = sorted(titles[k] for k, c in clusters.items() if c == ["block (Sequential)"])
     assert inside == ["dense (Dense)", "dense_1 (Dense)"] and len(edges) == 2
+
+
+def test_plot_model_draws_a_functional_models_graph():
+    tl.nn.clear_session()
+    keras = tl.keras
+    a, b = keras.Input(shape=(4,), name="features"), keras.Input(shape=(2,), name="extra")
+    h = keras.layers.Dense(8, activation="relu", name="hidden")(a)
+    joined = keras.layers.Concatenate(name="concat")([h, b])
+    model = keras.Model([a, b], [keras.layers.Dense(1, name="score")(joined), keras.layers.Dense(3, name="klass")(h)])
+    boxes, edges, _ = _model_boxes(tl.plot_model(model).source)
+    name = {k: v[0].split(" ")[0] for k, v in boxes.items()}
+    assert sorted(name.values()) == ["concat", "extra", "features", "hidden", "klass", "score"]
+    assert sorted((name[s], name[d]) for s, d in edges) == [("concat", "score"), ("extra", "concat"),
+                                                            ("features", "hidden"), ("hidden", "concat"),
+                                                            ("hidden", "klass")]
+    concat = boxes[[k for k, v in name.items() if v == "concat"][0]]
+    assert concat[1:] == ["Input shape: (None, 8), (None, 2)", "Output shape: (None, 10)"]

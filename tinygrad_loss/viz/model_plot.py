@@ -58,16 +58,17 @@ class _ModelDiagram:
     def __init__(self, opts: dict):
         self.o, self.lines, self.count = opts, [], 0
 
-    def box(self, layer: Any, in_shape: Optional[Tuple], indent: str) -> str:
+    def box(self, layer: Any, in_shape: Optional[Tuple], indent: str, shapes: Optional[Tuple[str, str]] = None) -> str:
+        """A box for ``layer``; ``shapes`` (input text, output text) when the caller knows them better."""
         o, P = self.o, PALETTE
         is_input = type(layer).__name__ == "InputLayer"
         title = f"{layer.name} ({type(layer).__name__})" if o["show_layer_names"] else type(layer).__name__
         rows = [_font(G.esc(title), P["input_title"] if is_input else P["op_title"], 13, bold=True)]
         if o["show_shapes"]:
-            out_shape = getattr(layer, "output_shape", None)
+            ins, outs = shapes or (_shape(in_shape), _shape(getattr(layer, "output_shape", None)))
             if not is_input:
-                rows.append(_font("Input shape: " + G.esc(_shape(in_shape)), P["muted"], 11))
-            rows.append(_font("Output shape: " + G.esc(_shape(out_shape)), P["muted"], 11))
+                rows.append(_font("Input shape: " + G.esc(ins), P["muted"], 11))
+            rows.append(_font("Output shape: " + G.esc(outs), P["muted"], 11))
         if o["show_dtype"]:
             rows.append(_font(f"dtype: {G.esc(str(getattr(layer, 'dtype', None) or '?'))}", P["muted"], 11))
         act = _activation(layer) if o["show_layer_activations"] else None
@@ -100,6 +101,39 @@ class _ModelDiagram:
                 self.lines.append(f"{prev} -> {nid}")
             prev, in_shape = nid, getattr(layer, "output_shape", None)
         return prev, in_shape
+
+
+def _calls(model: Any) -> List[Any]:
+    """The layer calls of a functional model (``model.outputs[i].node``, back through ``node.parents``), in
+    the order the model lists its layers."""
+    found, stack = {}, [t.node for t in model.outputs]
+    while stack:
+        node = stack.pop()
+        if id(node) not in found:
+            found[id(node)] = node
+            stack.extend(p.node for p in node.parents)
+    rank = {id(layer): k for k, layer in enumerate(model.layers)}
+    return sorted(found.values(), key=lambda n: rank.get(id(n.layer), len(rank)))
+
+
+def _functional(diagram: "_ModelDiagram", model: Any) -> None:
+    """One box per layer, one arrow per (producing layer, consuming layer): the model's graph, as Keras draws it."""
+    boxes, edges = {}, []
+    for node in _calls(model):
+        if id(node.layer) not in boxes:
+            ins = ", ".join(_shape(p.shape) for p in node.parents) or "?"
+            outs = ", ".join(_shape(t.shape) for t in node.outputs) or "?"
+            boxes[id(node.layer)] = diagram.box(node.layer, None, "", shapes=(ins, outs))
+        for p in node.parents:
+            edge = f"{boxes[id(p.node.layer)]} -> {boxes[id(node.layer)]}"
+            if edge not in edges:
+                edges.append(edge)
+    diagram.lines.extend(edges)
+
+
+def _is_functional(model: Any) -> bool:
+    outs = getattr(model, "outputs", None)
+    return isinstance(outs, list) and bool(outs) and all(hasattr(t, "node") for t in outs)
 
 
 def _check(model: Any, to_file: Any, rankdir: Any, dpi: Any, flags: dict) -> Optional[Tuple[str, str]]:
@@ -139,14 +173,10 @@ def plot_model(model: Any, to_file: Optional[str] = None, show_shapes: bool = Tr
                  show_trainable=show_trainable)
     target = _check(model, to_file, rankdir, dpi, flags)
     diagram = _ModelDiagram(flags)
-    first = _layers(model)[0] if _layers(model) else None
-    spec = getattr(model, "input_spec", None)
-    in_shape = (None,) + tuple(spec) if spec is not None else None
-    prev = None
-    if spec is not None and type(first).__name__ != "InputLayer":  # Keras draws the input as a layer
-        prev = diagram.box(InputLayer(f"{getattr(model, 'name', 'model')}_input", in_shape,
-                                  getattr(first, "dtype", None)), None, "")
-    diagram.chain(model, prev, in_shape)
+    if _is_functional(model):
+        _functional(diagram, model)
+    else:
+        _sequence(diagram, model)
     body = [f'graph [rankdir={rankdir} fontname="{FONT}" bgcolor="white" pad=0.2 nodesep=0.3 ranksep=0.35]',
             f'node [shape=plain fontname="{FONT}" fontsize=11]',
             f'edge [color="{PALETTE["edge"]}" arrowsize=0.8 penwidth=1.3]'] + diagram.lines
@@ -162,6 +192,18 @@ def plot_model(model: Any, to_file: Optional[str] = None, show_shapes: bool = Tr
     import graphviz
 
     return graphviz.Source(src)
+
+
+def _sequence(diagram: "_ModelDiagram", model: Any) -> None:
+    """The layers one after the other, behind an input box when the first layer declared its input shape."""
+    first = _layers(model)[0] if _layers(model) else None
+    spec = getattr(model, "input_spec", None)
+    in_shape = (None,) + tuple(spec) if spec is not None else None
+    prev = None
+    if spec is not None and type(first).__name__ != "InputLayer":  # Keras draws the input as a layer
+        prev = diagram.box(InputLayer(f"{getattr(model, 'name', 'model')}_input", in_shape,
+                                      getattr(first, "dtype", None)), None, "")
+    diagram.chain(model, prev, in_shape)
 
 
 class InputLayer:
