@@ -7,6 +7,7 @@ brute-force sum over every CTC alignment, and from central finite differences (g
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import warnings
 import zlib
@@ -296,6 +297,18 @@ def test_keras_function_forms():
     assert L.dice(IMG_T, IMG_P).shape == () and L.dice(IMG_T, IMG_P).item() == pytest.approx(0.6164384, rel=1e-6)
     out = L.circle(CIRCLE_REF_T, CIRCLE_REF_P, remove_diagonal=False)
     np.testing.assert_allclose(out.numpy(), ref_circle(CIRCLE_REF_T, CIRCLE_REF_P, remove_diagonal=False), rtol=1e-9)
+    # against a reference set (Keras's losses_test.py values), with a gradient for both sets
+    emb, ref = tl.Tensor(CIRCLE_P, requires_grad=True), tl.Tensor(CIRCLE_REF_P, requires_grad=True)
+    out = L.circle(CIRCLE_T, emb, ref_labels=CIRCLE_REF_T, ref_embeddings=ref, gamma=80.0, margin=0.4,
+                   remove_diagonal=False)
+    np.testing.assert_allclose(out.numpy(), [61.5844, 94.3465, 276.9344, 90.9873, 48.8963], rtol=1e-5)
+    out.sum().backward()
+    assert np.all(np.isfinite(emb.grad.numpy())) and np.abs(ref.grad.numpy()).sum() > 0
+    assert gradcheck(lambda e, r: L.circle([0, 1], e, ref_labels=[0, 1, 1], ref_embeddings=r, gamma=2.0),
+                     CIRCLE_P[:2], CIRCLE_REF_P[:3])
+    with pytest.raises(ValueError, match="Circle: give both ref_labels and ref_embeddings"):
+        L.circle(CIRCLE_T, CIRCLE_P, ref_labels=CIRCLE_REF_T)
+    assert list(inspect.signature(L.Circle).parameters)[:3] == ["gamma", "margin", "remove_diagonal"]
 
 
 # --- numerical stability ---------------------------------------------------------------------------
@@ -496,8 +509,9 @@ def test_swapped_categorical_arguments_warn_once(fresh_warnings):
         warnings.simplefilter("error")
         right = L.CategoricalCrossentropy()(onehot, probs).item()
     assert right == pytest.approx(-np.log(0.7), rel=1e-9)  # 0.357
-    with pytest.warns(L.ArgumentOrderWarning, match=r"CategoricalCrossentropy: .*look swapped"):
+    with pytest.warns(L.ArgumentOrderWarning, match=r"CategoricalCrossentropy: .*look swapped") as record:
         swapped = L.CategoricalCrossentropy()(probs, onehot).item()
+    assert record[0].filename == __file__  # the warning points at the caller's line
     assert swapped == pytest.approx(-0.3 * np.log(1e-7), rel=1e-6)  # 4.84: still computed as asked
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once: a second call is silent

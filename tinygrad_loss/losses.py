@@ -423,11 +423,13 @@ class _FunctionLoss(LossFunctionWrapper):
     The arguments are checked at construction and kept as attributes (``Huber(delta=2).delta``)."""
 
     def __init_subclass__(cls, fn: Optional[Callable[..., Tensor]] = None, name: Optional[str] = None,
-                          **kwargs: Any):
+                          args: Optional[Tuple[str, ...]] = None, **kwargs: Any):
+        """``args``: the function's keyword arguments the class takes, in Keras's order (default: all)."""
         super().__init_subclass__(**kwargs)
         if fn is None:  # a user's subclass of a built-in loss keeps its parent's function
             return
-        args = list(inspect.signature(inspect.unwrap(fn)).parameters.values())[2:]
+        params = inspect.signature(inspect.unwrap(fn)).parameters
+        args = [params[a] for a in args] if args else list(params.values())[2:]
         tail = [inspect.Parameter("reduction", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="sum_over_batch_size"),
                 inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=name or fn.__name__),
                 inspect.Parameter("dtype", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
@@ -591,7 +593,7 @@ def _warn_if_swapped(loss: str, y_true: Tensor, y_pred: Tensor, axis: Optional[i
         _WARNED.add(loss)
         warnings.warn(f"{loss}: y_true holds probabilities strictly between 0 and 1 while y_pred is exactly "
                       f"{'one-hot' if axis is not None else '0/1'}; the arguments look swapped (the order is "
-                      f"loss(y_true, y_pred)). This warning is shown once.", ArgumentOrderWarning, stacklevel=5)
+                      f"loss(y_true, y_pred)). This warning is shown once.", ArgumentOrderWarning, stacklevel=6)
 
 
 def _probabilities(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Tensor]:
@@ -968,11 +970,22 @@ class Tversky(_FunctionLoss, fn=tversky):
     (``alpha``) and predicted mass outside the target (``beta``); raise ``alpha`` to favour recall."""
 
 
-def _embeddings(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[np.ndarray, Tensor]:
+def _embeddings(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]
+                ) -> Tuple[Tuple[np.ndarray, np.ndarray, Tensor], Tensor]:
+    """Labels and embeddings (one per row), and the reference set they are compared with:
+    ``(labels, ref_labels, ref_embeddings)`` in the y_true slot (the batch itself by default)."""
     emb = _checked(loss, "y_pred", y_pred, None)
     if emb.ndim != 2:
         raise ValueError(f"{loss}: y_pred must hold one embedding per row, shape (n, d); got {emb.shape}")
-    return _labels(loss, y_true, emb.shape[:1], None, None, emb.shape)[0], emb
+    labels = _labels(loss, y_true, emb.shape[:1], None, None, emb.shape)[0]
+    if kw.get("ref_embeddings") is None and kw.get("ref_labels") is None:
+        return (labels, labels, emb), emb
+    if kw.get("ref_embeddings") is None or kw.get("ref_labels") is None:
+        raise ValueError(f"{loss}: give both ref_labels and ref_embeddings, or neither")
+    ref = _checked(loss, "ref_embeddings", kw["ref_embeddings"], emb.dtype)
+    if ref.ndim != 2 or ref.shape[1] != emb.shape[1]:
+        raise ValueError(f"{loss}: ref_embeddings must have shape (m, {emb.shape[1]}); got {ref.shape}")
+    return (labels, _labels(loss, kw["ref_labels"], ref.shape[:1], None, None, ref.shape)[0], ref), emb
 
 
 def _log_zero(dtype: np.dtype) -> float:
@@ -987,8 +1000,9 @@ def _masked_logsumexp(x: Tensor, mask: np.ndarray) -> Tensor:
 
 
 @_loss_function("Circle", inputs=_embeddings)
-def circle(y_true: np.ndarray, y_pred: Tensor, gamma: float = 80.0, margin: float = 0.4,
-           remove_diagonal: bool = True) -> Tuple[Tensor, np.ndarray]:
+def circle(y_true: Tuple[np.ndarray, np.ndarray, Tensor], y_pred: Tensor, ref_labels: Any = None,
+           ref_embeddings: Any = None, remove_diagonal: bool = True, gamma: float = 80.0,
+           margin: float = 0.4) -> Tuple[Tensor, np.ndarray]:
     """Circle loss (Sun et al., 2020) on L2-normalised embeddings with integer labels.
 
     With cosine distances ``d = max(1 - ŷ ŷᵀ, 0)``, for each anchor ``i``::
@@ -997,14 +1011,16 @@ def circle(y_true: np.ndarray, y_pred: Tensor, gamma: float = 80.0, margin: floa
         N_i = logsumexp_{j other class} (γ max(1 + m - d_ij, 0) (1 - m - d_ij))
         loss_i = softplus(P_i + N_i)
 
-    The anchor itself is not its own positive when ``remove_diagonal``. Anchors with a zero loss
-    (e.g. no positive in the batch) are masked: the class's mean runs over the others, as in Keras.
+    The ``j`` run over the batch, or over ``ref_embeddings`` with ``ref_labels`` when given (the
+    function's option, as in Keras). The pair ``(i, i)`` is not a positive when ``remove_diagonal``.
+    Anchors with a zero loss (e.g. no positive) are masked: the class's mean runs over the others.
     """
-    dist = ops.maximum(ops.sub(1.0, ops.matmul(y_pred, ops.transpose(y_pred))), 0.0)
-    positive = y_true[:, None] == y_true[None, :]
+    labels, ref_labels, ref = y_true
+    dist = ops.maximum(ops.sub(1.0, ops.matmul(y_pred, ops.transpose(ref))), 0.0)
+    positive = labels[:, None] == ref_labels[None, :]
     negative = ~positive
     if remove_diagonal:
-        positive = positive & ~np.eye(len(y_true), dtype=bool)
+        positive = positive & ~np.eye(*positive.shape, dtype=bool)
     pos_weight = ops.maximum(ops.mul(ops.add(dist, margin), positive), 0.0)
     neg_weight = ops.maximum(ops.mul(ops.sub(1.0 + margin, dist), negative), 0.0)
     pos = ops.mul(ops.mul(pos_weight, ops.sub(margin, dist)), -gamma)
@@ -1014,7 +1030,7 @@ def circle(y_true: np.ndarray, y_pred: Tensor, gamma: float = 80.0, margin: floa
 
 
 
-class Circle(_FunctionLoss, fn=circle):
+class Circle(_FunctionLoss, fn=circle, args=("gamma", "margin", "remove_diagonal")):
     """Circle loss (Sun et al., 2020) on L2-normalised embeddings with integer labels.
 
     Use it for metric learning (face or product retrieval): same-label pairs are pulled
