@@ -214,3 +214,32 @@ def test_notebook_exported_to_html_keeps_working_walkthroughs(open_page, noteboo
     assert nodes >= 20 and min(heights) >= 8
     # any page error, including one from the notebook's own scripts, fails the test
     assert not [e for e in errors if "net::ERR" not in e and "Failed to load resource" not in e], errors
+
+
+def test_ctrl_wheel_zooms_and_dragging_pans(open_page, two_walkthroughs):
+    path, _, _ = two_walkthroughs
+    page, errors = open_page(path)
+    big = page.locator(".tlw").nth(1)
+    view = big.locator(".tlw-view")
+    width = lambda: page.eval_on_selector_all(".tlw .tlw-step.tlw-on svg", "s => s[1].getBoundingClientRect().width")
+    zoom_label = lambda: big.locator(".tlw-zoom").text_content()
+    before, label = width(), zoom_label()
+    view.hover()
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -200)  # ctrl + wheel up: zoom in, and the page itself does not zoom
+    page.keyboard.up("Control")
+    page.wait_for_function("(w) => document.querySelectorAll('.tlw .tlw-step.tlw-on svg')[1]"
+                           ".getBoundingClientRect().width > w", arg=before, timeout=3000)
+    assert zoom_label() != label and width() > before
+    page.mouse.wheel(0, 200)  # without ctrl the wheel scrolls, it does not zoom
+    page.wait_for_timeout(200)
+    assert zoom_label() != label
+    start = view.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    box = view.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3, steps=5)
+    page.mouse.up()
+    end = view.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    assert end[0] > start[0] or end[1] > start[1]  # dragging the picture left/up scrolls right/down
+    assert not errors, errors

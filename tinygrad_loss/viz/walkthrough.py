@@ -5,7 +5,7 @@ script. Each call gets a fresh id, its CSS selectors all start with that id and 
 looks elements up only inside its own container, so any number of walk-throughs work side by
 side in one notebook or on one page. The graph keeps its natural size (text as Graphviz laid
 it out) inside a scrollable viewport: it is never shrunk below ``MIN_ZOOM`` to fit; zoom with
-the buttons, ``+``/``-`` or ctrl + mouse wheel, pan by dragging or scrolling.
+the buttons, ``+``/``-`` or ctrl + mouse wheel (no digit keys: JupyterLab's 0, 0 restarts the kernel), pan by dragging or scrolling.
 
 Controls (the keys work when the walk-through has focus: click it or tab to it): previous /
 next buttons and ←/→, first / last and Home/End, a step slider, play/pause (space).
@@ -55,7 +55,7 @@ _BAR = """<div class="tlw-bar">
 <button type="button" data-act="zoom-out" title="zoom out (-)">&#8722;</button>
 <span class="tlw-zoom">100%</span>
 <button type="button" data-act="zoom-in" title="zoom in (+ or ctrl + wheel)">+</button>
-<button type="button" data-act="zoom-reset" title="natural size (0)">1:1</button>
+<button type="button" data-act="zoom-reset" title="natural size">1:1</button>
 </div>"""
 
 # Every lookup starts from `root`, this walk-through's own container.
@@ -117,7 +117,7 @@ _SCRIPT = """(function () {
   });
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   var keys = { ArrowLeft: "prev", ArrowRight: "next", Home: "first", End: "last", " ": "play",
-               "+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "0": "zoom-reset" };
+               "+": "zoom-in", "=": "zoom-in", "-": "zoom-out" };
   root.addEventListener("keydown", function (e) {
     if (e.target === slider && e.key !== " ") return;  // the slider moves itself
     var a = keys[e.key]; if (!a || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -169,7 +169,9 @@ def component(svgs: Sequence[str], captions: Sequence[str], title: str, interval
         on = " tlw-on" if k == 0 else ""  # without the script, step 0 still shows
         sections.append(f'<section class="tlw-step{on}" data-step="{k}" data-caption="{html.escape(cap)}" '
                         f'aria-label="{html.escape(cap)}">\n{inline_svg(svg, f"{uid}-s{k}-")}\n</section>')
-    return (f'<div class="tlw" id="{uid}" tabindex="0" role="group" aria-label="{html.escape(title)}">\n'
+    # data-lm-suppress-shortcuts: JupyterLab leaves the keys to the walk-through while it has focus
+    return (f'<div class="tlw" id="{uid}" tabindex="0" role="group" aria-label="{html.escape(title)}" '
+            f'data-lm-suppress-shortcuts="true">\n'
             f"<style>{_CSS.format(uid=uid)}</style>\n"
             f"{_BAR.format(title=html.escape(title), last=len(svgs) - 1)}\n"
             f'<div class="tlw-caption" aria-live="polite">{html.escape(captions[0])}</div>\n'
