@@ -21,8 +21,8 @@ import numpy as np
 import tinygrad_loss as tl
 from tinygrad_loss.nn import Dense, Sequential, clear_session
 from tinygrad_loss.optim import SGD, Adagrad, Adam, RMSprop
-from tinygrad_loss.viz import (loss_surface, model_loss_surface, optimizer_paths, plot_loss_atlas, plot_loss_surface,
-                               save_figure)
+from tinygrad_loss.viz import (loss_curves, loss_surface, model_loss_surface, optimizer_paths, plot_loss_atlas,
+                               plot_loss_surface, save_figure)
 
 FILES = ("loss_atlas_regression.png", "loss_atlas_classification.png", "landscape_reference_fit.png",
          "landscape_reference_optimizers.png", "landscape_rosenbrock.png", "landscape_mlp.png")
@@ -33,10 +33,24 @@ Y_REF = np.array([[3.0], [5.0], [7.0]])
 REF_LIMITS = {"xlim": (-1.0, 3.0), "ylim": (-1.5, 2.5)}
 
 
+def numbers(Z=None, paths=None, curves=None) -> str:
+    """The numbers a picture shows, to 4 digits (robust to float32 rounding across machines). Stored in
+    the PNG, they let a test tell a stale picture without comparing pixels."""
+    lines = [] if Z is None else [f"Z min {np.min(Z):.4g} max {np.max(Z):.4g} mean {np.mean(Z):.4g}"]
+    lines += [f"{name} ends at ({p[-1, 0]:.4g}, {p[-1, 1]:.4g})" for name, p in (paths or {}).items()]
+    lines += [f"{name}: value sum {np.sum(v):.4g}, derivative sum {np.sum(d):.4g}"
+              for name, (_, v, d) in (curves or {}).items()]
+    return "\n".join(lines)
+
+
 def atlases(out: str) -> List[str]:
     """The regression and classification atlas: every curve's derivative is by backward()."""
-    return [save_figure(plot_loss_atlas(kind="regression"), os.path.join(out, FILES[0])),
-            save_figure(plot_loss_atlas(kind="classification"), os.path.join(out, FILES[1]))]
+    written = []
+    for name, kind in zip(FILES[:2], ("regression", "classification")):
+        curves = loss_curves(kind=kind)
+        written.append(save_figure(plot_loss_atlas(curves, kind=kind), os.path.join(out, name),
+                                   description=numbers(curves=curves)))
+    return written
 
 
 def train_reference_with_path(epochs: int = 100):
@@ -55,12 +69,13 @@ def reference_fit(out: str) -> str:
     """The MSE surface over the two kernel weights (bias at its trained value) with fit's path."""
     model, recorder = train_reference_with_path()
     dense = model.layers[0]
-    A, B, Z = model_loss_surface(model, X_REF, Y_REF, "mse", directions=[(dense.kernel, (0, 0)), (dense.kernel, (1, 0))],
-                                 steps=81, **REF_LIMITS)
+    kernel_entries = [(dense.kernel, (0, 0)), (dense.kernel, (1, 0))]
+    A, B, Z = model_loss_surface(model, X_REF, Y_REF, "mse", directions=kernel_entries, steps=81, **REF_LIMITS)
     b = dense.bias.item()
-    fig = plot_loss_surface(A, B, Z, paths={"model.fit, SGD lr 0.01 (100 epochs)": recorder.path[:, :2]},
+    paths = {"model.fit, SGD lr 0.01 (100 epochs)": recorder.path[:, :2]}
+    fig = plot_loss_surface(A, B, Z, paths=paths,
                             title=f"reference program: MSE over (w1, w2), bias at its trained {b:.3f}")
-    return save_figure(fig, os.path.join(out, FILES[2]))
+    return save_figure(fig, os.path.join(out, FILES[2]), description=numbers(Z, paths))
 
 
 def reference_mse(b: float):
@@ -86,7 +101,7 @@ def reference_optimizers(out: str) -> str:
     X, Y, Z = loss_surface(fn, steps=81, **REF_LIMITS)
     paths = optimizer_paths(fn, recorder.path[0, :2], OPTIMIZERS, steps=100)
     fig = plot_loss_surface(X, Y, Z, paths=paths, title="reference program: 100 steps of each optimizer")
-    return save_figure(fig, os.path.join(out, FILES[3]))
+    return save_figure(fig, os.path.join(out, FILES[3]), description=numbers(Z, paths))
 
 
 def rosenbrock(w: tl.Tensor) -> tl.Tensor:
@@ -110,7 +125,7 @@ def rosenbrock_valley(out: str) -> str:
     fig = plot_loss_surface(X, Y, Z, paths=paths, log_levels=True, xlabel="x", ylabel="y",
                             title="Rosenbrock's valley: 1000 steps; minimum at (1, 1)")
     fig.axes[0].legend(fontsize="small", loc="upper right")  # clear of the paths, which stay left and below
-    return save_figure(fig, os.path.join(out, FILES[4]))
+    return save_figure(fig, os.path.join(out, FILES[4]), description=numbers(Z, paths))
 
 
 def small_mlp_data():
@@ -130,15 +145,19 @@ def mlp_before_after(out: str) -> str:
     model.compile(optimizer=Adam(learning_rate=0.01), loss="mse")
     fig = Figure(figsize=(12.0, 5.0), layout="constrained")
     axes = fig.subplots(1, 2)
-    A, B, Z = model_loss_surface(model, x, y, "mse", span=1.0, steps=41, seed=1)
     centre = {"the model's weights": [[0.0, 0.0]]}
-    plot_loss_surface(A, B, Z, paths=centre, ax=axes[0], xlabel="direction 1", ylabel="direction 2",
-                      log_levels=True, title=f"1-16-16-1 MLP at initialisation: loss {Z[20, 20]:.3f}")
-    model.fit(x, y, epochs=300, batch_size=16, verbose=0)
-    A, B, Z = model_loss_surface(model, x, y, "mse", span=1.0, steps=41, seed=1)
-    plot_loss_surface(A, B, Z, paths=centre, ax=axes[1], xlabel="direction 1", ylabel="direction 2", log_levels=True,
-                      title=f"after 300 epochs of Adam: loss {Z[20, 20]:.4f}")
-    return save_figure(fig, os.path.join(out, FILES[5]))
+    surfaces = []
+    for ax, when in zip(axes, ("before", "after")):
+        if when == "after":
+            model.fit(x, y, epochs=300, batch_size=16, verbose=0)
+        A, B, Z = model_loss_surface(model, x, y, "mse", span=1.0, steps=41, seed=1)
+        surfaces.append(Z)
+        title = (f"1-16-16-1 MLP at initialisation: loss {Z[20, 20]:.3f}" if when == "before"
+                 else f"after 300 epochs of Adam: loss {Z[20, 20]:.4f}")
+        plot_loss_surface(A, B, Z, paths=centre, ax=ax, xlabel="direction 1", ylabel="direction 2", log_levels=True,
+                          title=title)
+    description = "before: " + numbers(surfaces[0]) + "\nafter: " + numbers(surfaces[1])
+    return save_figure(fig, os.path.join(out, FILES[5]), description=description)
 
 
 def main(out: str) -> List[str]:

@@ -236,11 +236,14 @@ def test_gallery_script_writes_every_picture(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})
     assert proc.returncode == 0, proc.stderr
     assert sorted(os.listdir(tmp_path)) == sorted(GALLERY)
+    from PIL import Image
     for name in GALLERY:
-        fresh, checked_in = (tmp_path / name).read_bytes(), (ROOT / "docs" / "img" / name).read_bytes()
-        assert fresh.startswith(PNG) and checked_in.startswith(PNG)
-        # same picture size as the checked-in one (pixels may differ with fonts and matplotlib versions)
-        assert fresh[16:24] == checked_in[16:24], f"docs/img/{name} is stale: run python examples/landscapes.py"
+        fresh, checked_in = (Image.open(tmp_path / name), Image.open(ROOT / "docs" / "img" / name))
+        assert fresh.format == checked_in.format == "PNG" and fresh.size == checked_in.size
+        # the numbers each picture shows (stored in the PNG; pixels depend on fonts and matplotlib versions)
+        assert fresh.text["Description"], name
+        assert fresh.text["Description"] == checked_in.text["Description"], (
+            f"docs/img/{name} is stale: run python examples/landscapes.py")
 
 
 def test_landscapes_page_shows_the_whole_gallery():

@@ -61,14 +61,20 @@ def figure_png(fig: Any, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: Any, path: Union[str, os.PathLike], dpi: int = 100) -> str:
-    """Write ``fig`` to ``path`` (format from the extension: png, svg, pdf), atomically. Returns the path."""
+def save_figure(fig: Any, path: Union[str, os.PathLike], dpi: int = 100, description: Optional[str] = None) -> str:
+    """Write ``fig`` to ``path`` (format from the extension: png, svg, pdf), atomically. Returns the path.
+
+    ``description`` goes into the file's metadata (a PNG ``Description`` text chunk): the gallery
+    stores the numbers a picture shows there, so a test can tell a stale picture without comparing
+    pixels (which depend on fonts and the matplotlib version)."""
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
         raise ValueError(f"save_figure: path must end in .png, .svg or .pdf, got {path!r}")
     from matplotlib import rc_context
     metadata = {"Software": None} if fmt == "png" else {"Creator": None} if fmt == "pdf" else {"Date": None}
+    if description is not None:
+        metadata["Description" if fmt != "pdf" else "Subject"] = str(description)
     # SVG: text stays text (searchable, testable) and element ids are the same on every run
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "tinygrad_loss"}), atomic_write(path) as f:
         fig.savefig(f, format=fmt, dpi=dpi, metadata=metadata)
