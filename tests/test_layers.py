@@ -13,12 +13,9 @@ RNG = np.random.default_rng(42)
 
 @pytest.fixture(autouse=True)
 def _fresh_names_float64():
-    """Layers take the default dtype: float64 here, so the gradchecks run in float64."""
+    """Layers take the default dtype: float64 here, so gradients check in float64 (conftest resets it)."""
     tl.nn.clear_session()
-    old = tl.get_default_dtype()
     tl.set_default_dtype("float64")
-    yield
-    tl.set_default_dtype(old)
 
 
 def layer_fn(layer, weight_names=()):
