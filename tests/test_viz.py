@@ -1010,3 +1010,13 @@ def test_plot_model_draws_a_functional_models_graph():
                                                             ("hidden", "klass")]
     concat = boxes[[k for k, v in name.items() if v == "concat"][0]]
     assert concat[1:] == ["Input shape: (None, 8), (None, 2)", "Output shape: (None, 10)"]
+
+
+def test_viz_benchmark_runs_and_reports_its_rows():
+    """benchmarks/viz_bench.py stays runnable (its numbers are recorded by running it, not asserted here)."""
+    r = subprocess.run([sys.executable, "-m", "benchmarks.viz_bench", "--rounds", "1"], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"10k / 1k = [\d.]+x", r.stdout)
+    rows = re.findall(r"(\d+) tensors: CPU +[\d.]+ s, wall +[\d.]+ s", r.stdout)
+    assert len(rows) == 2 and all(280 <= int(n) <= 320 for n in rows)
