@@ -215,6 +215,8 @@ def test_exponential_decay_values():
     for step in (0, 1, 4, 6, 8):
         assert math.isclose(smooth(step), 0.5 * 0.25 ** (step / 4), rel_tol=1e-12)
         assert math.isclose(stairs(step), 0.5 * 0.25 ** (step // 4), rel_tol=1e-12)
+    with pytest.raises(ValueError, match=r"^ExponentialDecay: step must be a finite number >= 0, got -1$"):
+        smooth(-1)
 
 
 def test_optimizers_get():
