@@ -465,7 +465,6 @@ def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     return ops.mean(ops.square(ops.sub(y_true, y_pred)), axis=-1)
 
 
-
 class MeanSquaredError(_FunctionLoss, fn=mean_squared_error):
     """Mean squared error, ``1/n Σ_i (y_i - ŷ_i)²``: the default regression loss.
 
@@ -477,7 +476,6 @@ class MeanSquaredError(_FunctionLoss, fn=mean_squared_error):
 def root_mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Per-sample root mean squared error: ``sqrt(mean((y_true - y_pred)², axis=-1))``."""
     return ops.sqrt(mean_squared_error(y_true, y_pred))
-
 
 
 class RootMeanSquaredError(_FunctionLoss, fn=root_mean_squared_error):
@@ -507,7 +505,6 @@ def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     return ops.mean(ops.abs(ops.sub(y_true, y_pred)), axis=-1)
 
 
-
 class MeanAbsoluteError(_FunctionLoss, fn=mean_absolute_error):
     """Mean absolute error, ``1/n Σ_i |y_i - ŷ_i|``: regression that is robust to outliers
     (it estimates the median; its gradient has constant size)."""
@@ -518,7 +515,6 @@ def mean_absolute_percentage_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``100 · mean(|y_true - y_pred| / max(|y_true|, ε), axis=-1)`` (ε = 1e-7 guards y_true = 0)."""
     diff = ops.abs(ops.div(ops.sub(y_true, y_pred), ops.maximum(ops.abs(y_true), EPSILON)))
     return ops.mul(ops.mean(diff, axis=-1), 100.0)
-
 
 
 class MeanAbsolutePercentageError(_FunctionLoss, fn=mean_absolute_percentage_error):
@@ -535,7 +531,6 @@ def mean_squared_logarithmic_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     first = ops.log(ops.add(ops.maximum(y_pred, EPSILON), 1.0))
     second = ops.log(ops.add(ops.maximum(y_true, EPSILON), 1.0))
     return ops.mean(ops.square(ops.sub(first, second)), axis=-1)
-
 
 
 class MeanSquaredLogarithmicError(_FunctionLoss, fn=mean_squared_logarithmic_error):
@@ -560,7 +555,6 @@ def huber(y_true: Tensor, y_pred: Tensor, delta: float = 1.0) -> Tensor:
     return ops.mean(ops.where(abs_err.data <= delta, quadratic, linear), axis=-1)
 
 
-
 class Huber(_FunctionLoss, fn=huber, name="huber_loss"):
     """Huber loss: quadratic for errors up to ``delta``, linear beyond (Keras name ``"huber_loss"``)."""
 
@@ -571,7 +565,6 @@ def log_cosh(y_true: Tensor, y_pred: Tensor) -> Tensor:
     ``x + softplus(-2x) - log 2`` so that large ``|x|`` never overflows ``cosh``."""
     x = ops.sub(y_pred, y_true)
     return ops.mean(ops.sub(ops.add(x, _softplus(ops.mul(x, -2.0))), _LOG2), axis=-1)
-
 
 
 class LogCosh(_FunctionLoss, fn=log_cosh):
@@ -636,7 +629,6 @@ def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = Fals
     return ops.mean(_bce_terms(_smooth_binary(y_true, label_smoothing), y_pred, from_logits), axis=axis)
 
 
-
 class BinaryCrossentropy(_FunctionLoss, fn=binary_crossentropy):
     """Binary cross-entropy for 0/1 (or soft) labels; ``from_logits=True`` for raw scores.
 
@@ -663,7 +655,6 @@ def binary_focal_crossentropy(y_true: Tensor, y_pred: Tensor, apply_class_balanc
     if apply_class_balancing:
         focal = ops.mul(ops.add(ops.mul(z, alpha), ops.mul(ops.sub(1.0, z), 1.0 - alpha)), focal)
     return ops.mean(focal, axis=axis)
-
 
 
 class BinaryFocalCrossentropy(_FunctionLoss, fn=binary_focal_crossentropy):
@@ -701,7 +692,6 @@ def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool =
     return ops.neg(ops.sum(ops.mul(y, _log_probs("CategoricalCrossentropy", y_pred, from_logits, axis)), axis=axis))
 
 
-
 class CategoricalCrossentropy(_FunctionLoss, fn=categorical_crossentropy):
     """Cross-entropy ``-Σ_j y_j log ŷ_j`` for one-hot (or soft) labels; ``from_logits=True`` for scores."""
 
@@ -726,7 +716,6 @@ def categorical_focal_crossentropy(y_true: Tensor, y_pred: Tensor, alpha: Any = 
     p = ops.softmax(y_pred, axis=axis) if from_logits else ops.exp(logp)
     weight = ops.mul(ops.pow(ops.sub(1.0, p), gamma), _along(alpha, axis, y_pred.ndim, y_pred.dtype))
     return ops.neg(ops.sum(ops.mul(weight, ops.mul(y, logp)), axis=axis))
-
 
 
 class CategoricalFocalCrossentropy(_FunctionLoss, fn=categorical_focal_crossentropy):
@@ -802,7 +791,6 @@ def sparse_categorical_crossentropy(y_true: Tuple[np.ndarray, Any], y_pred: Tens
     return (values, None) if keep is None else (ops.where(keep, values, 0.0), keep)
 
 
-
 class SparseCategoricalCrossentropy(_FunctionLoss, fn=sparse_categorical_crossentropy):
     """Cross-entropy with integer class labels (``y_true`` of shape ``y_pred.shape[:-1]``).
 
@@ -821,7 +809,6 @@ def categorical_generalized_cross_entropy(y_true: Tuple[np.ndarray, Any], y_pred
     return ops.div(ops.sub(1.0, ops.pow(_pick(y_pred, y_true[0]), q)), q)
 
 
-
 class CategoricalGeneralizedCrossEntropy(_FunctionLoss, fn=categorical_generalized_cross_entropy):
     """Generalized cross-entropy ``(1 - p^q) / q`` (Zhang & Sabuncu, 2018) on integer labels.
 
@@ -835,7 +822,6 @@ def kl_divergence(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``Σ_j y_j log(y_j / ŷ_j)`` over the last axis, both clipped to ``[ε, 1]`` (Keras)."""
     yt, yp = ops.clip(y_true, EPSILON, 1.0), ops.clip(y_pred, EPSILON, 1.0)
     return ops.sum(ops.mul(yt, ops.log(ops.div(yt, yp))), axis=-1)
-
 
 
 class KLDivergence(_FunctionLoss, fn=kl_divergence):
@@ -853,7 +839,6 @@ def _rates(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Ten
 def poisson(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean(ŷ - y log(ŷ + ε), axis=-1)``: the Poisson negative log-likelihood up to a constant."""
     return ops.mean(ops.sub(y_pred, ops.mul(y_true, ops.log(ops.add(y_pred, EPSILON)))), axis=-1)
-
 
 
 class Poisson(_FunctionLoss, fn=poisson):
@@ -879,7 +864,6 @@ def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     return ops.mean(_margin(y_true, y_pred), axis=-1)
 
 
-
 class Hinge(_FunctionLoss, fn=hinge):
     """Hinge loss ``max(1 - y ŷ, 0)`` for ±1 labels (0/1 labels are converted), as in linear SVMs:
     correct predictions beyond the margin cost nothing."""
@@ -889,7 +873,6 @@ class Hinge(_FunctionLoss, fn=hinge):
 def squared_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """``mean(max(1 - y ŷ, 0)², axis=-1)`` with labels ``y`` in {-1, +1} (0/1 labels are converted)."""
     return ops.mean(ops.square(_margin(y_true, y_pred)), axis=-1)
-
 
 
 class SquaredHinge(_FunctionLoss, fn=squared_hinge):
@@ -902,7 +885,6 @@ def categorical_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     pos = ops.sum(ops.mul(y_true, y_pred), axis=-1)
     neg = ops.max(ops.mul(ops.sub(1.0, y_true), y_pred), axis=-1)
     return ops.maximum(ops.add(ops.sub(neg, pos), 1.0), 0.0)
-
 
 
 class CategoricalHinge(_FunctionLoss, fn=categorical_hinge):
@@ -925,7 +907,6 @@ def cosine_similarity(y_true: Tensor, y_pred: Tensor, axis: int = -1) -> Tensor:
     return ops.neg(ops.sum(ops.mul(_l2_normalize(y_true, axis), _l2_normalize(y_pred, axis)), axis=axis))
 
 
-
 class CosineSimilarity(_FunctionLoss, fn=cosine_similarity):
     """Negative cosine similarity along ``axis``: minimising it aligns ``ŷ`` with ``y``
     (embeddings and other targets whose direction matters, not their length)."""
@@ -939,7 +920,6 @@ def dice(y_true: Tensor, y_pred: Tensor, axis: Any = None) -> Tensor:
     overlap = ops.mul(ops.sum(ops.mul(y_true, y_pred), axis=axis), 2.0)
     return ops.sub(1.0, ops.div(overlap, ops.add(ops.add(ops.sum(y_true, axis=axis), ops.sum(y_pred, axis=axis)),
                                                  EPSILON)))
-
 
 
 class Dice(_FunctionLoss, fn=dice):
@@ -962,7 +942,6 @@ def tversky(y_true: Tensor, y_pred: Tensor, alpha: float = 0.5, beta: float = 0.
     extra = ops.sum(ops.mul(ops.sub(1.0, y_true), y_pred), axis=axis)
     denom = ops.add(ops.add(ops.add(overlap, ops.mul(missed, alpha)), ops.mul(extra, beta)), EPSILON)
     return ops.sub(1.0, ops.div(overlap, denom))
-
 
 
 class Tversky(_FunctionLoss, fn=tversky):
@@ -1029,7 +1008,6 @@ def circle(y_true: Tuple[np.ndarray, np.ndarray, Tensor], y_pred: Tensor, ref_la
     return values, values.data > 0
 
 
-
 class Circle(_FunctionLoss, fn=circle, args=("gamma", "margin", "remove_diagonal")):
     """Circle loss (Sun et al., 2020) on L2-normalised embeddings with integer labels.
 
@@ -1084,7 +1062,6 @@ def ctc(y_true: np.ndarray, y_pred: Tensor) -> Tensor:
     repeats = np.sum((y_true[:, 1:] == y_true[:, :-1]) & (np.arange(1, y_true.shape[1]) < lengths[:, None]), axis=1)
     feasible = lengths + repeats <= steps
     return nll if feasible.all() else ops.where(feasible, nll, np.inf)
-
 
 
 class CTC(_FunctionLoss, fn=ctc):
