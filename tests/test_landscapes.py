@@ -331,3 +331,16 @@ def test_weight_history_records_the_path_of_fit():
     assert everything.path.shape == (3, 3)
     with pytest.raises(ValueError, match="WeightHistory: weights must be"):
         tl.WeightHistory([dense.kernel])
+
+
+def test_model_surface_is_evaluated_in_inference_mode():
+    clear_session()
+    tl.manual_seed(0)
+    model = Sequential([Dense(8, activation="relu", input_shape=(2,)), tl.Dropout(0.5), Dense(1)])
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    y = x.sum(axis=1, keepdims=True)
+    _, _, Z1 = model_loss_surface(model, x, y, "mse", steps=3, seed=2)
+    _, _, Z2 = model_loss_surface(model, x, y, "mse", steps=3, seed=2)
+    np.testing.assert_array_equal(Z1, Z2)  # dropout would make every evaluation different
+    expected = float(losses.MeanSquaredError()(y, model(x, training=False)).item())
+    assert Z1[1, 1] == pytest.approx(expected, rel=1e-6)

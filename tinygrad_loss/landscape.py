@@ -15,6 +15,7 @@ module sits beside ``losses`` rather than inside ``viz`` because it needs the lo
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -260,7 +261,12 @@ def _named_weight(model: Any, spec: Any, who: str) -> Tuple[Tensor, Tuple[int, .
 
 
 def _model_loss(model: Any, x: Any, y: Any, loss: Callable) -> float:
-    return float(_as_array(loss(y, model(x))).sum())
+    """The loss of the model in inference mode (dropout off, batch-norm statistics fixed), when its
+    forward takes ``training``: a surface must not change from one evaluation to the next."""
+    forward = getattr(model, "forward", None)
+    takes_training = forward is not None and "training" in inspect.signature(forward).parameters
+    prediction = model(x, training=False) if takes_training else model(x)
+    return float(_as_array(loss(y, prediction)).sum())
 
 
 def model_loss_surface(model: Any, x: Any, y: Any, loss: Any = "mse", directions: Any = "filter-normalized",
