@@ -243,3 +243,22 @@ def test_ctrl_wheel_zooms_and_dragging_pans(open_page, two_walkthroughs):
     end = view.evaluate("v => [v.scrollLeft, v.scrollTop]")
     assert end[0] > start[0] or end[1] > start[1]  # dragging the picture left/up scrolls right/down
     assert not errors, errors
+
+
+def test_a_drawn_graph_keeps_readable_text_with_zoom_and_no_step_controls(open_page, tmp_path):
+    """tl.draw(loss) as a notebook shows it (its text/html): the same viewport, one picture, zoom only."""
+    fragment = tl.draw(classifier_loss())._repr_mimebundle_()["text/html"]
+    path = tmp_path / "draw.html"
+    path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + fragment + "</body></html>",
+                    encoding="utf-8")
+    page, errors = open_page(path)
+    assert page.locator(".tlw .tlw-counter").count() == 0 and page.locator('.tlw button[data-act="next"]').count() == 0
+    heights, nodes = node_text_heights(page, 0)
+    assert nodes >= 20 and min(heights) >= 8
+    width = lambda: page.eval_on_selector(".tlw .tlw-step.tlw-on svg", "s => s.getBoundingClientRect().width")
+    before = width()
+    page.locator('.tlw button[data-act="zoom-out"]').click()
+    assert width() == pytest.approx(before / 1.25, rel=0.02)
+    page.locator(".tlw").focus()
+    page.keyboard.press("ArrowRight")  # no steps: the key does nothing, and nothing breaks
+    assert not errors, errors

@@ -65,6 +65,9 @@ def test_losses_notebook_draws_its_graphs_and_checks_gradients(executed):
     svgs = outputs(nb, "image/svg+xml")
     assert len(svgs) >= 3 and all("<svg" in o.data["image/svg+xml"] for o in svgs)
     assert "MeanSquaredError" in svgs[0].data["image/svg+xml"] and "grad" in svgs[0].data["image/svg+xml"]
+    # tl.draw's display also offers the scrollable, zoomable viewport (a notebook prefers text/html)
+    assert all('class="tlw"' in o.data["text/html"] and 'data-act="zoom-in"' in o.data["text/html"]
+               and 'data-act="next"' not in o.data["text/html"] for o in svgs)
     text = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
     assert "gradcheck passed" in text and "naive: nan" in text and "from_logits: 998.0" in text
 

@@ -93,7 +93,33 @@ def draw(tensor: Roots, **options) -> "graphviz.Digraph":
         return plot_model(tensor, **options)
 
     lines = build(tensor, _options("draw", **options), where="draw")
-    return graphviz.Digraph("tinygrad_loss", body=[f"\t{x}\n" for x in lines])
+    return _picture_class()("tinygrad_loss", body=[f"\t{x}\n" for x in lines])
+
+
+_PICTURE = None
+
+
+def _picture_class():
+    """``graphviz.Digraph`` whose notebook display keeps the graph at its natural size (made on first use,
+    so that graphviz is imported only when a picture is drawn)."""
+    global _PICTURE
+    if _PICTURE is None:
+        import graphviz
+
+        from .walkthrough import component
+
+        class Picture(graphviz.Digraph):
+            """A ``graphviz.Digraph``; Jupyter shows it in a scrollable viewport with zoom and pan, never
+            shrunk to unreadable text (the plain SVG is in the same display bundle)."""
+
+            def _repr_mimebundle_(self, include=None, exclude=None, **kw):
+                bundle = super()._repr_mimebundle_(include, exclude, **kw)
+                if "image/svg+xml" in bundle and "text/html" not in set(exclude or ()):
+                    bundle["text/html"] = component([bundle["image/svg+xml"]], [""], "computation graph")
+                return bundle
+
+        _PICTURE = Picture
+    return _PICTURE
 
 
 def _target(path, fmt: Optional[str], where: str) -> Tuple[str, str]:

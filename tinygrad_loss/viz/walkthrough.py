@@ -43,20 +43,18 @@ _CSS = """
 #{uid} .tlw-step svg {{ display: block; max-width: none; height: auto; }}
 """
 
-_BAR = """<div class="tlw-bar">
-<span class="tlw-title">{title}</span>
-<button type="button" data-act="first" title="first step (Home)">|&#9664;</button>
+_STEPS = """<button type="button" data-act="first" title="first step (Home)">|&#9664;</button>
 <button type="button" data-act="prev" title="previous step (&#8592;)">&#9664; previous</button>
 <button type="button" data-act="play" title="play / pause (space)">&#9654; play</button>
 <button type="button" data-act="next" title="next step (&#8594;)">next &#9654;</button>
 <button type="button" data-act="last" title="last step (End)">&#9654;|</button>
 <input class="tlw-slider" type="range" min="0" max="{last}" value="0" step="1" aria-label="step">
-<span class="tlw-counter">step 0 of {last}</span>
-<button type="button" data-act="zoom-out" title="zoom out (-)">&#8722;</button>
+<span class="tlw-counter">step 0 of {last}</span>"""
+
+_ZOOM = """<button type="button" data-act="zoom-out" title="zoom out (-)">&#8722;</button>
 <span class="tlw-zoom">100%</span>
 <button type="button" data-act="zoom-in" title="zoom in (+ or ctrl + wheel)">+</button>
-<button type="button" data-act="zoom-reset" title="natural size">1:1</button>
-</div>"""
+<button type="button" data-act="zoom-reset" title="natural size">1:1</button>"""
 
 # Every lookup starts from `root`, this walk-through's own container.
 _SCRIPT = """(function () {
@@ -88,17 +86,21 @@ _SCRIPT = """(function () {
     zoom = z; applyZoom();
     view.scrollLeft = x * z - ax; view.scrollTop = y * z - ay;
   }
+  function disable(a, v) { var b = btn(a); if (b) b.disabled = v; }
   function show(i) {
     k = Math.max(0, Math.min(last, i));
     for (var j = 0; j < steps.length; j++) steps[j].className = "tlw-step" + (j === k ? " tlw-on" : "");
-    slider.value = k;
-    counter.textContent = "step " + k + " of " + last;
-    caption.textContent = steps[k].getAttribute("data-caption");
-    btn("first").disabled = btn("prev").disabled = (k === 0);
-    btn("last").disabled = btn("next").disabled = (k === last);
+    if (slider) slider.value = k;
+    if (counter) counter.textContent = "step " + k + " of " + last;
+    if (caption) caption.textContent = steps[k].getAttribute("data-caption");
+    disable("first", k === 0); disable("prev", k === 0);
+    disable("last", k === last); disable("next", k === last);
     if (k === last) stop();
   }
-  function stop() { if (timer) { clearInterval(timer); timer = null; } btn("play").innerHTML = "&#9654; play"; }
+  function stop() {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (btn("play")) btn("play").innerHTML = "&#9654; play";
+  }
   function play() {
     if (timer) { stop(); return; }
     if (k === last) show(0);
@@ -113,14 +115,14 @@ _SCRIPT = """(function () {
   };
   root.addEventListener("click", function (e) {
     var b = e.target.closest ? e.target.closest("button[data-act]") : null;
-    if (b && root.contains(b)) { actions[b.getAttribute("data-act")](); root.focus(); }
+    if (b && root.contains(b)) { actions[b.getAttribute("data-act")](); root.focus({ preventScroll: true }); }
   });
-  slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
+  if (slider) slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   var keys = { ArrowLeft: "prev", ArrowRight: "next", Home: "first", End: "last", " ": "play",
                "+": "zoom-in", "=": "zoom-in", "-": "zoom-out" };
   root.addEventListener("keydown", function (e) {
     if (e.target === slider && e.key !== " ") return;  // the slider moves itself
-    var a = keys[e.key]; if (!a || e.ctrlKey || e.metaKey || e.altKey) return;
+    var a = keys[e.key]; if (!a || !btn(a) || e.ctrlKey || e.metaKey || e.altKey) return;
     e.preventDefault(); e.stopPropagation(); actions[a]();
   });
   view.addEventListener("wheel", function (e) {
@@ -164,19 +166,20 @@ def component(svgs: Sequence[str], captions: Sequence[str], title: str, interval
     if len(svgs) != len(captions) or not svgs:
         raise ValueError("walkthrough: need one caption per picture, and at least one picture")
     uid = "tlw-" + uuid.uuid4().hex[:12]
+    stepping = len(svgs) > 1  # a single picture gets the viewport and the zoom, no step controls
     sections = []
     for k, (svg, cap) in enumerate(zip(svgs, captions)):
         on = " tlw-on" if k == 0 else ""  # without the script, step 0 still shows
         sections.append(f'<section class="tlw-step{on}" data-step="{k}" data-caption="{html.escape(cap)}" '
                         f'aria-label="{html.escape(cap)}">\n{inline_svg(svg, f"{uid}-s{k}-")}\n</section>')
+    bar = (f'<div class="tlw-bar">\n<span class="tlw-title">{html.escape(title)}</span>\n'
+           f"{_STEPS.format(last=len(svgs) - 1) if stepping else ''}\n{_ZOOM}\n</div>")
+    caption = f'<div class="tlw-caption" aria-live="polite">{html.escape(captions[0])}</div>\n' if stepping else ""
+    script = _SCRIPT % {"uid": uid, "min_zoom": MIN_ZOOM, "interval": interval_ms}
     # data-lm-suppress-shortcuts: JupyterLab leaves the keys to the walk-through while it has focus
     return (f'<div class="tlw" id="{uid}" tabindex="0" role="group" aria-label="{html.escape(title)}" '
-            f'data-lm-suppress-shortcuts="true">\n'
-            f"<style>{_CSS.format(uid=uid)}</style>\n"
-            f"{_BAR.format(title=html.escape(title), last=len(svgs) - 1)}\n"
-            f'<div class="tlw-caption" aria-live="polite">{html.escape(captions[0])}</div>\n'
-            f'<div class="tlw-view">\n' + "\n".join(sections) + "\n</div>\n"
-            f"<script>{_SCRIPT % {'uid': uid, 'min_zoom': MIN_ZOOM, 'interval': interval_ms}}</script>\n</div>")
+            f'data-lm-suppress-shortcuts="true">\n<style>{_CSS.format(uid=uid)}</style>\n{bar}\n{caption}'
+            f'<div class="tlw-view">\n' + "\n".join(sections) + f"\n</div>\n<script>{script}</script>\n</div>")
 
 
 def page(fragment: str, title: str) -> str:
