@@ -56,3 +56,23 @@ def test_a_loss_subclass_gets_y_true_as_a_tensor_of_y_preds_dtype():
     assert seen == [np.float64]
     with pytest.raises(TypeError, match=r"^Squares: y_true must be numeric"):
         Squares()([["a"]], p)
+
+
+def test_sparse_categorical_crossentropy_one_sample_and_refusals():
+    """Mutants in ``_sparse``: the class-axis check moved (``ndim <= 1`` refuses one sample given as a
+    vector), the probability range widened (``1.0`` -> ``2.0``) or its hint dropped."""
+    got = losses.SparseCategoricalCrossentropy()(1, np.array([0.2, 0.8]))
+    np.testing.assert_allclose(got.item(), -np.log(0.8), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"^SparseCategoricalCrossentropy: y_pred must have a class axis, got shape \(\)$"):
+        losses.SparseCategoricalCrossentropy()(0, 0.5)
+    with pytest.raises(ValueError, match=r"y_pred must be in \[0.0, 1.0\], got 1.5 at index \(0, 0\) \(y_pred holds "
+                                         r"probabilities when from_logits=False; pass from_logits=True for raw scores\)$"):
+        losses.SparseCategoricalCrossentropy()([0], [[1.5, -0.5]])
+
+
+def test_circle_needs_one_embedding_per_row():
+    """Mutants in ``_embeddings``: the shape error's wording, or the loss/argument it names."""
+    with pytest.raises(ValueError, match=r"^Circle: y_pred must hold one embedding per row, shape \(n, d\); got \(2,\)$"):
+        losses.Circle()([0, 1], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^Circle: y_pred contains a non-finite value \(nan at index \(0, 0\)\)$"):
+        losses.Circle()([0, 1], [[np.nan, 1.0], [0.0, 1.0]])

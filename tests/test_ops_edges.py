@@ -1,0 +1,41 @@
+"""Ops and global state at their edges, for mutants that mutmut cannot activate (code that runs once,
+at import: the factories that build lt/eq/argmax..., the global switches) and that were planted by
+hand instead (issue 19). Expected values are NumPy's."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_loss as tl
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("name, fn", [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                                      ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)])
+def test_comparisons_with_a_number_on_the_left(name, fn):
+    """Mutant in the comparison factory: operands paired only when the first is not a Tensor
+    (``type(a) is Tensor or ...``), so ``lt(0.5, t)`` failed; the operator form never sees it."""
+    x = np.array([0.2, 0.5, 0.8])
+    t = tl.Tensor(x)
+    got = getattr(tl, name)(0.5, t)
+    np.testing.assert_array_equal(got.data, fn(0.5, x))
+    np.testing.assert_array_equal(getattr(tl, name)(t, 0.5).data, fn(x, 0.5))
+    np.testing.assert_array_equal(getattr(tl, name)(x, t).data, fn(x, x))
+    assert not got.requires_grad
+
+
+def test_a_fresh_import_records_gradients_in_no_scope():
+    """Mutants in the global switches' initial values (grad recording off, a scope set): the test suite's
+    autouse fixture resets them before every test, so only a fresh interpreter sees the defaults."""
+    code = ("import tinygrad_loss as tl, numpy as np\n"
+            "x = tl.Tensor(np.array([2.0]), requires_grad=True)\n"
+            "y = x * x\n"
+            "print(tl.is_grad_enabled(), repr(tl.current_scope()), y.requires_grad, repr(y.scope))\n")
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "''", "True", "''"]
