@@ -18,18 +18,17 @@ NOTEBOOKS = ROOT / "docs" / "notebooks"
 
 def run_notebook(path: Path, cwd: Path):
     """The notebook at ``path`` after running every cell in ``cwd`` (the package is found as installed,
-    or through PYTHONPATH pointing at the repository)."""
+    or through PYTHONPATH pointing at the repository: the kernel inherits this process's environment)."""
     nb = nbformat.read(str(path), as_version=4)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    client.km = client.create_kernel_manager()
-    client.start_new_kernel(env=env)  # start_new_kernel_client below reuses this kernel
-    client.start_new_kernel_client()
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), old) if p)
     try:
-        client.execute(cleanup_kc=False)
+        NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     finally:
-        client._cleanup_kernel()
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
     return nb
 
 
