@@ -259,6 +259,15 @@ out["theirs_pred"] = k.predict(xs, verbose=0)
 out["theirs_loss"] = np.array(k.fit(xs, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"])
 out["theirs_after"] = k.predict(xs, verbose=0)
 
+# 2b. a Keras Sequential (SGD with Nesterov momentum), saved for us, then three more epochs
+q = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(5, activation="elu"),
+                      keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+q.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True), loss="mae")
+q.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+q.save("theirs_seq.keras")
+out["seq_pred"] = q.predict(x, verbose=0)
+out["seq_loss"] = np.array(q.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"])
+
 # 3. weights files both ways
 s = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(1)])
 s.load_weights("ours.weights.h5")
@@ -266,8 +275,35 @@ out["weights_pred"] = s.predict(x, verbose=0)
 for w in s.weights:
     w.assign(w.numpy() * 0.5)
 s.save_weights("theirs.weights.h5")
+
+# 4. every layer of this project in one model, saved here: predictions, then two more epochs
+e = keras.models.load_model("every_layer.keras")
+xi, yi = np.load("xi.npy"), np.load("yi.npy")
+out["every_pred"] = e.predict(xi, verbose=0)
+out["every_loss"] = np.array(e.fit(xi, yi, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"])
 np.savez("keras_out.npz", **out)
 """
+
+
+def every_layer_model():
+    """Embedding, Flatten, Dropout(noise_shape), Dense, Activation, Reshape, LayerNormalization, Add,
+    BatchNormalization; Adam with global_clipnorm; a Loss object with label smoothing. (Dropout's rate
+    is 0 so that both frameworks draw no random masks and train identically.)"""
+    ids = keras.Input(shape=(3,), name="ids")
+    e = keras.layers.Flatten()(keras.layers.Embedding(10, 4)(ids))
+    d = keras.layers.Dropout(0.0, noise_shape=(None, 1))(e)
+    a = keras.layers.Activation("gelu")(keras.layers.Dense(6)(d))
+    r = keras.layers.Flatten()(keras.layers.LayerNormalization()(keras.layers.Reshape((2, 3))(a)))
+    out = keras.layers.Dense(3, activation="softmax")(
+        keras.layers.BatchNormalization(momentum=0.9)(keras.layers.Add()([r, a])))
+    model = keras.Model(ids, out)
+    model.compile(optimizer=optim.Adam(learning_rate=0.01, global_clipnorm=1.0),
+                  loss=tl.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
+    return model
+
+
+XI = RNG.integers(0, 10, size=(16, 3)).astype(np.float32)
+YI = np.eye(3, dtype=np.float32)[np.arange(16) % 3]
 
 
 @pytest.fixture(scope="module")
@@ -285,14 +321,19 @@ def keras_run(tmp_path_factory):
     seq.save_weights(tmp / "ours.weights.h5")
     np.save(tmp / "x.npy", X)
     np.save(tmp / "y.npy", Y)
+    every = every_layer_model()
+    every.fit(XI, YI, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    every.save(tmp / "every_layer.keras")
+    np.save(tmp / "xi.npy", XI)
+    np.save(tmp / "yi.npy", YI)
     r = subprocess.run([sys.executable, "-c", KERAS_SCRIPT % str(tmp)], env=KERAS_ENV, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    return tmp, model, seq, dict(np.load(tmp / "keras_out.npz"))
+    return tmp, model, seq, every, dict(np.load(tmp / "keras_out.npz"))
 
 
 def test_a_model_saved_here_loads_and_trains_identically_in_keras(keras_run):
-    _, model, _, out = keras_run
+    _, model, _, _, out = keras_run
     np.testing.assert_allclose(out["ours_pred"], model.predict(X), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["ours_loss"], fit_steps(model), rtol=1e-4)  # same optimizer state in Keras
     assert int(out["ours_its"]) == model.optimizer.iterations == 12
@@ -300,7 +341,7 @@ def test_a_model_saved_here_loads_and_trains_identically_in_keras(keras_run):
 
 
 def test_a_model_saved_by_keras_loads_and_trains_identically_here(keras_run):
-    tmp, _, _, out = keras_run
+    tmp, _, _, _, out = keras_run
     model = keras.models.load_model(tmp / "theirs.keras")
     assert [type(l).__name__ for l in model.layers].count("Dense") == 2 and model.optimizer.iterations == 4
     xs = [X[:, :2], X[:, 2:]]
@@ -311,9 +352,25 @@ def test_a_model_saved_by_keras_loads_and_trains_identically_here(keras_run):
 
 
 def test_weights_files_cross_between_keras_and_here(keras_run):
-    tmp, _, seq, out = keras_run
+    tmp, _, seq, _, out = keras_run
     np.testing.assert_allclose(out["weights_pred"], seq.predict(X), rtol=1e-5, atol=1e-6)
     before = seq.get_weights()
     seq.load_weights(tmp / "theirs.weights.h5")
     for a, b in zip(seq.get_weights(), before):
         np.testing.assert_allclose(a, b * 0.5, rtol=1e-7)
+
+
+def test_every_layer_saved_here_loads_and_trains_identically_in_keras(keras_run):
+    _, _, _, every, out = keras_run
+    np.testing.assert_allclose(out["every_pred"], every.predict(XI), rtol=1e-5, atol=1e-6)
+    h = every.fit(XI, YI, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(out["every_loss"], h, rtol=1e-4)
+
+
+def test_a_sequential_saved_by_keras_loads_and_trains_identically_here(keras_run):
+    tmp, _, _, _, out = keras_run
+    model = keras.models.load_model(tmp / "theirs_seq.keras")
+    assert isinstance(model, keras.Sequential) and model.optimizer.nesterov and model.optimizer.iterations == 4
+    np.testing.assert_allclose(model.predict(X), out["seq_pred"], rtol=1e-5, atol=1e-6)
+    h = model.fit(X, Y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(h, out["seq_loss"], rtol=1e-4)
