@@ -262,3 +262,16 @@ def test_a_drawn_graph_keeps_readable_text_with_zoom_and_no_step_controls(open_p
     page.locator(".tlw").focus()
     page.keyboard.press("ArrowRight")  # no steps: the key does nothing, and nothing breaks
     assert not errors, errors
+
+
+def test_a_part_of_a_walkthrough_counts_as_its_captions(open_page, tmp_path):
+    steps = tl.backprop_steps(classifier_loss())
+    path = tmp_path / "part.html"
+    path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + steps[5:9].html()
+                    + "</body></html>", encoding="utf-8")
+    page, errors = open_page(path)
+    n = len(steps) - 1
+    assert counters(page) == [f"step 5 of {n}"]
+    page.locator('.tlw button[data-act="last"]').click()
+    assert counters(page) == [f"step 8 of {n}"] and visible_caption(page, 0).startswith(f"step 8 of {n}: ")
+    assert not errors, errors

@@ -1020,3 +1020,21 @@ def test_viz_benchmark_runs_and_reports_its_rows():
     assert re.search(r"10k / 1k = [\d.]+x", r.stdout)
     rows = re.findall(r"(\d+) tensors: CPU +[\d.]+ s, wall +[\d.]+ s", r.stdout)
     assert len(rows) == 2 and all(280 <= int(n) <= 320 for n in rows)
+
+
+def test_long_walkthroughs_are_shown_in_parts():
+    x = tl.Tensor([0.5], requires_grad=True, name="x")
+    y = x
+    for _ in range(tl.viz.steps.MAX_INLINE_STEPS):
+        y = tl.tanh(y)
+    steps = tl.backprop_steps(y.sum(), show_value=False)
+    assert len(steps) == tl.viz.steps.MAX_INLINE_STEPS + 3  # seed, sum, the tanh chain, x
+    notice = steps._repr_html_()
+    assert "too many to show inline" in notice and "<svg" not in notice and len(notice) < 1000
+    part = steps[10:14]
+    assert isinstance(part, tl.BackpropSteps) and [s.index for s in part] == [10, 11, 12, 13]
+    assert repr(part) == f"<BackpropSteps: steps 10 to 13 of {len(steps) - 1} of a backward pass; shown as a " \
+                         "walk-through in Jupyter>"
+    frag = part._repr_html_()
+    assert frag.count("<section ") == 4 and f"step 10 of {len(steps) - 1}:" in frag
+    assert repr(steps[5:5]) == "<BackpropSteps: no steps>" and "<svg" not in steps[5:5]._repr_html_()

@@ -11,6 +11,7 @@ show a pale "grad so far" row.
 """
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass, field, replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union, overload
@@ -25,7 +26,10 @@ from .render import GraphvizNotFoundError, _options, pipe, write_atomic
 from .rules import local_rule, short_value
 from .walkthrough import component, page
 
-__all__ = ["BackpropStep", "BackpropSteps", "backprop_steps", "render_backprop"]
+__all__ = ["BackpropStep", "BackpropSteps", "backprop_steps", "render_backprop", "MAX_INLINE_STEPS"]
+
+#: A notebook shows at most this many steps inline (each is a whole picture); slice for a part.
+MAX_INLINE_STEPS = 150
 
 
 @dataclass
@@ -66,9 +70,11 @@ class BackpropSteps(Sequence[BackpropStep]):
     def __getitem__(self, i: int) -> BackpropStep: ...
 
     @overload
-    def __getitem__(self, i: slice) -> List[BackpropStep]: ...
+    def __getitem__(self, i: slice) -> "BackpropSteps": ...
 
     def __getitem__(self, i):
+        if isinstance(i, slice):  # a part of the walk-through, still displayable
+            return BackpropSteps(self._steps[i], self.title, self._inline_dots[i])
         return self._steps[i]
 
     def __len__(self) -> int:
@@ -78,7 +84,13 @@ class BackpropSteps(Sequence[BackpropStep]):
         return iter(self._steps)
 
     def __repr__(self) -> str:
-        out = self._steps[0].tensor
+        if not self._steps:
+            return "<BackpropSteps: no steps>"
+        first, last = self._steps[0], self._steps[-1]
+        if len(self) != first.total:
+            return (f"<BackpropSteps: steps {first.index} to {last.index} of {first.total - 1} of a backward pass; "
+                    f"shown as a walk-through in Jupyter>")
+        out = first.tensor
         what = f"'{out.name}'" if out.name else f"'{out.op}'" if out.op else "a leaf"
         return (f"<BackpropSteps: {len(self) - 1} steps of the backward pass from {what}, shape "
                 f"{fmt_shape(out.shape)}; shown as a walk-through in Jupyter>")
@@ -91,9 +103,16 @@ class BackpropSteps(Sequence[BackpropStep]):
 
     def html(self, title: Optional[str] = None) -> str:
         """The walk-through as an HTML fragment; each call makes a copy with its own ids."""
-        return component(self.svgs(), [s.caption for s in self._steps], self.title if title is None else title)
+        return component(self.svgs(), [s.caption for s in self._steps], self.title if title is None else title,
+                         numbers=[s.index for s in self._steps], last=self._steps[0].total - 1)
 
     def _repr_html_(self) -> str:
+        if not self._steps:
+            return f"<p><code>{html.escape(repr(self))}</code></p>"
+        if len(self) > MAX_INLINE_STEPS:  # every step is a whole picture: hundreds would weigh hundreds of MB
+            return (f"<p><code>{html.escape(repr(self))}</code><br>{len(self)} steps are too many to show inline "
+                    f"(at most {MAX_INLINE_STEPS}): show a part, e.g. <code>steps[:{MAX_INLINE_STEPS // 2}]</code>, "
+                    f"or write them all with <code>render_backprop(loss, 'out/steps.html')</code>.</p>")
         return self.html()
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from typing import Sequence
+from typing import Optional, Sequence
 
 __all__ = ["component", "page", "inline_svg", "MIN_ZOOM"]
 
@@ -49,7 +49,7 @@ _STEPS = """<button type="button" data-act="first" title="first step (Home)">|&#
 <button type="button" data-act="next" title="next step (&#8594;)">next &#9654;</button>
 <button type="button" data-act="last" title="last step (End)">&#9654;|</button>
 <input class="tlw-slider" type="range" min="0" max="{last}" value="0" step="1" aria-label="step">
-<span class="tlw-counter">step 0 of {last}</span>"""
+<span class="tlw-counter">step {first} of {total}</span>"""
 
 _ZOOM = """<button type="button" data-act="zoom-out" title="zoom out (-)">&#8722;</button>
 <span class="tlw-zoom">100%</span>
@@ -91,7 +91,7 @@ _SCRIPT = """(function () {
     k = Math.max(0, Math.min(last, i));
     for (var j = 0; j < steps.length; j++) steps[j].className = "tlw-step" + (j === k ? " tlw-on" : "");
     if (slider) slider.value = k;
-    if (counter) counter.textContent = "step " + k + " of " + last;
+    if (counter) counter.textContent = "step " + steps[k].getAttribute("data-number") + " of " + root.getAttribute("data-last");
     if (caption) caption.textContent = steps[k].getAttribute("data-caption");
     disable("first", k === 0); disable("prev", k === 0);
     disable("last", k === last); disable("next", k === last);
@@ -161,24 +161,31 @@ def inline_svg(svg: str, prefix: str) -> str:
     return svg.strip()
 
 
-def component(svgs: Sequence[str], captions: Sequence[str], title: str, interval_ms: int = 1200) -> str:
-    """The walk-through of the step pictures ``svgs`` (SVG documents) as one HTML fragment."""
+def component(svgs: Sequence[str], captions: Sequence[str], title: str, interval_ms: int = 1200,
+              numbers: Optional[Sequence[int]] = None, last: Optional[int] = None) -> str:
+    """The walk-through of the step pictures ``svgs`` (SVG documents) as one HTML fragment.
+
+    ``numbers`` are the step numbers the counter shows (default 0, 1, ...) and ``last`` the number of the
+    last step of the whole pass (so a part of a walk-through counts as its captions do)."""
     if len(svgs) != len(captions) or not svgs:
         raise ValueError("walkthrough: need one caption per picture, and at least one picture")
+    numbers = list(range(len(svgs))) if numbers is None else list(numbers)
+    last = len(svgs) - 1 if last is None else last
     uid = "tlw-" + uuid.uuid4().hex[:12]
     stepping = len(svgs) > 1  # a single picture gets the viewport and the zoom, no step controls
     sections = []
     for k, (svg, cap) in enumerate(zip(svgs, captions)):
         on = " tlw-on" if k == 0 else ""  # without the script, step 0 still shows
-        sections.append(f'<section class="tlw-step{on}" data-step="{k}" data-caption="{html.escape(cap)}" '
+        sections.append(f'<section class="tlw-step{on}" data-step="{k}" data-number="{numbers[k]}" '
+                        f'data-caption="{html.escape(cap)}" '
                         f'aria-label="{html.escape(cap)}">\n{inline_svg(svg, f"{uid}-s{k}-")}\n</section>')
     bar = (f'<div class="tlw-bar">\n<span class="tlw-title">{html.escape(title)}</span>\n'
-           f"{_STEPS.format(last=len(svgs) - 1) if stepping else ''}\n{_ZOOM}\n</div>")
+           f"{_STEPS.format(last=len(svgs) - 1, first=numbers[0], total=last) if stepping else ''}\n{_ZOOM}\n</div>")
     caption = f'<div class="tlw-caption" aria-live="polite">{html.escape(captions[0])}</div>\n' if stepping else ""
     script = _SCRIPT % {"uid": uid, "min_zoom": MIN_ZOOM, "interval": interval_ms}
     # data-lm-suppress-shortcuts: JupyterLab leaves the keys to the walk-through while it has focus
     return (f'<div class="tlw" id="{uid}" tabindex="0" role="group" aria-label="{html.escape(title)}" '
-            f'data-lm-suppress-shortcuts="true">\n<style>{_CSS.format(uid=uid)}</style>\n{bar}\n{caption}'
+            f'data-last="{last}" data-lm-suppress-shortcuts="true">\n<style>{_CSS.format(uid=uid)}</style>\n{bar}\n{caption}'
             f'<div class="tlw-view">\n' + "\n".join(sections) + f"\n</div>\n<script>{script}</script>\n</div>")
 
 
