@@ -157,17 +157,15 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
         t._op = op
         t._parents = parents
         t._saved = saved
-        rg = False
+        rg = changed = False
         for p in parents:
             if p.requires_grad:
                 rg = True
-                break
+            if p._version:
+                changed = True
         t.requires_grad = rg
-        if rg:
-            for p in parents:
-                if p._version:  # an input changed in place earlier: remember the versions this op saw
-                    t._saved_versions = tuple([(q, q._version) for q in parents])
-                    break
+        if changed and rg:  # an input changed in place earlier: remember the versions this op saw
+            t._saved_versions = tuple([(q, q._version) for q in parents])
     else:
         t._op = None
         t._parents = ()
