@@ -39,3 +39,13 @@ def test_a_fresh_import_records_gradients_in_no_scope():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "''", "True", "''"]
+
+
+def test_pow_gradient_for_the_exponent_at_an_all_zero_base_is_zero():
+    """d(a^b)/db = a^b log a has the limit 0 at a = 0 (b > 0). Mutant in ``_log_base``: the zero-base guard
+    taken when any entry is *non*-zero (``a != 0``), which leaves log 0 = -inf and a NaN for an all-zero base."""
+    a = tl.Tensor(np.array([0.0, 0.0]), requires_grad=True)
+    b = tl.Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    (a ** b).sum().backward()
+    np.testing.assert_array_equal(b.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(a.grad.data, [0.0, 0.0])  # b a^(b-1) at 0 for b > 1

@@ -267,3 +267,17 @@ def test_load_state_dict_restores_and_refuses_with_clear_messages():
     with pytest.raises(ValueError, match="the state has 2 parameters, this optimizer has 1"):
         fresh.load_state_dict({**saved, "state": saved["state"] * 2})
     assert fresh.iterations == 1  # nothing changed by the refused loads
+
+
+@pytest.mark.parametrize("cls, defaults", [
+    (optim.SGD, {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False}),
+    (optim.Adam, {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}),
+    (optim.AdamW, {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+    (optim.RMSprop, {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}),
+    (optim.Adagrad, {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7}),
+])
+def test_defaults_are_keras_defaults(cls, defaults):
+    """The defaults published in Keras's optimizer docs. Mutants: a default constant changed."""
+    config = cls().get_config()
+    assert {k: config[k] for k in defaults} == defaults
+    assert config["clipnorm"] is None and config["clipvalue"] is None and config["global_clipnorm"] is None
