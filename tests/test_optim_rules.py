@@ -6,6 +6,7 @@ that each term matters (an epsilon as large as the accumulator, gradients that s
 running maximum differs from the plain second moment, centred RMSprop, momentum, weight decay).
 """
 import math
+import os
 import warnings
 
 import numpy as np
@@ -244,7 +245,8 @@ def test_apply_gradients_checks_shapes_and_warns_at_the_callers_line():
         warnings.simplefilter("always")
         opt.apply_gradients([(tl.Tensor(np.ones(2)), a), (None, b)])
     assert len(caught) == 1 and "['b']" in str(caught[0].message)
-    assert caught[0].filename == __file__  # stacklevel points at this call, not into optim.py
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampoline adds a frame between us and optim.py
+        assert caught[0].filename == __file__  # stacklevel points at this call, not into optim.py
     np.testing.assert_array_equal(a.data, [-1.0, -1.0])
     np.testing.assert_array_equal(b.data, [0.0, 0.0, 0.0])
 
