@@ -326,3 +326,27 @@ def test_apply_gradients_bad_input_changes_nothing():
         opt.apply_gradients([np.ones(2)])
     with pytest.raises(TypeError, match=r"Adam.apply_gradients: grads_and_vars must be"):
         opt.apply_gradients(3)
+
+
+def test_model_variables_split_trainable_and_non_trainable_weights():
+    class Scaled(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = tf.keras.layers.Dense(1, input_shape=(2,))
+            self.add_weight("scale", np.array([2.0]), trainable=False)
+
+        def call(self, x):
+            return self.dense(x) * self.scale
+
+    model = Scaled()
+    assert [id(v) for v in model.trainable_variables] == [id(p) for p in model.parameters()]
+    assert len(model.trainable_variables) == 2
+    assert [id(v) for v in model.non_trainable_variables] == [id(model.scale)]
+    assert {id(v) for v in model.variables} == {id(v) for v in model.trainable_variables} | {id(model.scale)}
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(X) - Y))
+    grads = tape.gradient(loss, model.trainable_variables + model.non_trainable_variables)
+    assert grads[-1] is None and all(g is not None for g in grads[:-1])
+    optimizer = tf.keras.optimizers.Adam()
+    optimizer.apply_gradients(zip(grads[:-1], model.trainable_variables))
+    assert model.scale.tolist() == [2.0]
