@@ -61,6 +61,7 @@ class Case:
 MASK34 = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
 F32 = np.float32
 W13 = normal(1, 3)
+RELU_AT = away(3, 4)
 
 CASES = {
     "add": [Case("same", ops.add, normal(3, 4), normal(3, 4)),
@@ -104,6 +105,15 @@ CASES = {
     "sigmoid": [Case("matrix", ops.sigmoid, 3 * normal(3, 4))],
     "relu": [Case("matrix", ops.relu, away(3, 4))],
     "erf": [Case("matrix", ops.erf, normal(3, 4))],
+    # the fused gradient rules (what tanh/sigmoid/relu/div hand back in a backward pass)
+    "tanh_grad": [Case("same", ops.tanh_grad, normal(3, 4), 0.9 * np.tanh(normal(3, 4))),
+                  Case("(3,1),(1,4)", ops.tanh_grad, normal(3, 1), np.tanh(normal(1, 4)))],
+    "sigmoid_grad": [Case("same", ops.sigmoid_grad, normal(3, 4), _rng().uniform(0.05, 0.95, (3, 4))),
+                     Case("(4,),(2,4)", ops.sigmoid_grad, normal(4), _rng().uniform(0.05, 0.95, (2, 4)))],
+    "relu_grad": [Case("mask from an array", lambda g: ops.relu_grad(g, RELU_AT), normal(3, 4)),
+                  Case("mask from a tensor (derivative 0)", ops.relu_grad, normal(3, 4), away(3, 4))],
+    "div_grad_b": [Case("same", ops.div_grad_b, normal(3, 4), normal(3, 4), away(3, 4)),
+                   Case("divisor (4,)", ops.div_grad_b, normal(2, 4), normal(2, 4), away(4))],
     "maximum": [Case("same", ops.maximum, grid(3, 4), grid(3, 4, offset=0.25)),
                 Case("(3,1),(1,4)", ops.maximum, grid(3, 1), grid(1, 4, offset=0.25)),
                 Case("scalar,matrix", ops.maximum, np.array(0.1), grid(3, 4, offset=0.25)),

@@ -48,11 +48,11 @@ def astype_args(a: Any, dtype: Any) -> Any:
 
 def where_args(cond: Any, a: Any, b: Any) -> Prepared:
     """``a`` where ``cond`` is true, else ``b`` (all three broadcast together)."""
-    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    c = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != bool:
         c = c != 0
     a, b = pair(a, b, "where")
-    shape = broadcast_shape("where", c.shape, a.data.shape, b.data.shape)
+    shape = broadcast_shape("where", c.shape, a._data.shape, b._data.shape)
     if c.shape != shape:
         c = np.broadcast_to(c, shape)
     return (a, b), {"cond": c}
@@ -61,7 +61,7 @@ def where_args(cond: Any, a: Any, b: Any) -> Prepared:
 def matmul_args(a: Any, b: Any) -> Prepared:
     """Matrix product ``a @ b`` with NumPy's rules: 1-D operands, batches, broadcast batch axes."""
     a, b = pair(a, b, "matmul")
-    sa, sb = a.data.shape, b.data.shape
+    sa, sb = a._data.shape, b._data.shape
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {sa} and {sb}")
     ka = sa[-1]
@@ -87,7 +87,7 @@ def reshape_args(a: Any, *shape: Any) -> Any:
     """Same data, new shape (one dimension may be -1)."""
     a = lift(a, op="reshape")
     shape = shape_arg(shape)
-    if shape == a.data.shape:
+    if shape == a._data.shape:
         return a
     return (a,), {"shape": shape}  # the forward explains a shape that does not fit
 
@@ -96,7 +96,7 @@ def permute_args(a: Any, *axes: Any) -> Prepared:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
     a = lift(a, op="permute")
     axes = shape_arg(axes)
-    nd = a.data.ndim
+    nd = a._data.ndim
     if sorted([ax % max(nd, 1) for ax in axes]) != list(range(nd)) or any([not -nd <= ax < nd for ax in axes]):
         raise ValueError(f"permute: {axes} is not a permutation of the axes of a tensor of shape {a.shape}")
     return (a,), {"axes": tuple([ax % nd for ax in axes])}
@@ -106,7 +106,7 @@ def expand_args(a: Any, *shape: Any) -> Any:
     """Broadcast to ``shape`` (NumPy rules); the gradient is summed back by :func:`unbroadcast`."""
     a = lift(a, op="expand")
     shape = shape_arg(shape)
-    if shape == a.data.shape:
+    if shape == a._data.shape:
         return a
     if broadcast_shape("expand", a.shape, shape) != shape:
         raise ValueError(f"expand: a tensor of shape {a.shape} cannot be broadcast to shape {shape}")
@@ -116,7 +116,7 @@ def expand_args(a: Any, *shape: Any) -> Any:
 def _index_array(x: Any) -> Any:
     """Tensor indices hold floats (the default dtype); use them as integers when they are whole."""
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._data
         if x.dtype.kind == "f":
             ix = x.astype(np.intp)
             if not np.array_equal(ix, x):
@@ -184,3 +184,19 @@ def stack_args(tensors: Sequence[Any], axis: int = 0) -> Prepared:
     if not -nd <= axis < nd:
         raise ValueError(f"stack: axis {axis} is out of range for a result with {nd} dimensions")
     return ts, {"axis": axis % nd}
+
+
+def relu_grad_args(g: Any, a: Any) -> Prepared:
+    """``g`` where ``a > 0``, else 0: relu's gradient rule (``a`` is saved, not a parent: its derivative is 0)."""
+    g = lift(g, op="relu_grad")
+    x = a._data if isinstance(a, Tensor) else np.asarray(a)
+    broadcast_shape("relu_grad", g._data.shape, x.shape)
+    return (g,), {"x": x}
+
+
+def div_grad_b_args(g: Any, y: Any, b: Any) -> Prepared:
+    """``-g y / b``: div's gradient rule for its divisor, given its output ``y`` (all three broadcast)."""
+    g, y = pair(g, y, "div_grad_b")
+    b = lift(b, g, "div_grad_b")
+    broadcast_shape("div_grad_b", g._data.shape, y._data.shape, b._data.shape)
+    return (g, y, b), None

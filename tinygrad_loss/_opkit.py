@@ -40,7 +40,8 @@ class Op:
     ``vjps[i](g, out, *parents) -> gradient of parent i`` (``out.saved[name]`` holds what the
     forward saved). ``function`` is the public function derived from the entry."""
 
-    __slots__ = ("name", "forward", "vjps", "function", "method", "dunders", "replay_rule", "saves", "__weakref__")
+    __slots__ = ("name", "forward", "vjps", "function", "method", "dunders", "replay_rule", "saves", "check_shapes",
+                 "__weakref__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable], method: bool = False,
                  dunders: Sequence[str] = (), replay: Optional[Callable] = None):
@@ -52,6 +53,9 @@ class Op:
         self.dunders = tuple(dunders)
         self.replay_rule = replay
         self.saves = True  # whether the forward takes saved values (its front-end says; see below)
+        # The engine checks each gradient's shape against its input's, except for ops whose output
+        # has their input's shape (unary, along_axis): their VJPs return g's shape by construction.
+        self.check_shapes = True
 
     def replay(self, node: Tensor, parents: Sequence[Tensor]) -> Tensor:
         """What this op computes from ``parents`` with the arguments the recorded ``node`` saved
@@ -63,7 +67,7 @@ class Op:
             if self.saves:
                 node.saved  # noqa: B018 -- raises the GraphReleasedError that names the op
             saved = None
-        out = self.forward(*[p.data for p in parents], **saved) if saved else self.forward(*[p.data for p in parents])
+        out = self.forward(*[p._data for p in parents], **saved) if saved else self.forward(*[p._data for p in parents])
         return make_node(out, self, tuple(parents), saved)
 
     def __repr__(self) -> str:
@@ -152,6 +156,7 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
     t.name = None
     t._version = 0
     t._saved_versions = None
+    t._pending = None
     t._scope = STATE.scope
     if STATE.grad_enabled:
         t._op = op
@@ -263,7 +268,7 @@ def check_not_empty(op: str, shape: Tuple[int, ...], axes: Tuple[int, ...]) -> N
 def unary(op: Op) -> Callable:
     """``f(a)``: elementwise, nothing saved."""
     fwd, name = op.forward, op.name
-    op.saves = False
+    op.saves = op.check_shapes = False
 
     def fn(a: Any) -> Tensor:
         if type(a) is not Tensor:
@@ -333,6 +338,7 @@ def along_axis(op: Op) -> Callable:
     """``f(a, axis=-1)`` along one axis (softmax, log_softmax; PyTorch's ``dim=`` too); saves ``axes``
     (that axis, as a tuple)."""
     fwd, name = op.forward, op.name
+    op.check_shapes = False
 
     def fn(a: Any, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
         if dim is not None:

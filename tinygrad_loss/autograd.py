@@ -250,44 +250,52 @@ Sink = Callable[[Tensor, Tensor], None]
 def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: bool, retain_graph: bool,
                observer: Optional[Observer], sink: Sink) -> None:
     """Run every VJP once, in reverse topological order; ``sink(tensor, grad)`` receives each
-    tensor's complete gradient (op nodes first, then leaves) before its VJPs run."""
+    tensor's complete gradient (op nodes first, then leaves) before its VJPs run.
+
+    Gradients are summed on the tensors themselves (``_pending``), not in a dict keyed by id.
+    """
     nodes, leaves = _sort(roots)
     _check_alive(nodes)
-    grads: Dict[int, Tensor] = {}
-    pop, get = grads.pop, grads.get  # the loop below runs once per node: keep it to local lookups
-    for r, g in zip(roots, seeds):
-        if r.requires_grad:
-            prev = get(id(r))
-            grads[id(r)] = g if prev is None else prev + g
-            if observer is not None:
-                observer("contribution", r, (None, g))
     nodes.reverse()
     nodes += leaves
-    with _GradMode(bool(create_graph)), _GCPaused():
-        for t in nodes:
-            g = pop(id(t), None)
-            if g is None:  # does not lead to any root that was given a gradient
-                continue
-            if observer is not None:
-                observer("visit", t, g)
-            sink(t, g)
-            op = t._op
-            if op is None:
-                continue
-            parents = t._parents
-            for i, p in enumerate(parents):
-                if p.requires_grad:
-                    gp = op.vjps[i](g, t, *parents)
-                    if gp._data.shape != p._data.shape:
-                        raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape "
-                                           f"{gp.shape} for its input {i} of shape {p.shape}")
-                    k = id(p)
-                    prev = get(k)
-                    grads[k] = gp if prev is None else prev + gp
+    try:
+        with _GradMode(bool(create_graph)), _GCPaused():
+            for r, g in zip(roots, seeds):
+                if r.requires_grad:
+                    r._pending = g if r._pending is None else r._pending + g
                     if observer is not None:
-                        observer("contribution", p, (t, gp))
-            if not retain_graph:
-                t._saved = RELEASED
+                        observer("contribution", r, (None, g))
+            for t in nodes:
+                g = t._pending
+                if g is None:  # does not lead to any root that was given a gradient
+                    continue
+                t._pending = None
+                if observer is not None:
+                    observer("visit", t, g)
+                sink(t, g)
+                op = t._op
+                if op is None:
+                    continue
+                parents, vjps, check = t._parents, op.vjps, op.check_shapes
+                for i, p in enumerate(parents):
+                    if p.requires_grad:
+                        gp = vjps[i](g, t, *parents)
+                        if check and gp._data.shape != p._data.shape:
+                            _wrong_shape(op, i, gp, p)
+                        prev = p._pending
+                        p._pending = gp if prev is None else prev + gp
+                        if observer is not None:
+                            observer("contribution", p, (t, gp))
+                if not retain_graph:
+                    t._saved = RELEASED
+    finally:  # after an error, no half-summed gradient may leak into the next pass
+        for t in nodes:
+            t._pending = None
+
+
+def _wrong_shape(op: Any, i: int, gp: Tensor, p: Tensor) -> None:
+    raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape {gp.shape} for its "
+                       f"input {i} of shape {p.shape}")
 
 
 def _as_grad_of(t: Tensor, g: Tensor, create_graph: bool) -> Tensor:

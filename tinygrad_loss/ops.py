@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -64,7 +64,7 @@ mul = defop("mul", np.multiply, lambda g, o, a, b: unbroadcast(mul(g, b), a.shap
             lambda g, o, a, b: unbroadcast(mul(g, a), b.shape), frontend=binary, dunders=("__mul__", "__rmul__"))
 # d(a/b) = da/b - (a/b²) db = da/b - (o/b) db
 div = defop("div", np.true_divide, lambda g, o, a, b: unbroadcast(div(g, b), a.shape),
-            lambda g, o, a, b: unbroadcast(neg(div(mul(g, o), b)), b.shape),
+            lambda g, o, a, b: unbroadcast(div_grad_b(g, o, b), b.shape),
             frontend=binary, dunders=("__truediv__", "__rtruediv__"))
 # d(a^b) = b a^(b-1) da + a^b log(a) db
 pow = defop("pow", np.power, lambda g, o, a, b: _pow_base_vjp(g, a, b),
@@ -80,29 +80,28 @@ minimum = defop("minimum", np.minimum, lambda g, o, a, b: unbroadcast(mul(g, _ma
                 frontend=binary, method=True)
 # where(c, a, b): the gradient goes to a where c holds and to b elsewhere
 where = defop("where", lambda a, b, cond: np.where(cond, a, b),
-              lambda g, o, a, b: unbroadcast(where(o.saved["cond"], g, 0.0), a.shape),
-              lambda g, o, a, b: unbroadcast(where(o.saved["cond"], 0.0, g), b.shape),
+              lambda g, o, a, b: unbroadcast(where(o.saved["cond"], g, _c(0.0, g)), a.shape),
+              lambda g, o, a, b: unbroadcast(where(o.saved["cond"], _c(0.0, g), g), b.shape),
               frontend=custom(A.where_args))
 
 # --- elementwise unary ---
 neg = defop("neg", np.negative, lambda g, o, a: neg(g), dunders=("__neg__",))               # d(-a) = -da
 exp = defop("exp", np.exp, lambda g, o, a: mul(g, o), method=True)                          # d e^a = e^a da
 log = defop("log", np.log, lambda g, o, a: div(g, a), method=True)                          # d log a = da / a
-log1p = defop("log1p", np.log1p, lambda g, o, a: div(g, add(a, 1.0)), method=True)         # da / (1+a)
-sqrt = defop("sqrt", np.sqrt, lambda g, o, a: div(g, mul(o, 2.0)), method=True)            # da / (2√a)
-abs = defop("abs", np.abs, lambda g, o, a: mul(g, _const(np.sign(a.data))),                # sign(a) da
+log1p = defop("log1p", np.log1p, lambda g, o, a: div(g, add(a, _c(1.0, a))), method=True)  # da / (1+a)
+sqrt = defop("sqrt", np.sqrt, lambda g, o, a: div(g, mul(o, _c(2.0, o))), method=True)     # da / (2√a)
+abs = defop("abs", np.abs, lambda g, o, a: mul(g, _const(np.sign(a._data))),                # sign(a) da
             method=True, dunders=("__abs__",))
-tanh = defop("tanh", np.tanh, lambda g, o, a: mul(g, sub(1.0, mul(o, o))), method=True)    # (1 - tanh²) da
+tanh = defop("tanh", np.tanh, lambda g, o, a: tanh_grad(g, o), method=True)               # (1 - tanh²) da
 # σ(a) = 1 / (1 + e^(-a)), computed without overflow for large |a|; dσ = σ(1-σ) da
-sigmoid = defop("sigmoid", lambda x: _sigmoid_np(x), lambda g, o, a: mul(g, mul(o, sub(1.0, o))), method=True)
-relu = defop("relu", lambda x: np.maximum(x, 0), lambda g, o, a: mul(g, _mask(a.data > 0, g.dtype)),
-             method=True)                                                                   # [a > 0] da
+sigmoid = defop("sigmoid", lambda x: _sigmoid_np(x), lambda g, o, a: sigmoid_grad(g, o), method=True)
+relu = defop("relu", lambda x: np.maximum(x, 0), lambda g, o, a: relu_grad(g, a), method=True)  # [a > 0] da
 # the error function (exact, via math.erf; used by the exact GELU); d erf = 2/√π e^(-a²) da
 erf = defop("erf", lambda x: _erf_np(x).astype(x.dtype, copy=False),
-            lambda g, o, a: mul(g, mul(exp(neg(mul(a, a))), 2.0 / math.sqrt(math.pi))), method=True)
+            lambda g, o, a: mul(g, mul(exp(neg(mul(a, a))), _c(2.0 / math.sqrt(math.pi), a))), method=True)
 # d clip(a, lo, hi) = [lo <= a <= hi] da
 clip = defop("clip", lambda a, lo, hi: np.clip(a, lo, hi),
-             lambda g, o, a: mul(g, _mask(_inside(a.data, o.saved["lo"], o.saved["hi"]), g.dtype)),
+             lambda g, o, a: mul(g, _mask(_inside(a._data, o.saved["lo"], o.saved["hi"]), g.dtype)),
              frontend=custom(A.clip_args), method=True)
 # a cast: the gradient is cast back (a replay for finite differences stays in float64)
 astype = defop("astype", lambda a, dtype: a.astype(dtype), lambda g, o, a: astype(g, a.dtype),
@@ -138,8 +137,9 @@ softmax = defop("softmax", lambda x, axes: _softmax_np(x, axes),
                 frontend=along_axis, method=True)
 
 # --- matrix product: d(A B) = dA B + A dB => gA = g Bᵀ, gB = Aᵀ g (summed over broadcast batch axes) ---
-matmul = defop("matmul", np.matmul, lambda g, o, a, b: _matmul_vjp(0, g, a, b),
-               lambda g, o, a, b: _matmul_vjp(1, g, a, b),
+# (VJPs make products of transposed operands: ta/tb, saved only when set, transpose a/b in the forward)
+matmul = defop("matmul", lambda a, b, ta=False, tb=False: np.matmul(_t(a) if ta else a, _t(b) if tb else b),
+               lambda g, o, a, b: _matmul_vjp(0, g, o, a, b), lambda g, o, a, b: _matmul_vjp(1, g, o, a, b),
                frontend=custom(A.matmul_args, saves=False), method=True, dunders=("__matmul__", "__rmatmul__"))
 
 # --- shapes: the gradient is moved back into the input's layout ---
@@ -168,6 +168,27 @@ concatenate = defop("concatenate", lambda *xs, axis, offsets: np.concatenate(xs,
 stack = defop("stack", lambda *xs, axis: np.stack(xs, axis=axis),
               each=lambda i, g, o, *ps: getitem(g, (slice(None),) * o.saved["axis"] + (i,)),
               frontend=custom(A.stack_args))
+
+# --- fused gradient rules: the VJPs above as one node each, themselves differentiable ---
+# tanh_grad(g, y) = g (1 - y²): tanh's VJP given its output y
+tanh_grad = defop("tanh_grad", lambda g, y: g * (1 - y * y),
+                  lambda gg, o, g, y: unbroadcast(tanh_grad(gg, y), g.shape),
+                  lambda gg, o, g, y: unbroadcast(mul(mul(gg, g), mul(y, _c(-2.0, y))), y.shape), frontend=binary)
+# sigmoid_grad(g, y) = g y (1 - y): sigmoid's VJP given its output y
+sigmoid_grad = defop("sigmoid_grad", lambda g, y: g * (y * (1 - y)),
+                     lambda gg, o, g, y: unbroadcast(sigmoid_grad(gg, y), g.shape),
+                     lambda gg, o, g, y: unbroadcast(mul(mul(gg, g), sub(_c(1.0, y), mul(y, _c(2.0, y)))), y.shape),
+                     frontend=binary)
+# relu_grad(g, a) = g [a > 0]: relu's VJP; a enters only through the mask (derivative 0), so it is
+# saved (as x, its array), not a parent
+relu_grad = defop("relu_grad", lambda g, x: g * (x > 0), lambda gg, o, g: relu_grad(gg, o.saved["x"]),
+                  frontend=custom(A.relu_grad_args))
+# div_grad_b(g, y, b) = -g y / b: div's VJP for its divisor b, given its output y = a / b
+div_grad_b = defop("div_grad_b", lambda g, y, b: -(g * y) / b,
+                   lambda gg, o, g, y, b: unbroadcast(div_grad_b(gg, y, b), g.shape),
+                   lambda gg, o, g, y, b: unbroadcast(div_grad_b(gg, g, b), y.shape),
+                   lambda gg, o, g, y, b: unbroadcast(div(div(mul(mul(gg, g), y), b), b), b.shape),
+                   frontend=custom(A.div_grad_b_args, saves=False))
 
 # === end of the table ===========================================================================
 
@@ -236,7 +257,19 @@ def _scatter_add_np(g: np.ndarray, shape: Tuple[int, ...], index: Any) -> np.nda
 # --- helpers of the VJPs ----------------------------------------------------------------------
 
 _bmax = builtins.max  # this module defines ops named sum/max/min/abs/pow
-_SUM, _RESHAPE, _EXPAND, _PERMUTE = OPS["sum"], OPS["reshape"], OPS["expand"], OPS["permute"]
+_SUM, _RESHAPE, _EXPAND, _PERMUTE, _MATMUL = OPS["sum"], OPS["reshape"], OPS["expand"], OPS["permute"], OPS["matmul"]
+_CONSTANTS: Dict[Tuple[float, np.dtype], Tensor] = {}
+
+
+def _c(value: float, like: Tensor) -> Tensor:
+    """The VJPs' constant ``value`` in ``like``'s float dtype, made once per (value, dtype): read-only."""
+    dt = like._data.dtype
+    t = _CONSTANTS.get((value, dt))
+    if t is None:
+        arr = np.asarray(value, dtype=dt if dt.kind == "f" else np.float64)
+        arr.flags.writeable = False
+        t = _CONSTANTS[(value, dt)] = Tensor._wrap(arr)
+    return t
 
 
 def _const(arr: np.ndarray) -> Tensor:
@@ -305,8 +338,8 @@ def _permute_to(t: Tensor, axes: Tuple[int, ...]) -> Tensor:
 
 
 def _pow_base_vjp(g: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    e = sub(b, 1.0)
-    if (b.data == 0).any():  # the method skips np.any's Python wrapper (this runs on every square's VJP)
+    e = sub(b, _c(1.0, b))
+    if (b._data == 0).any():  # the method skips np.any's Python wrapper (this runs on every square's VJP)
         # a^0 is the constant 1, derivative 0, also at a == 0 where b a^(b-1) would be 0 * inf:
         # any finite exponent there gives b a^e = 0 without the nan.
         e = where(eq(b, 0.0), 1.0, e)
@@ -315,14 +348,14 @@ def _pow_base_vjp(g: Tensor, a: Tensor, b: Tensor) -> Tensor:
 
 def _log_base(a: Tensor) -> Tensor:
     # d(a^b)/db = a^b log a; at a == 0 the limit (b > 0) is 0, so use log(1) there.
-    safe = where(eq(a, 0.0), 1.0, a) if np.any(a.data == 0) else a
+    safe = where(eq(a, 0.0), 1.0, a) if np.any(a._data == 0) else a
     return log(safe)
 
 
 def _max_mask(a: Tensor, b: Tensor, o: Tensor, first: bool) -> Tensor:
     # 1 where this input won, 1/2 on ties (the subgradient PyTorch uses), in the output's shape.
-    mine, other = (a.data, b.data) if first else (b.data, a.data)
-    m = (mine == o.data).astype(o.dtype)
+    mine, other = (a._data, b._data) if first else (b._data, a._data)
+    m = (mine == o._data).astype(o.dtype)
     m = m - o.dtype.type(0.5) * (mine == other)
     return _const(np.broadcast_to(m, o.shape))
 
@@ -345,8 +378,8 @@ def _count(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> float:
 
 def _extreme_vjp(g: Tensor, o: Tensor, a: Tensor) -> Tensor:
     axes, keepdims = o.saved["axes"], o.saved["keepdims"]
-    o_kd = o.data if keepdims else o.data.reshape(_keepdims_shape(a.shape, axes))
-    hit = a.data == o_kd
+    o_kd = o._data if keepdims else o._data.reshape(_keepdims_shape(a.shape, axes))
+    hit = a._data == o_kd
     share = hit / hit.sum(axis=axes, keepdims=True)
     return mul(_expand_back(g, a.shape, axes, keepdims), _const(share.astype(g.dtype)))
 
@@ -356,7 +389,7 @@ def _softmax_over(a: Tensor, axes: Tuple[int, ...]) -> Tensor:
     if len(axes) == 1:
         return softmax(a, axis=axes[0])
     if not axes:  # a reduction over no axis is the identity
-        return _const(np.ones_like(a.data))
+        return _const(np.ones_like(a._data))
     keep = [i for i in range(a.ndim) if i not in axes]
     perm = tuple(keep + list(axes))
     p = permute(a, perm) if perm != tuple(range(a.ndim)) else a
@@ -367,13 +400,31 @@ def _softmax_over(a: Tensor, axes: Tuple[int, ...]) -> Tensor:
     return permute(s, tuple(int(i) for i in np.argsort(perm))) if p is not a else s
 
 
-def _swap_last(t: Tensor) -> Tensor:
-    """``swapaxes(t, -1, -2)`` for ``t.ndim >= 2``: the permute node, built directly."""
-    nd = t.data.ndim
-    return _permute_to(t, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+def _t(x: np.ndarray) -> np.ndarray:
+    """``x`` with its last two axes swapped (a view)."""
+    return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
 
 
-def _matmul_vjp(which: int, g: Tensor, a: Tensor, b: Tensor) -> Tensor:
+def _mm(a: Tensor, b: Tensor, ta: bool, tb: bool) -> Tensor:
+    """``matmul`` of ``a`` (transposed if ``ta``) and ``b`` (transposed if ``tb``): one node, no permute."""
+    x = _t(a._data) if ta else a._data
+    y = _t(b._data) if tb else b._data
+    return make_node(np.matmul(x, y), _MATMUL, (a, b), {"ta": ta, "tb": tb} if ta or tb else None)
+
+
+def _matmul_vjp(which: int, g: Tensor, o: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    # y = A' B' with A' = Aᵀ if ta else A (B' likewise): gA' = g B'ᵀ, gB' = A'ᵀ g, each read back through
+    # the transposes as a product with flags, summed over broadcast batch axes.
+    s = o._saved
+    ta, tb = (s["ta"], s["tb"]) if s else (False, False)
+    if a._data.ndim == 1 or b._data.ndim == 1:  # (the flags are only ever set on products of matrices)
+        return _matmul_vector_vjp(which, g, a, b)
+    if which == 0:
+        return unbroadcast(_mm(b, g, tb, True) if ta else _mm(g, b, False, not tb), a.shape)
+    return unbroadcast(_mm(g, a, True, ta) if tb else _mm(a, g, not ta, False), b.shape)
+
+
+def _matmul_vector_vjp(which: int, g: Tensor, a: Tensor, b: Tensor) -> Tensor:
     # Promote 1-D operands to matrices (a: (k,) -> (1, k), b: (k,) -> (k, 1)) so one rule holds.
     a2 = _reshape_to(a, (1,) + a.shape) if a.ndim == 1 else a
     b2 = _reshape_to(b, b.shape + (1,)) if b.ndim == 1 else b
@@ -383,8 +434,8 @@ def _matmul_vjp(which: int, g: Tensor, a: Tensor, b: Tensor) -> Tensor:
     if b.ndim == 1:
         g2 = unsqueeze(g2, -1)
     if which == 0:
-        return _reshape_to(unbroadcast(matmul(g2, _swap_last(b2)), a2.shape), a.shape)
-    return _reshape_to(unbroadcast(matmul(_swap_last(a2), g2), b2.shape), b.shape)
+        return _reshape_to(unbroadcast(_mm(g2, b2, False, True), a2.shape), a.shape)
+    return _reshape_to(unbroadcast(_mm(a2, g2, True, False), b2.shape), b.shape)
 
 
 def _slice_along(ndim: int, axis: int, offsets: Tuple[int, ...], i: int) -> Tuple[slice, ...]:
@@ -405,7 +456,7 @@ def square(a: Any) -> Tensor:
 def swapaxes(a: Any, i: int, j: int) -> Tensor:
     """Swap axes ``i`` and ``j`` (a ``permute``)."""
     a = lift(a, op="swapaxes")
-    nd = a.data.ndim
+    nd = a._data.ndim
     for ax in (i, j):
         if not -nd <= ax < nd:
             raise ValueError(f"swapaxes: axis {ax} is out of range for a tensor of shape {a.shape}")
@@ -465,9 +516,9 @@ def _compare(name: str, fn: Callable, dunder: str) -> Callable:
     def cmp(a: Any, b: Any) -> Tensor:
         if type(a) is not Tensor or type(b) is not Tensor:
             a, b = pair(a, b, name)
-        if a.data.shape != b.data.shape:
-            broadcast_shape(name, a.data.shape, b.data.shape)
-        return Tensor._wrap(np.asarray(fn(a.data, b.data)))
+        if a._data.shape != b._data.shape:
+            broadcast_shape(name, a._data.shape, b._data.shape)
+        return Tensor._wrap(np.asarray(fn(a._data, b._data)))
 
     cmp.__name__ = cmp.__qualname__ = name
     cmp.__doc__ = f"``a {dunder} b`` elementwise, as a boolean tensor without gradient."
@@ -492,7 +543,7 @@ def _arg_extreme(name: str, fn: Callable) -> Callable:
             ax = axes[0] if axes else None
         if a.size == 0 and (ax is None or a.shape[ax] == 0):
             raise ValueError(f"{name}: a tensor of shape {a.shape} has no elements along axis {axis}")
-        return Tensor._wrap(np.asarray(fn(a.data, axis=ax, keepdims=keepdims)))
+        return Tensor._wrap(np.asarray(fn(a._data, axis=ax, keepdims=keepdims)))
 
     arg.__name__ = arg.__qualname__ = name
     arg.__doc__ = (f"Index of the {'largest' if name == 'argmax' else 'smallest'} element along ``axis`` (of the "

@@ -100,8 +100,9 @@ class Tensor:
     # inputs, and made its output, at version 0) or the ``((tensor, version), ...)`` pairs it saw
     # (``None`` in place of a tensor: the node itself), checked by the engine before the VJPs run
     # (autograd._check_alive; see tinygrad_loss/inplace.py).
+    # ``_pending`` is the engine's: the gradient being summed while a backward pass runs (else None).
     __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_parents", "_saved", "_scope", "_version",
-                 "_saved_versions", "__weakref__")
+                 "_saved_versions", "_pending", "__weakref__")
     # ``data`` is a property over the ``_data`` slot (its setter checks what is assigned); the op
     # front-ends and the engine read ``_data`` directly. NumPy calls on Tensors are answered by
     # ``__array_ufunc__``/``__array_function__`` (tinygrad_loss/numpy_interop.py).
@@ -119,6 +120,7 @@ class Tensor:
         self._scope = ""
         self._version = 0
         self._saved_versions = None
+        self._pending = None
 
     @staticmethod
     def _wrap(data: np.ndarray) -> "Tensor":
@@ -134,6 +136,7 @@ class Tensor:
         t._scope = ""
         t._version = 0
         t._saved_versions = None
+        t._pending = None
         return t
 
     # --- plain properties -------------------------------------------------------------
