@@ -193,10 +193,11 @@ def run(number: int = 10, repeat: int = 31, warmup: int = 2, problem: Optional[P
     base = times["NumPy (hand-written)"]
     n_in, n_hidden = problem.params[0].shape
     bench = f"MLP step {n_in}-{n_hidden}-{problem.onehot.shape[1]}, b={problem.x.shape[0]}"
+    th = times.get("PyTorch CPU eager")
     for name, t in times.items():
         ours = name.startswith("ours")
         ratio = t / base
-        res.add(Row(bench, name, t, ratio=ratio, ratio_of="NumPy",
+        res.add(Row(bench, name, t, ratio=ratio, ratio_of="NumPy", vs_torch=None if th is None else t / th,
                     target=f"<= {TARGET}" if ours else "", met=(ratio <= TARGET) if ours else None))
     if overhead:
         # The same step on a 3-4-2 network and a batch of 2: the arithmetic is free, so what is
@@ -205,8 +206,10 @@ def run(number: int = 10, repeat: int = 31, warmup: int = 2, problem: Optional[P
         tfns, _ = contenders(tiny, torch)
         tt = measure(tfns, number=number * 20, repeat=repeat, warmup=warmup)
         floor = tt["NumPy (hand-written)"]
+        th_over = tt["PyTorch CPU eager"] - floor if "PyTorch CPU eager" in tt else None
         for name, t in tt.items():
             if name != "NumPy (hand-written)":
-                res.add(Row("MLP step overhead (3-4-2 net, b=2)", name, t - floor,
+                res.add(Row("MLP step overhead (3-4-2 net, b=2)", name, t - floor, ratio=t / floor, ratio_of="NumPy",
+                            vs_torch=None if th_over is None else (t - floor) / th_over,
                             note="minus NumPy's step on the same tiny net"))
     return res

@@ -24,11 +24,11 @@ import numpy as np  # noqa: E402
 import tinygrad_loss  # noqa: E402
 from tinygrad_loss._io import write_atomic  # noqa: E402
 
-from benchmarks import _threads, memory, mlp, reference, tiny_ops  # noqa: E402
+from benchmarks import _threads, hvp, memory, mlp, reference, scaling, tiny_ops  # noqa: E402
 from benchmarks import timing  # noqa: E402
 from benchmarks.timing import Results, format_table, optional_torch  # noqa: E402
 
-BENCHMARKS = ("mlp", "tiny_ops", "reference", "memory")
+BENCHMARKS = ("mlp", "tiny_ops", "hvp", "reference", "memory", "scaling")
 
 
 def machine(use_torch: bool = True) -> str:
@@ -50,7 +50,7 @@ def machine(use_torch: bool = True) -> str:
 
 
 def run_all(only: Optional[List[str]] = None, quick: bool = False, growth_steps: Optional[int] = None,
-            use_torch: bool = True) -> Results:
+            use_torch: bool = True, scaling_max: Optional[int] = None) -> Results:
     """Run the selected benchmarks (all by default); ``quick`` uses tiny repeat counts (a smoke run)."""
     only = list(only or BENCHMARKS)
     res = Results()
@@ -60,11 +60,16 @@ def run_all(only: Optional[List[str]] = None, quick: bool = False, growth_steps:
     if "tiny_ops" in only:
         res.extend(tiny_ops.run(number=5, repeat=2, warmup=1, use_torch=use_torch) if quick
                    else tiny_ops.run(use_torch=use_torch))
+    if "hvp" in only:
+        res.extend(hvp.run(number=1, repeat=2, warmup=1, use_torch=use_torch) if quick else hvp.run(use_torch=use_torch))
     if "reference" in only:
         res.extend(reference.run(repeat=2, warmup=1, epochs=5) if quick else reference.run())
     if "memory" in only:
         steps = growth_steps if growth_steps is not None else (20 if quick else 10_000)
         res.extend(memory.run(growth_steps=steps))
+    if "scaling" in only:
+        top = scaling_max if scaling_max is not None else (1_000 if quick else scaling.SIZES[-1])
+        res.extend(scaling.run([n for n in scaling.SIZES if n <= top], use_torch=use_torch))
     return res
 
 
@@ -76,8 +81,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="MLP steps for the memory-growth check (default 10000; 20 with --quick; 0 skips it)")
     ap.add_argument("--threads", type=int, default=_threads.DEFAULT,
                     help="BLAS/OpenMP threads for NumPy and PyTorch (default 1; 0 keeps the libraries' defaults)")
-    ap.add_argument("--clock", choices=sorted(timing.CLOCKS), default="wall",
-                    help="wall time (default) or this process's CPU time (robust on a busy machine)")
+    ap.add_argument("--clock", choices=sorted(timing.CLOCKS), default="cpu",
+                    help="this process's CPU time (default: robust on a busy machine) or wall time; the other "
+                         "clock is reported beside it")
+    ap.add_argument("--scaling-max", type=int, default=None,
+                    help="largest chain length of the scaling benchmark (default 1000000; 1000 with --quick)")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows even when torch is installed")
     ap.add_argument("--output", help="also write the table (Markdown) to this file")
     args = ap.parse_args(argv)
@@ -89,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if torch is not None and args.threads > 0:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    res = run_all(args.only, args.quick, args.growth_steps, use_torch=not args.no_torch)
+    res = run_all(args.only, args.quick, args.growth_steps, use_torch=not args.no_torch, scaling_max=args.scaling_max)
     table = format_table(res)
     text = f"{machine(not args.no_torch)}; clock: {args.clock}\n\n{table}\n\n(total {time.perf_counter() - t0:.0f} s)"
     print(text)

@@ -25,19 +25,36 @@ def optional_torch(enabled: bool = True):
     return torch
 
 
-# The clock every benchmark reads: wall time by default; ``--clock cpu`` switches to this process's
-# CPU time, which does not count time the process spent waiting for a core on a busy machine.
+# The clock every benchmark reports first: this process's CPU time by default (it does not count time
+# spent waiting for a core on a busy machine); ``--clock wall`` swaps the two. The other clock is
+# always read too and reported beside it (``Seconds.other``).
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-clock: Callable[[], float] = time.perf_counter
+clock_name = "cpu"
+clock: Callable[[], float] = time.process_time
+other_clock: Callable[[], float] = time.perf_counter
 
 
 def set_clock(name: str) -> None:
-    global clock
+    global clock, other_clock, clock_name
+    clock_name = name
     clock = CLOCKS[name]
+    other_clock = CLOCKS["wall" if name == "cpu" else "cpu"]
+
+
+class Seconds(float):
+    """A median time on the main clock, carrying the median on the other clock as ``other``."""
+
+    other: Optional[float] = None
+
+    @classmethod
+    def of(cls, main: float, other: Optional[float]) -> "Seconds":
+        s = cls(main)
+        s.other = other
+        return s
 
 
 def measure(fns: Dict[str, Callable[[], object]], number: int, repeat: int, warmup: int = 1) -> Dict[str, float]:
-    """Median seconds per call of each function in ``fns``.
+    """Median seconds per call of each function in ``fns`` (:class:`Seconds`: main clock, other beside).
 
     ``warmup`` untimed rounds of ``number`` calls come first (caches, lazy imports, allocator
     pools); then ``repeat`` rounds, each timing ``number`` back-to-back calls of every function.
@@ -50,19 +67,22 @@ def measure(fns: Dict[str, Callable[[], object]], number: int, repeat: int, warm
             for _ in range(number):
                 fn()
     samples: Dict[str, List[float]] = {k: [] for k in fns}
+    others: Dict[str, List[float]] = {k: [] for k in fns}
     gc.collect()
     gc.freeze()
     try:
         for _ in range(repeat):
             for name, fn in fns.items():
                 gc.collect()
-                t0 = clock()
+                t0, o0 = clock(), other_clock()
                 for _ in range(number):
                     fn()
-                samples[name].append((clock() - t0) / number)
+                t1, o1 = clock(), other_clock()
+                samples[name].append((t1 - t0) / number)
+                others[name].append((o1 - o0) / number)
     finally:
         gc.unfreeze()
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return {k: Seconds.of(statistics.median(v), statistics.median(others[k])) for k, v in samples.items()}
 
 
 @dataclass
@@ -71,13 +91,19 @@ class Row:
 
     benchmark: str
     variant: str
-    value: Optional[float]          # seconds, bytes or None when skipped
+    value: Optional[float]          # seconds (main clock), bytes or None when skipped
     unit: str = "s"                 # "s" (printed in ms/us) or "B" (printed in KiB/MiB)
-    ratio: Optional[float] = None   # value / baseline value
+    ratio: Optional[float] = None   # value / the floor's value (hand-written NumPy)
     ratio_of: str = ""              # what the ratio is taken against
     target: str = ""                # e.g. "<= 1.15"
     met: Optional[bool] = None
     note: str = ""
+    vs_torch: Optional[float] = None  # value / PyTorch's value for the same work
+    other: Optional[float] = None     # the same median on the other clock (wall when the main is CPU)
+
+    def __post_init__(self) -> None:
+        if self.other is None and isinstance(self.value, Seconds):
+            self.other = self.value.other
 
 
 @dataclass
@@ -107,18 +133,25 @@ def fmt_value(value: Optional[float], unit: str) -> str:
         if abs(value) >= 1 << 20:
             return f"{value / (1 << 20):.2f} MiB"
         return f"{value / 1024:.1f} KiB"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "B/op":
+        return f"{value:.0f} B/op"
     return f"{value:g} {unit}"
 
 
 def format_table(results: Results) -> str:
     """A plain-text table (also valid Markdown) of every row, then the notes."""
-    header = ("benchmark", "variant", "median", "ratio", "target", "met")
+    other = "wall" if clock_name == "cpu" else "cpu"
+    header = ("benchmark", "variant", "median", other, "ratio", "vs PyTorch", "target", "met")
     lines = []
     for r in results.rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}" + (f" vs {r.ratio_of}" if r.ratio_of else "")
+        torch_ratio = "-" if r.vs_torch is None else f"{r.vs_torch:.2f}"
         met = "" if r.met is None else ("yes" if r.met else "NO")
         variant = r.variant + (f" ({r.note})" if r.note else "")
-        lines.append((r.benchmark, variant, fmt_value(r.value, r.unit), ratio, r.target, met))
+        lines.append((r.benchmark, variant, fmt_value(r.value, r.unit), fmt_value(r.other, r.unit), ratio,
+                      torch_ratio, r.target, met))
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(header)]
 
     def line(cells) -> str:

@@ -477,3 +477,63 @@ def test_name_scope_rejects_bad_names(bad):
     with pytest.raises(ValueError, match="name_scope"):
         with tg.name_scope(bad):
             pass
+
+
+# --- the engine's housekeeping: GC pause, pending sums, intermediate grads ----------------------
+
+def test_backward_pauses_the_garbage_collector_and_restores_it_also_on_errors(monkeypatch):
+    import gc
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    states = []
+    (x * 3.0).sum().backward(observer=lambda *event: states.append(gc.isenabled()))
+    assert states and not any(states) and gc.isenabled()
+
+    def broken(g, o, a):
+        raise ZeroDivisionError("a VJP failed")
+
+    y = tg.exp(x)
+    out = (y * 2.0).sum()
+    monkeypatch.setattr(tg.ops.OPS["exp"], "vjps", (broken,))
+    with pytest.raises(ZeroDivisionError):
+        out.backward(retain_graph=True)
+    assert gc.isenabled()
+    # no half-summed gradient was left behind: the next pass starts from zero
+    assert x._pending is None and y._pending is None
+    monkeypatch.undo()
+    x.grad = None
+    out.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.exp([1.0, 2.0]))
+
+
+def test_intermediate_grads_false_keeps_leaf_grads_only():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    h = tg.tanh(x)
+    out = (h * h).sum()
+    out.backward(intermediate_grads=False)
+    assert h.grad is None and out.grad is None
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.tanh([0.5, -1.0]) * (1 - np.tanh([0.5, -1.0]) ** 2))
+
+
+def test_fan_in_sums_are_not_recorded_unless_create_graph():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * x + x  # x receives three terms
+    (g,) = tg.grad(y.sum(), x, create_graph=True)
+    assert g.requires_grad and g.op == "add"  # the sum of the terms is part of the recorded gradient
+    (hess,) = tg.grad(g.sum(), x)
+    np.testing.assert_allclose(hess.numpy(), [2.0, 2.0])
+    (g2,) = tg.grad((x * x + x).sum(), x)
+    assert not g2.requires_grad and g2.op is None
+    np.testing.assert_allclose(g2.numpy(), [3.0, 5.0])
+
+
+def test_backward_of_matmul_and_tanh_builds_fused_nodes_and_no_permute():
+    rng = np.random.default_rng(0)
+    a = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    ga, gb = tg.grad(tg.tanh(a @ b).sum(), [a, b], create_graph=True)
+    made = [t.op for t in topological_order([ga, gb])]
+    assert "permute" not in made and made.count("tanh_grad") == 1 and made.count("matmul") == 3
+    assert sorted(t.saved["ta"] or t.saved["tb"] for t in topological_order([ga, gb])
+                  if t.op == "matmul" and t.saved) == [True, True]
+    assert tg.gradgradcheck(lambda p, q: tg.tanh(p @ q), a.numpy(), b.numpy())

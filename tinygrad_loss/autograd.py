@@ -245,6 +245,7 @@ def _stale(node: Tensor, t: Optional[Tensor], seen: int) -> None:
 
 
 Sink = Callable[[Tensor, Tensor], None]
+_wrap = Tensor._wrap
 
 
 def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: bool, retain_graph: bool,
@@ -283,7 +284,10 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
                         if check and gp._data.shape != p._data.shape:
                             _wrong_shape(op, i, gp, p)
                         prev = p._pending
-                        p._pending = gp if prev is None else prev + gp
+                        if prev is None:
+                            p._pending = gp
+                        else:  # a plain sum unless the sum itself must be recorded (create_graph)
+                            p._pending = prev + gp if create_graph else _wrap(prev.data + gp.data)
                         if observer is not None:
                             observer("contribution", p, (t, gp))
                 if not retain_graph:
