@@ -287,7 +287,7 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
                         if prev is None:
                             p._pending = gp
                         else:  # a plain sum unless the sum itself must be recorded (create_graph)
-                            p._pending = prev + gp if create_graph else _wrap(prev.data + gp.data)
+                            p._pending = prev + gp if create_graph else _plain_sum(prev, gp)
                         if observer is not None:
                             observer("contribution", p, (t, gp))
                 if not retain_graph:
@@ -295,6 +295,12 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
     finally:  # after an error, no half-summed gradient may leak into the next pass
         for t in nodes:
             t._pending = None
+
+
+def _plain_sum(a: Tensor, b: Tensor) -> Tensor:
+    """``a + b`` without recording: two gradient terms of one tensor (0-d sums stay arrays)."""
+    s = a._data + b._data
+    return _wrap(s if type(s) is np.ndarray else np.asarray(s))
 
 
 def _wrong_shape(op: Any, i: int, gp: Tensor, p: Tensor) -> None:
