@@ -332,10 +332,13 @@ def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
             d = g._data
             if id(d) in handed_out or d.base is not None or not d.flags.writeable:
                 g = Tensor._wrap(d.copy())
-        handed_out.add(id(g._data))
-        g = _as_grad_of(t, g, create_graph)
+        d = g._data
+        handed_out.add(id(d))
+        if d.dtype != t._data.dtype or (g.requires_grad and not create_graph):
+            g = _as_grad_of(t, g, create_graph)
         # Out of place on purpose: ``g`` may be the very object handed to another tensor.
-        t.grad = g if t.grad is None else t.grad + g
+        prev = t.grad
+        t.grad = g if prev is None else prev + g
 
     return store
 

@@ -149,7 +149,8 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = _new_data(self, value)
+        if value is not self._data:  # ``w.data -= ...`` changed the array itself: nothing to check
+            self._data = _new_data(self, value)
         self._version += 1
 
     @property
