@@ -283,3 +283,42 @@ def test_defaults_are_keras_defaults(cls, defaults):
     config = cls().get_config()
     assert {k: config[k] for k in defaults} == defaults
     assert config["clipnorm"] is None and config["clipvalue"] is None and config["global_clipnorm"] is None
+
+
+@pytest.mark.parametrize("args, match", [
+    ((0.1, 0, 0.5), r"^ExponentialDecay: decay_steps"), ((0.1, 10, 0.0), r"^ExponentialDecay: decay_rate"),
+    ((0.1, 10, 0.5, "yes"), r"^ExponentialDecay: staircase"), ((-0.1, 10, 0.5), r"^ExponentialDecay: initial_learning_rate"),
+])
+def test_exponential_decay_errors_name_the_schedule_and_argument(args, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        optim.ExponentialDecay(*args)
+
+
+def _adam_state(dtype=np.float64):
+    w = tl.Tensor(np.zeros(2, dtype=dtype), requires_grad=True)
+    return optim.Adam([w]), {"iterations": 3, "state": [{"momentum": np.array([0.5, -0.5]),
+                                                         "velocity": np.array([0.0, 0.25])}]}
+
+
+def test_load_state_dict_checks_every_state_array():
+    """Mutants in ``_checked_state``: messages, the bool/finite/non-negative checks, the dtype of the copies."""
+    opt, good = _adam_state(np.float32)
+    opt.load_state_dict(good)                       # a zero velocity is a valid running mean of squares
+    assert opt.state[0]["momentum"].dtype == np.float32 and opt.iterations == 3
+    np.testing.assert_array_equal(opt.state[0]["velocity"], [0.0, 0.25])
+    cases = [
+        (5, TypeError, r"^Adam.load_state_dict: state must be a list with one dict per parameter, got 5$"),
+        ([{"momentum": np.array([True, False]), "velocity": np.zeros(2)}], (TypeError, ValueError),
+         r"^Adam.load_state_dict: state 'momentum' of parameter 0"),
+        ([{"momentum": np.array([np.nan, 0.0]), "velocity": np.zeros(2)}], ValueError,
+         r"^Adam.load_state_dict: state 'momentum' of parameter 0 contains a non-finite value"),
+        ([{"momentum": np.zeros(2), "velocity": np.array([0.0, -1.0])}], ValueError,
+         r"^Adam.load_state_dict: state 'velocity' of parameter 0 must be >= 0 \(a running mean of squares\)$"),
+        ([{"momentum": np.zeros(2)}], ValueError,
+         r"^Adam.load_state_dict: parameter 0 has state \{'momentum': .*\}, expected the arrays \['momentum', 'velocity'\]"),
+    ]
+    for state, err, match in cases:
+        opt, good = _adam_state()
+        with pytest.raises(err, match=match):
+            opt.load_state_dict({**good, "state": state})
+        assert opt.iterations == 0  # refused: nothing changed
