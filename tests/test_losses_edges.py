@@ -76,3 +76,27 @@ def test_circle_needs_one_embedding_per_row():
         losses.Circle()([0, 1], [1.0, 2.0])
     with pytest.raises(ValueError, match=r"^Circle: y_pred contains a non-finite value \(nan at index \(0, 0\)\)$"):
         losses.Circle()([0, 1], [[np.nan, 1.0], [0.0, 1.0]])
+
+
+def _order_warnings(monkeypatch, call):
+    import warnings
+    monkeypatch.setattr(losses, "_WARNED", set())  # the warning is shown once per process and loss
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [w for w in caught if "look swapped" in str(w.message)]
+
+
+def test_swapped_arguments_warning_fires_exactly_when_targets_are_soft_and_predictions_hard(monkeypatch):
+    """Mutants in ``_warn_if_swapped``: the soft-target test's bounds (``>=``/``<=``/``<2``), the one-hot
+    row test (axis ignored or inverted), the wording ('one-hot' vs '0/1')."""
+    cce, bce = losses.CategoricalCrossentropy(), losses.BinaryCrossentropy()
+    got = _order_warnings(monkeypatch, lambda: cce([[0.7, 0.3], [0.2, 0.8]], [[1.0, 0.0], [0.0, 1.0]]))
+    assert len(got) == 1 and str(got[0].message).startswith(
+        "CategoricalCrossentropy: y_true holds probabilities strictly between 0 and 1 while y_pred is exactly one-hot")
+    got = _order_warnings(monkeypatch, lambda: bce([[0.3]], [[1.0]]))
+    assert len(got) == 1 and "y_pred is exactly 0/1; the arguments look swapped" in str(got[0].message)
+    # hard targets (0 and 1 exactly), or predictions that are 0/1 but not one-hot rows: no warning
+    assert _order_warnings(monkeypatch, lambda: cce([[1.0, 0.0]], [[1.0, 0.0]])) == []
+    assert _order_warnings(monkeypatch, lambda: bce([[0.0], [1.0]], [[1.0], [0.0]])) == []
+    assert _order_warnings(monkeypatch, lambda: cce([[0.7, 0.3]], [[1.0, 1.0]])) == []
