@@ -250,6 +250,151 @@ target("Model.load_weights(damaged file)", BAD_FILES, _load_bad_file, ("load_wei
        setup=lambda tmp: {"model": _model(), "tmp": tmp}, state=lambda ctx: ctx["model"])
 
 
+# tensors, ops, creation, the engine, gradcheck
+NOT_A_DTYPE = st.sampled_from(["foo", "int32", np.int64, np.complex128, object, "U3", 5, 2.5, [np.float32]])
+NOT_AN_OPERAND = not_an_array
+T2 = lambda: tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)  # noqa: E731
+OUT_OF_RANGE_AXES = st.integers(2, 10 ** 6) | st.integers(-10 ** 6, -3) | HUGE
+not_an_axis = (STRINGS | FLOAT_SIZES | WHOLE_FLOATS | NON_FINITE | COMPLEX_SCALARS | OUT_OF_RANGE_AXES | BOOLS
+               | OTHER | st.just(b"0") | st.lists(STRINGS, min_size=1, max_size=2))
+not_a_shape = (NONE | STRINGS | FLOAT_SIZES | WHOLE_FLOATS | NON_FINITE | st.integers(-10 ** 6, -1) | HUGE
+               | COMPLEX_SCALARS | BOOLS | OTHER | RAGGED | st.lists(FLOAT_SIZES | STRINGS | HUGE, min_size=1, max_size=3))
+
+
+def _equals(v: Any, x: Any) -> bool:
+    """``v == x`` for plain numbers only (a drawn array has no single truth value)."""
+    return type(v) in (int, float) and v == x
+
+
+not_a_new_shape = not_a_shape.filter(lambda v: not _equals(v, -1)) | st.integers(0, 100).filter(lambda n: n != 6)
+
+
+RAGGED_EXAMPLES = [[[1.0] * n, [2.0] * m] for n in range(4) for m in range(4)]  # valid lists of 1-D tensors
+
+
+def _tensor_targets() -> None:
+    target("Tensor(data=...)", not_an_array, lambda ctx, v: tl.Tensor(v), ("Tensor", "data"))
+    target("Tensor(data=..., dtype=float64)", not_an_array, lambda ctx, v: tl.Tensor(v, dtype=np.float64),
+           ("Tensor", "data"))
+    target("Tensor(requires_grad=...)", not_a_bool, lambda ctx, v: tl.Tensor([1.0], requires_grad=v),
+           ("Tensor", "requires_grad"))
+    target("Tensor(dtype=...)", NOT_A_DTYPE, lambda ctx, v: tl.Tensor([1.0], dtype=v), ("Tensor", "dtype"))
+    target("Tensor(name=...)", not_a_string.filter(lambda v: v is not None), lambda ctx, v: tl.Tensor(1.0, name=v),
+           ("Tensor", "name"))
+    target("set_default_dtype(...)", NOT_A_DTYPE | NONE, lambda ctx, v: tl.set_default_dtype(v),
+           ("set_default_dtype",), state=lambda ctx: str(tl.get_default_dtype()))
+    target("Tensor.astype(...)", NOT_A_DTYPE | NONE, lambda ctx, v: T2().astype(v), ("astype",))
+    target("Tensor.requires_grad_(...)", not_a_bool, lambda ctx, v: ctx.requires_grad_(v), ("requires_grad_",),
+           setup=lambda tmp: tl.Tensor([1.0]))
+    for name in ("neg", "exp", "log", "log1p", "sqrt", "abs", "tanh", "sigmoid", "relu", "erf", "square", "sum",
+                 "mean", "max", "min", "logsumexp", "softmax", "log_softmax", "argmax", "argmin", "flatten",
+                 "squeeze", "transpose"):
+        target(f"{name}(operand)", NOT_AN_OPERAND, lambda ctx, v, n=name: getattr(tl, n)(v), (name,))
+    for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "matmul", "lt", "le", "gt", "ge"):
+        target(f"{name}(tensor, operand)", NOT_AN_OPERAND, lambda ctx, v, n=name: getattr(tl, n)(ctx, v), (name,),
+               setup=lambda tmp: T2())
+    for name in ("sum", "mean", "max", "min", "logsumexp", "squeeze"):
+        target(f"{name}(axis=...)", not_an_axis, lambda ctx, v, n=name: getattr(tl, n)(ctx, axis=v), (name, "axis"),
+               setup=lambda tmp: T2())
+    for name in ("sum", "mean", "max", "min", "logsumexp", "argmax", "argmin"):
+        target(f"{name}(keepdims=...)", not_a_bool, lambda ctx, v, n=name: getattr(tl, n)(ctx, 0, keepdims=v),
+               (name, "keepdims"), setup=lambda tmp: T2())
+    for name in ("softmax", "log_softmax", "argmax", "argmin"):
+        target(f"{name}(axis=...)", not_an_axis, lambda ctx, v, n=name: getattr(tl, n)(ctx, v), (name, "axis"),
+               setup=lambda tmp: T2())
+    target("reshape(shape)", not_a_new_shape, lambda ctx, v: tl.reshape(ctx, v), ("reshape", "shape"),
+           setup=lambda tmp: T2())
+    target("expand(shape)", not_a_new_shape, lambda ctx, v: tl.expand(ctx, v), ("expand", "shape"),
+           setup=lambda tmp: T2())
+    target("permute(axes)", not_an_axis | st.just((0, 0)) | st.just((0,)), lambda ctx, v: tl.permute(ctx, v),
+           ("permute", "axes"), setup=lambda tmp: T2())
+    target("swapaxes(i, 0)", not_an_axis, lambda ctx, v: tl.swapaxes(ctx, v, 0), ("swapaxes",), setup=lambda tmp: T2())
+    target("unsqueeze(axis)", not_an_axis.filter(lambda v: not _equals(v, 2)), lambda ctx, v: tl.unsqueeze(ctx, v),
+           ("unsqueeze", "axis"), setup=lambda tmp: T2())
+    target("flatten(start_axis)", not_an_axis, lambda ctx, v: tl.flatten(ctx, v), ("flatten", "start_axis"),
+           setup=lambda tmp: T2())
+    for name in ("concatenate", "stack"):
+        target(f"{name}(tensors)", not_an_array.filter(lambda v: not (type(v) is list and v in RAGGED_EXAMPLES)) | st.just([]) | st.lists(STRINGS, min_size=1, max_size=2),
+               lambda ctx, v, n=name: getattr(tl, n)(v), (name,))
+        target(f"{name}(axis=...)", not_an_axis.filter(lambda v: not _equals(v, 2)), lambda ctx, v, n=name: getattr(tl, n)(
+            [ctx, ctx], axis=v), (name, "axis"), setup=lambda tmp: T2())
+    target("where(cond, a, b)", not_an_array, lambda ctx, v: tl.where(v, ctx, ctx), ("where", "cond"),
+           setup=lambda tmp: T2())
+    target("clip(lo=...)", not_an_array.filter(lambda v: v is not None) | BOOLS | st.just(math.nan),
+           lambda ctx, v: tl.clip(ctx, v, 10.0), ("clip", "lo"), setup=lambda tmp: T2())
+    target("getitem(index)", STRINGS | FLOAT_SIZES | HUGE | OBJECT_ARRAYS | COMPLEX_SCALARS | OTHER,
+           lambda ctx, v: ctx[v], ("getitem",), setup=lambda tmp: T2())
+    target("unbroadcast(g, shape)", not_a_shape | st.just((5, 5)) | st.just((2, 3, 1)),
+           lambda ctx, v: tl.unbroadcast(ctx, v), ("unbroadcast", "shape"), setup=lambda tmp: T2())
+
+
+def _creation_targets() -> None:
+    for name in ("zeros", "ones", "randn", "rand"):
+        target(f"{name}(shape)", not_a_shape, lambda ctx, v, n=name: getattr(tl, n)(v), (name, "shape"),
+               state=lambda ctx: tl.get_generator().bit_generator.state)
+        target(f"{name}(2, dtype=...)", NOT_A_DTYPE, lambda ctx, v, n=name: getattr(tl, n)(2, dtype=v), (name, "dtype"))
+        target(f"{name}(2, requires_grad=...)", not_a_bool, lambda ctx, v, n=name: getattr(tl, n)(2, requires_grad=v),
+               (name, "requires_grad"), state=lambda ctx: tl.get_generator().bit_generator.state)
+    target("full(shape, value)", not_a_shape, lambda ctx, v: tl.full(v, 1.0), ("full", "shape"))
+    target("full((2,), fill_value)", not_an_array | BOOLS, lambda ctx, v: tl.full((2,), v), ("full", "fill_value"))
+    for arg in ("start", "stop", "step"):
+        extra = {"start": st.nothing(), "stop": st.just(10 ** 30), "step": st.just(0)}[arg]
+        target(f"arange({arg}=...)", not_a_number.filter(lambda v: v is not None) | extra,
+               lambda ctx, v, a=arg: tl.arange(**{"start": 0, "stop": 5, "step": 1, a: v}), ("arange", arg))
+    for arg in ("low", "high"):
+        target(f"uniform({arg}=...)", not_a_number.filter(lambda v: v is not None),
+               lambda ctx, v, a=arg: tl.uniform((2,), **{"low": 0.0, "high": 1.0, a: v}), ("uniform", arg),
+               state=lambda ctx: tl.get_generator().bit_generator.state)
+    for name in ("zeros_like", "ones_like", "randn_like", "rand_like"):
+        target(f"{name}(t)", not_an_array, lambda ctx, v, n=name: getattr(tl, n)(v), (name,),
+               state=lambda ctx: tl.get_generator().bit_generator.state)
+    target("manual_seed(...)", not_a_count, lambda ctx, v: tl.manual_seed(v), ("manual_seed", "seed"),
+           state=lambda ctx: tl.get_generator().bit_generator.state)
+
+
+def _graph() -> Dict[str, Any]:
+    x = tl.Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x * x
+    return {"x": x, "y": y, "loss": y.sum()}
+
+
+def _engine_targets() -> None:
+    leaves = lambda ctx: ctx["x"]  # noqa: E731 -- what a failed backward must not touch
+    target("grad(outputs, x)", not_an_array | st.just([]), lambda ctx, v: tl.grad(v, ctx["x"]), ("grad", "outputs"),
+           setup=lambda tmp: _graph(), state=leaves)
+    target("grad(loss, inputs)", not_an_array | st.just([]), lambda ctx, v: tl.grad(ctx["loss"], v),
+           ("grad", "inputs"), setup=lambda tmp: _graph(), state=leaves)
+    target("grad(y, x, grad_outputs)", not_an_array.filter(lambda v: v is not None) | NUMBER_ARRAYS.filter(lambda a: a.shape != (3,)),
+           lambda ctx, v: tl.grad(ctx["y"], ctx["x"], grad_outputs=v), ("grad", "grad_outputs"),
+           setup=lambda tmp: _graph(), state=leaves)
+    for arg in ("create_graph", "allow_unused", "retain_graph"):
+        target(f"grad({arg}=...)", not_a_bool.filter(lambda v: v is not None),
+               lambda ctx, v, a=arg: tl.grad(ctx["loss"], ctx["x"], **{a: v}), ("grad", arg),
+               setup=lambda tmp: _graph(), state=leaves)
+    target("Tensor.backward(gradient=...)", not_an_array.filter(lambda v: v is not None) | NUMBER_ARRAYS.filter(lambda a: a.shape != (3,)),
+           lambda ctx, v: ctx["y"].backward(gradient=v), ("backward", "gradient"), setup=lambda tmp: _graph(),
+           state=leaves)
+    for arg in ("create_graph", "retain_graph"):
+        target(f"Tensor.backward({arg}=...)", not_a_bool.filter(lambda v: v is not None),
+               lambda ctx, v, a=arg: ctx["loss"].backward(**{a: v}), ("backward", arg), setup=lambda tmp: _graph(),
+               state=leaves)
+    target("topological_order(...)", not_an_array | st.just([]), lambda ctx, v: tl.topological_order(v),
+           ("topological_order",))
+    for name in ("gradcheck", "gradgradcheck"):
+        target(f"{name}(fn, input)", not_an_array | NON_FINITE, lambda ctx, v, n=name: getattr(tl, n)(
+            lambda a: (a * a).sum(), v), (name,))
+        for arg in ("eps", "atol", "rtol"):
+            target(f"{name}({arg}=...)", not_non_negative.filter(lambda v, a=arg: not (a != "eps" and _equals(v, 0))),
+                   lambda ctx, v, n=name, a=arg: getattr(tl, n)(lambda t: (t * t).sum(), np.ones(2), **{a: v}),
+                   (name, arg))
+    target("gradcheck(fn=...)", not_an_array, lambda ctx, v: tl.gradcheck(v, np.ones(2)), ("gradcheck", "fn"))
+
+
+_tensor_targets()
+_creation_targets()
+_engine_targets()
+
+
 # --- the property ---------------------------------------------------------------------------
 def assert_clean_refusal(err: BaseException, t: Target, value: Any) -> None:
     shown = f"{t.name} with {value!r}"
@@ -298,6 +443,52 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: callbacks.EarlyStopping(monitor=5), TypeError, "EarlyStopping: monitor must be a string"),
     (lambda: callbacks.ModelCheckpoint(5), TypeError, "ModelCheckpoint: filepath"),
     (lambda: _model().load_state_dict([1, 2]), TypeError, "load_state_dict: state must be a dict"),
+    # tensors (docs/core.md: strings, complex numbers and object arrays raise TypeError)
+    (lambda: tl.Tensor(None, dtype=np.float64), TypeError, "Tensor: data must be numeric"),
+    (lambda: tl.Tensor(np.array([1, None], dtype=object)), TypeError, "Tensor: data must be numeric"),
+    (lambda: tl.Tensor(["1.5", "2"]), TypeError, "got an array of strings"),
+    (lambda: tl.Tensor(np.array([1 + 2j]), dtype=np.float64), TypeError, "got an array of complex numbers"),
+    (lambda: tl.Tensor([1.0], requires_grad="no"), TypeError, "Tensor: requires_grad must be True or False"),
+    (lambda: _model().set_weights([np.zeros((2, 3), dtype=object)] + _model().get_weights()[1:]), TypeError,
+     "set_weights: weight 'dense.kernel' must be numeric"),
+    (lambda: tl.flatten(T2(), 5), ValueError, "flatten: start_axis 5 is out of range"),
+    (lambda: tl.reshape(T2(), -2), ValueError, "reshape: shape must have sizes >= 0 (one may be -1)"),
+    (lambda: tl.reshape(T2(), 2.5, 2), TypeError, "reshape: shape must hold ints"),
+    (lambda: tl.where("ab", T2(), T2()), TypeError, "where: cond must be numeric"),
+    (lambda: tl.where(None, T2(), T2()), TypeError, "where: cond must be numeric"),
+    (lambda: T2().astype(None), TypeError, "astype: dtype must be a dtype"),
+    (lambda: tl.zeros_like(None), TypeError, "zeros_like: the tensor to imitate must be numeric"),
+    (lambda: tl.zeros_like("ab"), TypeError, "zeros_like: the tensor to imitate must be numeric"),
+    (lambda: tl.set_default_dtype(None), TypeError, "set_default_dtype: dtype must be a dtype"),
+    (lambda: tl.exp(None), TypeError, "exp: operand None"),
+    (lambda: tl.square(None), TypeError, "square: operand None"),
+    (lambda: tl.softmax(None), TypeError, "softmax: operand None"),
+    (lambda: tl.logsumexp(None), TypeError, "logsumexp: operand None"),
+    (lambda: tl.concatenate(["a", "b"]), TypeError, "concatenate: operand 'a'"),
+    (lambda: tl.grad(None, T2()), TypeError, "grad: outputs must be a Tensor"),
+    (lambda: tl.grad("a", T2()), TypeError, "grad: outputs must be a Tensor"),
+    (lambda: tl.grad(T2().sum(), None), TypeError, "grad: inputs must be a Tensor"),
+    (lambda: tl.topological_order(None), TypeError, "topological_order: roots must be a Tensor"),
+    (lambda: tl.reshape(T2(), "a"), TypeError, "reshape: shape must be an int or a tuple of ints"),
+    (lambda: tl.reshape(T2(), None), TypeError, "reshape: shape must be an int or a tuple of ints"),
+    (lambda: tl.permute(T2(), ("a", 0)), TypeError, "permute: axes must be an int"),
+    (lambda: tl.swapaxes(T2(), "a", 0), TypeError, "swapaxes: i must be an int"),
+    (lambda: tl.unsqueeze(T2(), "a"), TypeError, "unsqueeze: axis must be an int"),
+    (lambda: tl.unsqueeze(T2(), 1.0), TypeError, "unsqueeze: axis must be an int, got 1.0"),
+    (lambda: tl.flatten(T2(), "a"), TypeError, "flatten: start_axis must be an int"),
+    (lambda: tl.concatenate(None), TypeError, "concatenate: tensors must be a list of tensors"),
+    (lambda: tl.stack(None), TypeError, "stack: tensors must be a list of tensors"),
+    (lambda: tl.stack([T2(), T2()], axis="a"), TypeError, "stack: axis must be an int"),
+    (lambda: tl.stack([T2(), T2()], axis=1.0), TypeError, "stack: axis must be an int, got 1.0"),
+    (lambda: tl.sum(T2(), keepdims="no"), TypeError, "sum: keepdims must be True or False"),
+    (lambda: tl.unbroadcast(T2(), "ab"), TypeError, "unbroadcast: shape must be an int or a tuple of ints"),
+    (lambda: tl.gradcheck(lambda a: a.sum(), "a"), TypeError, "gradcheck: input 0 must be numeric"),
+    (lambda: tl.arange("a"), TypeError, "arange: start must be a finite number"),
+    (lambda: tl.arange(0, math.inf), ValueError, "arange: stop must be a finite number"),
+    (lambda: tl.uniform((2,), 0, math.inf), ValueError, "uniform: high must be a finite number"),
+    (lambda: tl.set_default_dtype("foo"), TypeError, "set_default_dtype: dtype must be a dtype"),
+    (lambda: tl.zeros(2, dtype="foo"), TypeError, "zeros: dtype must be a dtype"),
+    (lambda: (T2() * 2).backward(gradient="ab"), TypeError, "backward: gradient must be numeric"),
 ]
 
 
@@ -312,7 +503,7 @@ def test_set_weights_writes_nothing_when_a_later_array_is_bad():
     model = _model()
     before = model.get_weights()
     good = [w + 1 for w in before]
-    with pytest.raises(TypeError, match="set_weights: weight 'dense_1.bias' must be real numbers"):
+    with pytest.raises(TypeError, match="set_weights: weight 'dense_1.bias' must be numeric"):
         model.set_weights(good[:-1] + [np.array(["x"])])
     for bad in (np.array([1, None], dtype=object), np.array([1 + 2j])):
         with pytest.raises(TypeError, match="set_weights"):

@@ -615,16 +615,16 @@ def test_gradcheck_result_fields_when_passing():
     with pytest.raises(TypeError, match="gradcheck: fn must be callable, got int"):
         tg.gradcheck(3, np.ones(2))
     for eps in (0.0, -1e-6, float("nan")):  # eps=0 divides by zero; a negative step is a user slip
-        with pytest.raises(ValueError, match="gradcheck: eps must be a positive finite number"):
+        with pytest.raises(ValueError, match="gradcheck: eps must be a finite number > 0"):
             tg.gradcheck(lambda a: a.sum(), np.ones(2), eps=eps)
     with pytest.raises(TypeError, match="gradgradcheck: fn must be callable"):
         tg.gradgradcheck(None, np.ones(2))
 
 
 def test_astype_names_a_bad_dtype():
-    with pytest.raises(TypeError, match="astype: 'foo' is not a dtype"):
+    with pytest.raises(TypeError, match="astype: dtype must be a dtype such as np.float32, got 'foo'"):
         Tensor([1.0]).astype("foo")
-    with pytest.raises(TypeError, match="astype: only float dtypes"):
+    with pytest.raises(TypeError, match="astype: dtype must be a float dtype"):
         Tensor([1.0]).astype("int32")
 
 
@@ -632,7 +632,7 @@ def test_clip_bounds_must_be_numbers():
     x = Tensor([0.5, 2.0])
     with pytest.raises(TypeError, match="clip: lo must be a number or None, got Tensor"):
         tg.clip(x, Tensor(0.0), 1.0)
-    with pytest.raises(TypeError, match="clip: hi must be a number or None, got list"):
+    with pytest.raises(TypeError, match="clip: hi must be a number or None, got \\[1.0\\] of type list"):
         tg.clip(x, None, [1.0])
     np.testing.assert_array_equal(tg.clip(x, np.float32(0), 1).numpy(), [0.5, 1.0])
 

@@ -8,10 +8,12 @@ shape the tensor already has makes no node).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import _validate as V
 from ._opkit import broadcast_shape, lift, norm_axes, pair
 from .tensor import Tensor
 
@@ -24,9 +26,8 @@ def clip_args(a: Any, lo: Optional[float] = None, hi: Optional[float] = None) ->
     a = lift(a, op="clip")
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi")
-    for bname, b in (("lo", lo), ("hi", hi)):
-        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float, np.integer, np.floating))):
-            raise TypeError(f"clip: {bname} must be a number or None, got {type(b).__name__}")
+    lo = V.number("clip", "lo", lo, allow_none=True, finite=False)
+    hi = V.number("clip", "hi", hi, allow_none=True, finite=False)
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return (a,), {"lo": lo, "hi": hi}
@@ -35,12 +36,7 @@ def clip_args(a: Any, lo: Optional[float] = None, hi: Optional[float] = None) ->
 def astype_args(a: Any, dtype: Any) -> Any:
     """Cast to another float dtype (differentiable: the gradient is cast back)."""
     a = lift(a, op="astype")
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"astype: {dtype!r} is not a dtype") from None
-    if dt.kind != "f":
-        raise TypeError(f"astype: only float dtypes are supported, got {dt}")
+    dt = V.dtype("astype", dtype)
     if dt == a.dtype:
         return a
     return (a,), {"dtype": dt}
@@ -48,7 +44,7 @@ def astype_args(a: Any, dtype: Any) -> Any:
 
 def where_args(cond: Any, a: Any, b: Any) -> Prepared:
     """``a`` where ``cond`` is true, else ``b`` (all three broadcast together)."""
-    c = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+    c = cond._data if isinstance(cond, Tensor) else V.real_array("where", cond, "cond")
     if c.dtype != bool:
         c = c != 0
     a, b = pair(a, b, "where")
@@ -77,35 +73,44 @@ def matmul_args(a: Any, b: Any) -> Prepared:
     return (a, b), {}
 
 
-def shape_arg(shape: Tuple[Any, ...]) -> Tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple([int(s) for s in shape])
+def shape_arg(op: str, shape: Tuple[Any, ...], allow_infer: bool = False) -> Tuple[int, ...]:
+    """The shape given as separate ints ``f(a, 2, 3)`` or as one sequence ``f(a, (2, 3))``, checked."""
+    if len(shape) == 1 and not V.is_int(shape[0]):
+        shape = shape[0]
+    return V.shape(op, shape, allow_infer=allow_infer)
 
 
 def reshape_args(a: Any, *shape: Any) -> Any:
     """Same data, new shape (one dimension may be -1)."""
     a = lift(a, op="reshape")
-    shape = shape_arg(shape)
+    shape = shape_arg("reshape", shape, allow_infer=True)
     if shape == a._data.shape:
         return a
+    known = math.prod(n for n in shape if n != -1)
+    if (known != a._data.size) if -1 not in shape else (known == 0 or a._data.size % known):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into shape "
+                         f"{shape}")
     return (a,), {"shape": shape}  # the forward explains a shape that does not fit
 
 
 def permute_args(a: Any, *axes: Any) -> Prepared:
     """Reorder the axes: output axis i is input axis ``axes[i]``."""
     a = lift(a, op="permute")
-    axes = shape_arg(axes)
+    if len(axes) == 1 and not V.is_int(axes[0]):
+        axes = axes[0]
+    if not isinstance(axes, (tuple, list)):
+        raise TypeError(f"permute: axes must be ints or a tuple of ints, got {V.show(axes)}")
     nd = a._data.ndim
-    if sorted([ax % max(nd, 1) for ax in axes]) != list(range(nd)) or any([not -nd <= ax < nd for ax in axes]):
+    axes = tuple([V.axis("permute", ax, nd, "axes") for ax in axes])
+    if sorted(axes) != list(range(nd)):
         raise ValueError(f"permute: {axes} is not a permutation of the axes of a tensor of shape {a.shape}")
-    return (a,), {"axes": tuple([ax % nd for ax in axes])}
+    return (a,), {"axes": axes}
 
 
 def expand_args(a: Any, *shape: Any) -> Any:
     """Broadcast to ``shape`` (NumPy rules); the gradient is summed back by :func:`unbroadcast`."""
     a = lift(a, op="expand")
-    shape = shape_arg(shape)
+    shape = shape_arg("expand", shape)
     if shape == a._data.shape:
         return a
     if broadcast_shape("expand", a.shape, shape) != shape:
@@ -143,7 +148,7 @@ def getitem_args(a: Any, idx: Any) -> Prepared:
 
 def scatter_add_args(g: Any, shape: Tuple[int, ...], idx: Any) -> Prepared:
     """Zeros of ``shape`` with ``g`` added at ``idx`` (repeated indices add up)."""
-    return (lift(g, op="scatter_add"),), {"shape": tuple(shape), "index": idx}
+    return (lift(g, op="scatter_add"),), {"shape": V.shape("scatter_add", shape), "index": idx}
 
 
 def is_basic_index(idx: Any) -> bool:
@@ -152,7 +157,10 @@ def is_basic_index(idx: Any) -> bool:
 
 
 def _many(name: str, tensors: Sequence[Any]) -> Parents:
-    if isinstance(tensors, Tensor) or not len(tensors):
+    if isinstance(tensors, (Tensor, str, bytes)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name}: tensors must be a list of tensors, got {V.show(tensors)}")
+    tensors = list(tensors)
+    if not tensors:
         raise ValueError(f"{name}: expected a non-empty list of tensors")
     first = next((t for t in tensors if isinstance(t, Tensor)), None)
     return tuple(lift(t, first, name) for t in tensors)
@@ -164,7 +172,7 @@ def concatenate_args(tensors: Sequence[Any], axis: int = 0) -> Prepared:
     nd = ts[0].ndim
     if nd == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated; use stack")
-    (ax,) = norm_axes("concatenate", axis, nd)
+    ax = V.axis("concatenate", axis, nd)
     for t in ts:
         if t.ndim != nd or t.shape[:ax] + t.shape[ax + 1:] != ts[0].shape[:ax] + ts[0].shape[ax + 1:]:
             shapes = ", ".join(str(x.shape) for x in ts)
@@ -180,10 +188,7 @@ def stack_args(tensors: Sequence[Any], axis: int = 0) -> Prepared:
     ts = _many("stack", tensors)
     if any(t.shape != ts[0].shape for t in ts):
         raise ValueError("stack: all tensors must have the same shape, got " + ", ".join(str(t.shape) for t in ts))
-    nd = ts[0].ndim + 1
-    if not -nd <= axis < nd:
-        raise ValueError(f"stack: axis {axis} is out of range for a result with {nd} dimensions")
-    return ts, {"axis": axis % nd}
+    return ts, {"axis": V.axis("stack", axis, ts[0].ndim + 1)}
 
 
 def relu_grad_args(g: Any, a: Any) -> Prepared:

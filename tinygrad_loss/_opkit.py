@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _validate as V
 from .autograd import STATE
 from .tensor import RELEASED, GraphReleasedError, Tensor, get_default_dtype
 
@@ -232,29 +233,13 @@ def norm_axes(op: str, axis: Axis, ndim: int) -> Tuple[int, ...]:
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, already valid (implies ndim > 0)
         return (axis % ndim,)
-    if isinstance(axis, (int, np.integer)):
-        axes = (axis,)
-    elif isinstance(axis, (tuple, list)):
-        axes = tuple(axis)
-    else:
-        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-    out = []
-    for ax in axes:
-        if not isinstance(ax, (int, np.integer)) or isinstance(ax, bool):
-            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -_bmax(ndim, 1) <= ax < _bmax(ndim, 1):  # a 0-d tensor accepts axis 0 and -1 (as PyTorch)
-            raise ValueError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s)")
-        out.append(int(ax) % _bmax(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out)) if ndim else ()
+    return V.axes(op, axis, ndim)
 
 
 def one_axis(op: str, axis: Any, ndim: int) -> Tuple[int, ...]:
     """A single axis argument (softmax, argmax...) -> ``(axis,)`` normalised, or the op's error."""
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    return norm_axes(op, axis, ndim)
+    ax = V.axis(op, axis, ndim)
+    return (ax,) if ndim else ()  # a 0-d tensor accepts axis 0 and -1 and has no axis to act on
 
 
 def check_not_empty(op: str, shape: Tuple[int, ...], axes: Tuple[int, ...]) -> None:
@@ -326,7 +311,8 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
             axes = norm_axes(name, axis, a._data.ndim)
             if not empty_ok and a._data.size == 0:
                 check_not_empty(name, a.shape, axes)
-            keepdims = bool(keepdims)
+            if keepdims is not False and keepdims is not True:
+                keepdims = V.boolean(name, "keepdims", keepdims)
             return make_node(fwd(a._data, axes, keepdims), op, (a,), {"axes": axes, "keepdims": keepdims})
 
         return fn

@@ -54,16 +54,18 @@ def _range_text(lo: Optional[float], hi: Optional[float], lo_open: bool, hi_open
 
 
 def number(who: str, what: str, x: Any, lo: Optional[float] = None, hi: Optional[float] = None,
-           lo_open: bool = False, hi_open: bool = False, allow_none: bool = False) -> Optional[float]:
-    """A finite real number (not a bool) in the given range, as a float."""
+           lo_open: bool = False, hi_open: bool = False, allow_none: bool = False, finite: bool = True
+           ) -> Optional[float]:
+    """A real number (not a bool) in the given range, as a float; finite unless ``finite=False``
+    (then only NaN is refused: ``clip(x, 0, inf)`` is meaningful)."""
     if x is None and allow_none:
         return None
     rng = _range_text(lo, hi, lo_open, hi_open)
-    wanted = f"a finite number {rng}".rstrip() + (" or None" if allow_none else "")
+    wanted = f"a {'finite ' if finite else ''}number {rng}".rstrip() + (" or None" if allow_none else "")
     if not is_real(x):
         raise TypeError(f"{who}: {what} must be {wanted}, got {show(x)} of type {type(x).__name__}")
     v = float(x)
-    if not math.isfinite(v) or (lo is not None and (v < lo or (lo_open and v == lo))) or (
+    if math.isnan(v) or (finite and math.isinf(v)) or (lo is not None and (v < lo or (lo_open and v == lo))) or (
             hi is not None and (v > hi or (hi_open and v == hi))):
         raise ValueError(f"{who}: {what} must be {wanted}, got {show(x)}")
     return v
@@ -184,7 +186,7 @@ def dtype(who: str, x: Any, what: str = "dtype", kinds: str = "f", allow_none: b
     except (TypeError, ValueError, SyntaxError):
         raise TypeError(f"{who}: {what} must be a dtype such as np.float32, got {show(x)}") from None
     if dt.kind not in kinds:
-        names = {"f": "floating", "b": "bool", "i": "integer", "u": "unsigned"}
+        names = {"f": "float", "b": "bool", "i": "integer", "u": "unsigned"}
         allowed = " or ".join(names.get(k, k) for k in kinds)
         raise TypeError(f"{who}: {what} must be a {allowed} dtype, got {dt}")
     return dt
@@ -202,16 +204,16 @@ def real_array(who: str, x: Any, what: str = "input", allow_bool: bool = True, f
     complex numbers, ragged lists and (unless ``allow_bool``) booleans. With ``finite=True`` a NaN or
     infinity is a ValueError giving its index."""
     if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{who}: {what} must be real numbers, got {show(x)} of type {type(x).__name__}")
+        raise TypeError(f"{who}: {what} must be numeric (real numbers), got {show(x)} of type {type(x).__name__}")
     try:
         arr = np.array(x, copy=True) if copy else np.asarray(x)
     except (TypeError, ValueError, OverflowError) as e:
-        raise TypeError(f"{who}: {what} must be real numbers in a regular (non-ragged) shape, got {show(x)}: "
+        raise TypeError(f"{who}: {what} must be numeric (real numbers) in a regular (non-ragged) shape, got {show(x)}: "
                         f"{e}") from None
     kinds = "biuf" if allow_bool else "iuf"
     if arr.dtype.kind not in kinds:
         got = _KIND_NAMES.get(arr.dtype.kind, f"dtype {arr.dtype}")
-        raise TypeError(f"{who}: {what} must be real numbers, got an array of {got} ({show(x)})")
+        raise TypeError(f"{who}: {what} must be numeric (real numbers), got an array of {got} ({show(x)})")
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{who}: {what} contains a non-finite value ({arr[idx].item()!r} at index {idx})")

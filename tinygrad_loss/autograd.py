@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _validate as V
 from .tensor import RELEASED, GraphReleasedError, Tensor
 
 __all__ = [
@@ -158,8 +159,14 @@ def _sort(roots: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
     return order, leaves
 
 
-def _roots(roots: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, ...]:
-    return (roots,) if isinstance(roots, Tensor) else tuple(roots)
+def _roots(roots: Union[Tensor, Sequence[Tensor]], who: str = "topological_order", what: str = "roots"
+           ) -> Tuple[Tensor, ...]:
+    """A Tensor or a non-empty list/tuple of Tensors, as a tuple; a TypeError naming ``who`` otherwise."""
+    if isinstance(roots, Tensor):
+        return (roots,)
+    if not isinstance(roots, (list, tuple)) or not roots or not all(isinstance(t, Tensor) for t in roots):
+        raise TypeError(f"{who}: {what} must be a Tensor or a non-empty list of Tensors, got {V.show(roots)}")
+    return tuple(roots)
 
 
 def topological_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
@@ -167,30 +174,30 @@ def topological_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
 
     The backward pass visits exactly this list, in reverse, then the leaves (:func:`visit_order`).
     """
-    return _sort(_roots(roots))[0]
+    return _sort(_roots(roots, "topological_order"))[0]
 
 
 def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     """Every tensor a backward pass from ``roots`` may hand a gradient to, in the order it does:
     the op nodes in reverse topological order, then the leaves that require a gradient."""
-    nodes, leaves = _sort(_roots(roots))
+    nodes, leaves = _sort(_roots(roots, "visit_order"))
     return nodes[::-1] + leaves
 
 
-def _seed(root: Tensor, gradient: Any) -> Tensor:
+def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradient") -> Tensor:
     """The gradient backward starts from at ``root`` (ones for a scalar), checked against its shape."""
     if gradient is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward: a gradient argument is needed for a non-scalar output of shape {root.shape}; "
+                f"{who}: a {what} argument is needed for a non-scalar output of shape {root.shape}; "
                 "pass gradient=ones_like(output) to sum, or reduce the output to a scalar first"
             )
         return Tensor._wrap(np.ones_like(root.data))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=root.dtype)
+        gradient = Tensor(V.real_array(who, gradient, what), dtype=root.dtype)
     if gradient.shape != root.shape:
         raise ValueError(
-            f"backward: gradient has shape {gradient.shape} but the output has shape {root.shape}; they must match"
+            f"{who}: {what} has shape {gradient.shape} but the output has shape {root.shape}; they must match"
         )
     return gradient
 
@@ -360,6 +367,9 @@ def backward(
     ``intermediate_grads=False`` stores ``.grad`` on leaves only (parameters, inputs): less memory
     for big graphs; by default every intermediate keeps its gradient too, for pictures and teaching.
     """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"backward: tensor must be a Tensor, got {V.show(tensor)}")
+    _flags("backward", retain_graph, create_graph=create_graph, intermediate_grads=intermediate_grads)
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require a gradient (no input had requires_grad=True, "
@@ -381,9 +391,9 @@ def trace_backward(outputs: Union[Tensor, Sequence[Tensor]], grad_outputs=None) 
     they show the engine's own order and numbers. ``grad_outputs``: one seed per output (None:
     ones for a scalar). Raises :class:`GraphReleasedError` when backward already released the graph.
     """
-    outs = list(_roots(outputs))
-    gos = [None] * len(outs) if grad_outputs is None else list(_roots(grad_outputs) if isinstance(
-        grad_outputs, Tensor) else grad_outputs)
+    outs = list(_roots(outputs, "trace_backward", "outputs"))
+    gos = [None] * len(outs) if grad_outputs is None else ([grad_outputs] if isinstance(
+        grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)) else list(grad_outputs))
     if len(gos) != len(outs):
         raise ValueError(f"trace_backward: got {len(outs)} outputs but {len(gos)} grad_outputs")
     seeds = [_seed(o, g) for o, g in zip(outs, gos)]
@@ -392,11 +402,19 @@ def trace_backward(outputs: Union[Tensor, Sequence[Tensor]], grad_outputs=None) 
     return events
 
 
+def _flags(who: str, retain_graph: Any, **flags: Any) -> None:
+    """The engine's switches: ``retain_graph`` None or a bool, the others bools."""
+    if retain_graph is not None:
+        V.boolean(who, "retain_graph", retain_graph)
+    for name, value in flags.items():
+        V.boolean(who, name, value)
+
+
 def _grad_args(outputs, inputs, grad_outputs) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outs = list(_roots(outputs, "grad", "outputs"))
+    ins = list(_roots(inputs, "grad", "inputs"))
     for t in ins:
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not t.requires_grad:
             raise ValueError("grad: every input must be a Tensor with requires_grad=True")
     if grad_outputs is None:
         gos = [None] * len(outs)
@@ -409,7 +427,7 @@ def _grad_args(outputs, inputs, grad_outputs) -> Tuple[List[Tensor], List[Tensor
     for o in outs:
         if not o.requires_grad:
             raise RuntimeError("grad: an output does not require a gradient (it does not depend on any input)")
-    return outs, ins, [_seed(o, g) for o, g in zip(outs, gos)]
+    return outs, ins, [_seed(o, g, "grad", "grad_outputs") for o, g in zip(outs, gos)]
 
 
 def grad(
@@ -427,6 +445,7 @@ def grad(
     (the vector of the vector-Jacobian product). With ``create_graph=True`` the result is itself
     differentiable, e.g. for Hessian-vector products. ``observer``: as for :func:`backward`.
     """
+    _flags("grad", retain_graph, create_graph=create_graph, allow_unused=allow_unused)
     outs, ins, seeds = _grad_args(outputs, inputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph

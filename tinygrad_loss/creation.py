@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _validate as V
 from .tensor import Tensor, get_default_dtype
 
 __all__ = [
@@ -24,9 +25,8 @@ Shape = Union[int, Sequence[int]]
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the global generator in place (returns it), so code that holds it sees the new seed."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
-    _GENERATOR.bit_generator.state = np.random.PCG64(int(seed)).state
+    seed = V.integer("manual_seed", "seed", seed, lo=0)
+    _GENERATOR.bit_generator.state = np.random.PCG64(seed).state
     return _GENERATOR
 
 
@@ -36,27 +36,24 @@ def get_generator() -> np.random.Generator:
 
 
 def _shape(fn: str, shape: Tuple[Any, ...]) -> Tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    for n in shape:
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{fn}: shape must be non-negative ints, got {shape!r}")
-    return tuple(int(n) for n in shape)
+    """``f(2, 3)`` or ``f((2, 3))``: the shape, checked."""
+    if len(shape) == 1 and not V.is_int(shape[0]):
+        shape = shape[0]
+    return V.shape(fn, shape)
 
 
-def _dt(dtype: Any) -> np.dtype:
-    if dtype is None:
-        return get_default_dtype()
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"tensors hold floats: dtype must be a float dtype, got {dt}")
-    return dt
+def _dt(fn: str, dtype: Any) -> np.dtype:
+    return get_default_dtype() if dtype is None else V.dtype(fn, dtype)
 
 
-def _make(arr: np.ndarray, requires_grad: bool, name: Optional[str] = None) -> Tensor:
-    t = Tensor._wrap(arr)
+def _make(fn: str, make: Any, shape: Tuple[int, ...], dtype: Any, requires_grad: Any,
+          name: Optional[str] = None) -> Tensor:
+    """Check the common arguments, then ``make(shape)`` as a leaf of ``dtype``."""
+    shape, dt = _shape(fn, shape), _dt(fn, dtype)
+    rg = V.boolean(fn, "requires_grad", requires_grad)
+    t = Tensor._wrap(np.asarray(make(shape)).astype(dt, copy=False))
     t.name = name
-    if requires_grad:
+    if rg:
         t.requires_grad_(True)
     return t
 
@@ -67,73 +64,78 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: Opti
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(_shape("zeros", shape), dtype=_dt(dtype)), requires_grad)
+    return _make("zeros", np.zeros, shape, dtype, requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_shape("ones", shape), dtype=_dt(dtype)), requires_grad)
+    return _make("ones", np.ones, shape, dtype, requires_grad)
 
 
 def full(shape: Shape, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shp = _shape("full", (shape,) if isinstance(shape, (int, np.integer)) else (tuple(shape),))
-    if isinstance(fill_value, bool) or not isinstance(fill_value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"full: fill_value must be a real number, got {fill_value!r}")
-    return _make(np.full(shp, fill_value, dtype=_dt(dtype)), requires_grad)
+    value = V.number("full", "fill_value", fill_value, finite=False)
+    return _make("full", lambda shp: np.full(shp, value), (shape,), dtype, requires_grad)
 
 
 def arange(start: float, stop: Optional[float] = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
+    start = V.number("arange", "start", start)
+    stop = V.number("arange", "stop", stop, allow_none=True)
+    step = V.number("arange", "step", step)
     if step == 0:
         raise ValueError("arange: step must not be zero")
-    arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _make(arr.astype(_dt(dtype)), requires_grad)
+    lo, hi = (0.0, start) if stop is None else (start, stop)
+    n = max(0, int(np.ceil((hi - lo) / step)))
+    shape = V.shape("arange", n, "the number of values")
+    return _make("arange", lambda shp: lo + step * np.arange(shp[0]), shape, dtype, requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the project's generator."""
-    return _make(_GENERATOR.standard_normal(_shape("randn", shape)).astype(_dt(dtype)), requires_grad)
+    return _make("randn", _GENERATOR.standard_normal, shape, dtype, requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the project's generator."""
-    return _make(_GENERATOR.random(_shape("rand", shape)).astype(_dt(dtype)), requires_grad)
+    return _make("rand", _GENERATOR.random, shape, dtype, requires_grad)
 
 
 def uniform(shape: Shape, low: float = 0.0, high: float = 1.0, dtype: Any = None,
             requires_grad: bool = False) -> Tensor:
     """Uniform samples in [low, high) from the project's generator."""
+    low, high = V.number("uniform", "low", low), V.number("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: need low < high, got low={low}, high={high}")
-    shp = _shape("uniform", (shape,) if isinstance(shape, (int, np.integer)) else (tuple(shape),))
-    return _make(_GENERATOR.uniform(low, high, shp).astype(_dt(dtype)), requires_grad)
+    if not np.isfinite(high - low):
+        raise ValueError(f"uniform: high - low = {high - low} is too large")
+    return _make("uniform", lambda shp: _GENERATOR.uniform(low, high, shp), (shape,), dtype, requires_grad)
 
 
-def _like(t: Any) -> Tuple[Tuple[int, ...], np.dtype]:
-    arr = t.data if isinstance(t, Tensor) else np.asarray(t)
+def _like(fn: str, t: Any) -> Tuple[Tuple[int, ...], np.dtype]:
+    arr = t.data if isinstance(t, Tensor) else V.real_array(fn, t, "the tensor to imitate")
     dt = arr.dtype if arr.dtype.kind == "f" else get_default_dtype()
     return arr.shape, dt
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(t)
+    shape, dt = _like("zeros_like", t)
     return zeros(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(t)
+    shape, dt = _like("ones_like", t)
     return ones(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(t)
+    shape, dt = _like("full_like", t)
     return full(shape, fill_value, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(t)
+    shape, dt = _like("randn_like", t)
     return randn(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(t)
+    shape, dt = _like("rand_like", t)
     return rand(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)

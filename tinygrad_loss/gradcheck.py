@@ -10,6 +10,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
+from . import _validate as V
 from .autograd import enable_grad, grad, no_grad
 from .tensor import Tensor
 
@@ -45,9 +46,20 @@ class GradcheckResult:
                 f"max rel error {['%.3g' % e for e in self.max_rel_error]})")
 
 
-def _as_leaf(x: Any) -> Tensor:
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor(np.array(data, dtype=np.float64), requires_grad=True)
+def _leaves(who: str, fn: Any, inputs: Tuple[Any, ...], eps: Any, atol: Any, rtol: Any, seed: Any,
+            raise_exception: Any) -> List[Tensor]:
+    """Every argument checked (errors name ``who``); the inputs as float64 leaves requiring grad."""
+    if not callable(fn):
+        raise TypeError(f"{who}: fn must be callable, got {type(fn).__name__}")
+    V.number(who, "eps", eps, lo=0, lo_open=True)
+    V.number(who, "atol", atol, lo=0)
+    V.number(who, "rtol", rtol, lo=0)
+    V.integer(who, "seed", seed, lo=0)
+    V.boolean(who, "raise_exception", raise_exception)
+    if not inputs:
+        raise ValueError(f"{who}: give at least one input")
+    return [Tensor(np.array(V.real_array(who, x, f"input {i}", finite=True), dtype=np.float64), requires_grad=True)
+            for i, x in enumerate(inputs)]
 
 
 def _scalarize(out: Tensor, weights: Optional[np.ndarray]) -> Tensor:
@@ -84,13 +96,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
     reduced with fixed random weights (``Σ w ⊙ fn(...)``), which checks a random
     vector-Jacobian product. An element passes when ``|analytic - numeric| <= atol + rtol |numeric|``.
     """
-    if not callable(fn):
-        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < float("inf"):
-        raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
-    leaves = [_as_leaf(x) for x in inputs]
-    if not leaves:
-        raise ValueError("gradcheck: give at least one input")
+    leaves = _leaves("gradcheck", fn, inputs, eps, atol, rtol, seed, raise_exception)
     out = fn(*leaves)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
@@ -137,11 +143,7 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, at
     """
     from . import ops
 
-    if not callable(fn):
-        raise TypeError(f"gradgradcheck: fn must be callable, got {type(fn).__name__}")
-    leaves = [_as_leaf(x) for x in inputs]
-    if not leaves:
-        raise ValueError("gradgradcheck: give at least one input")
+    leaves = _leaves("gradgradcheck", fn, inputs, eps, atol, rtol, seed, raise_exception)
     with enable_grad():
         out = fn(*leaves)
     if not isinstance(out, Tensor):

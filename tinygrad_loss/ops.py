@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _opargs as A
+from . import _validate as V
 from ._opkit import (OPS, Op, along_axis, binary, broadcast_shape, custom, each_parent, lift, make_node,
                      norm_axes, one_axis, pair, public, reduction, register, torch_names, unary)
 from .tensor import Tensor
@@ -290,11 +291,16 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
     Broadcasting copies an input along new leading axes and along its size-1 axes, so the
     gradient of each copy must be added back: sum over those axes.
     """
-    if type(shape) is not tuple:
-        shape = tuple(shape)
+    if type(g) is not Tensor:
+        g = lift(g, op="unbroadcast")
     gs = g._data.shape
+    if type(shape) is tuple and gs == shape:
+        return g
+    shape = V.shape("unbroadcast", shape)
     if gs == shape:
         return g
+    if len(shape) > len(gs) or broadcast_shape("unbroadcast", shape, gs) != gs:
+        raise ValueError(f"unbroadcast: a gradient of shape {gs} cannot be summed down to shape {shape}")
     lead = len(gs) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gs[i + lead] != 1)
     out = _sum_over(g, axes, True) if axes else g
@@ -449,7 +455,7 @@ def _slice_along(ndim: int, axis: int, offsets: Tuple[int, ...], i: int) -> Tupl
 @public(method=True)
 def square(a: Any) -> Tensor:
     """``a ** 2`` (the ``pow`` primitive with exponent 2)."""
-    return pow(a, 2.0)
+    return pow(lift(a, op="square"), 2.0)
 
 
 @public(method=True)
@@ -457,9 +463,9 @@ def swapaxes(a: Any, i: int, j: int) -> Tensor:
     """Swap axes ``i`` and ``j`` (a ``permute``)."""
     a = lift(a, op="swapaxes")
     nd = a._data.ndim
-    for ax in (i, j):
-        if not -nd <= ax < nd:
-            raise ValueError(f"swapaxes: axis {ax} is out of range for a tensor of shape {a.shape}")
+    i, j = V.axis("swapaxes", i, nd, "i"), V.axis("swapaxes", j, nd, "j")
+    if nd == 0:
+        return a
     perm = list(range(nd))
     perm[i], perm[j] = perm[j], perm[i]
     return permute(a, tuple(perm))
@@ -496,10 +502,7 @@ def squeeze(a: Any, axis: Any = None) -> Tensor:
 def unsqueeze(a: Any, axis: int) -> Tensor:
     """Insert a size-1 axis at ``axis``: a ``reshape``."""
     a = lift(a, op="unsqueeze")
-    nd = a.ndim + 1
-    if not -nd <= axis < nd:
-        raise ValueError(f"unsqueeze: axis {axis} is out of range for a result with {nd} dimensions")
-    axis %= nd
+    axis = V.axis("unsqueeze", axis, a.ndim + 1)
     return reshape(a, a.shape[:axis] + (1,) + a.shape[axis:])
 
 
@@ -507,6 +510,7 @@ def unsqueeze(a: Any, axis: int) -> Tensor:
 def flatten(a: Any, start_axis: int = 0) -> Tensor:
     """Merge the axes from ``start_axis`` on into one: a ``reshape``."""
     a = lift(a, op="flatten")
+    start_axis = V.axis("flatten", start_axis, a.ndim, "start_axis")
     return reshape(a, a.shape[:start_axis] + (-1,))
 
 
@@ -543,6 +547,7 @@ def _arg_extreme(name: str, fn: Callable) -> Callable:
             ax = axes[0] if axes else None
         if a.size == 0 and (ax is None or a.shape[ax] == 0):
             raise ValueError(f"{name}: a tensor of shape {a.shape} has no elements along axis {axis}")
+        keepdims = V.boolean(name, "keepdims", keepdims)
         return Tensor._wrap(np.asarray(fn(a._data, axis=ax, keepdims=keepdims)))
 
     arg.__name__ = arg.__qualname__ = name

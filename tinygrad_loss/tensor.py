@@ -10,6 +10,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from . import _validate as V
+
 __all__ = ["Tensor", "set_default_dtype", "get_default_dtype", "GraphReleasedError", "RELEASED"]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
@@ -18,10 +20,7 @@ _DEFAULT_DTYPE = np.dtype(np.float32)
 def set_default_dtype(dtype: Any) -> None:
     """Set the float dtype that Python numbers, lists and integer arrays become (float32 at start)."""
     global _DEFAULT_DTYPE
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dt}")
-    _DEFAULT_DTYPE = dt
+    _DEFAULT_DTYPE = V.dtype("set_default_dtype", dtype)
 
 
 def get_default_dtype() -> np.dtype:
@@ -34,14 +33,7 @@ def numeric_array(data: Any, who: str, what: str = "input") -> np.ndarray:
     possible), or a TypeError that names the operation ``who`` and the argument ``what``."""
     if isinstance(data, Tensor):
         return data.data
-    try:
-        arr = np.asarray(data)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{who}: {what} must be numeric (a Tensor, a NumPy array or a nested list of numbers "
-                        f"with a regular shape): {e}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{who}: {what} must be numeric, got an array of dtype {arr.dtype}")
-    return arr
+    return V.real_array(who, data, what)
 
 
 def check_finite(who: str, what: str, arr: np.ndarray) -> None:
@@ -57,24 +49,12 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        dt = np.dtype(dtype)
-        if dt.kind not in "fb":
-            raise TypeError(f"Tensor: dtype must be a float (or bool) dtype, got {dt}")
-        try:
-            return np.array(data, dtype=dt)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Tensor: cannot convert {type(data).__name__} to an array of {dt}: {e}") from None
+        dt = V.dtype("Tensor", dtype, kinds="fb")
+        return np.array(V.real_array("Tensor", data, "data"), dtype=dt)
     if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f":
         return np.array(data)
-    try:
-        arr = np.asarray(data)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric array: {e}") from None
-    if arr.dtype.kind in "iubf":  # float arrays returned above: what is left is Python data or ints/bools
-        return arr.astype(_DEFAULT_DTYPE)
-    raise TypeError(
-        f"Tensor: data must be numeric (numbers, nested lists or a real NumPy array); got dtype {arr.dtype}"
-    )
+    # Python data and int/bool arrays (float arrays returned above) become the default dtype
+    return V.real_array("Tensor", data, "data").astype(_DEFAULT_DTYPE)
 
 
 class GraphReleasedError(RuntimeError):
@@ -108,6 +88,8 @@ class Tensor:
     # ``__array_ufunc__``/``__array_function__`` (tinygrad_loss/numpy_interop.py).
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None):
+        requires_grad = V.boolean("Tensor", "requires_grad", requires_grad)
+        name = V.string("Tensor", "name", name, allow_none=True)
         self._data = _to_array(data, dtype)
         if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"Tensor: only float tensors can require gradients, got dtype {self._data.dtype}")
@@ -251,6 +233,7 @@ class Tensor:
         return t
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
+        flag = V.boolean("requires_grad_", "flag", flag)
         if self._op is not None and not flag and self.requires_grad:
             raise RuntimeError("requires_grad_: cannot turn off gradients of a non-leaf tensor; use detach()")
         if flag and self.data.dtype.kind != "f":
