@@ -312,7 +312,7 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
             if not empty_ok and a._data.size == 0:
                 check_not_empty(name, a.shape, axes)
             if keepdims is not False and keepdims is not True:
-                keepdims = V.boolean(name, "keepdims", keepdims)
+                keepdims = False if keepdims is None else V.boolean(name, "keepdims", keepdims)
             return make_node(fwd(a._data, axes, keepdims), op, (a,), {"axes": axes, "keepdims": keepdims})
 
         return fn

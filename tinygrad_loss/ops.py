@@ -539,7 +539,7 @@ def _arg_extreme(name: str, fn: Callable) -> Callable:
             keepdim: Optional[bool] = None) -> Tensor:
         if dim is not None or keepdim is not None:
             axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
-        keepdims = bool(keepdims)
+        keepdims = False if keepdims is None else V.boolean(name, "keepdims", keepdims)
         a = lift(a, op=name)
         ax = None
         if axis is not None:
@@ -547,7 +547,6 @@ def _arg_extreme(name: str, fn: Callable) -> Callable:
             ax = axes[0] if axes else None
         if a.size == 0 and (ax is None or a.shape[ax] == 0):
             raise ValueError(f"{name}: a tensor of shape {a.shape} has no elements along axis {axis}")
-        keepdims = V.boolean(name, "keepdims", keepdims)
         return Tensor._wrap(np.asarray(fn(a._data, axis=ax, keepdims=keepdims)))
 
     arg.__name__ = arg.__qualname__ = name
