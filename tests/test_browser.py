@@ -14,7 +14,7 @@ import tinygrad_loss as tl
 from tinygrad_loss import losses
 from tinygrad_loss.nn import Dense, Sequential
 
-sync_api = pytest.importorskip("playwright.sync_api")  # in the dev extra
+from playwright import sync_api  # in the dev extra: a missing one is a broken install, not a skip
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

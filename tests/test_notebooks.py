@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")  # in the dev extra: a missing one means a broken install
+import nbformat  # in the dev extra: a missing one is a broken install, not a skip
 from nbclient import NotebookClient  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

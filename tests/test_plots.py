@@ -166,7 +166,6 @@ def test_history_from_fit_plots_its_loss():
 
 
 def test_figures_display_inline_in_ipython():
-    pytest.importorskip("IPython")
     from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance()
     try:

@@ -18,7 +18,7 @@ import tinygrad_loss as tl
 from tinygrad_loss import keras, optim
 from tinygrad_loss.nn import Layer
 
-h5py = pytest.importorskip("h5py")  # the [keras] extra; the dev extra installs it
+import h5py  # the [keras] extra; the dev extra installs it, so a missing one fails rather than skips
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(16, 4)).astype(np.float32)
@@ -309,8 +309,9 @@ YI = np.eye(3, dtype=np.float32)[np.arange(16) % 3]
 @pytest.fixture(scope="module")
 def keras_run(tmp_path_factory):
     """Our files, what real Keras 3 (JAX backend, in a subprocess) did with them, and Keras's files."""
-    if importlib.util.find_spec("keras") is None or importlib.util.find_spec("jax") is None:
-        pytest.skip("Keras 3 with JAX is not installed (pip install -e '.[dev]' installs them)")
+    # The dev extra installs Keras 3 and JAX: without them this is a broken install, not a reason to skip.
+    assert importlib.util.find_spec("keras") and importlib.util.find_spec("jax"), \
+        "Keras 3 with JAX is not installed (pip install -e '.[dev]' installs them)"
     tmp = tmp_path_factory.mktemp("keras")
     tl.nn.clear_session()
     model = functional_model()
