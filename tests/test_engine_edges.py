@@ -75,3 +75,14 @@ def test_stale_output_error_names_op_tensor_versions_and_the_fix(name):
         f"backward: the output of 'exp' (scope block){named}, of shape (2,), was modified in place after it was "
         "computed (version 2, the op saw version 0), so the gradient would be wrong. Compute the result again "
         "after the change, or change a new tensor (`t = t - x` instead of `t -= x`)")
+
+
+def test_grad_results_never_share_an_array():
+    # add hands the same upstream array to both parents: the two results must still be separate,
+    # or an in-place edit of one (clipping, zero_()) would silently change the other.
+    a = tl.Tensor([1.0, 2.0], requires_grad=True)
+    b = tl.Tensor([3.0, 4.0], requires_grad=True)
+    ga, gb = tl.grad((a + b).sum(), [a, b])
+    assert ga is not gb and not np.shares_memory(ga.data, gb.data)
+    ga.data *= 10
+    np.testing.assert_array_equal(gb.data, [1.0, 1.0])

@@ -324,6 +324,14 @@ def _as_grad_of(t: Tensor, g: Tensor, create_graph: bool) -> Tensor:
     return g
 
 
+def _own_array(g: Tensor, handed_out: set) -> Tensor:
+    """``g`` with a writable array no other handed-out gradient shares (copied only when needed)."""
+    d = g._data
+    if id(d) in handed_out or d.base is not None or not d.flags.writeable:
+        return Tensor._wrap(d.copy())
+    return g
+
+
 def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
     """The sink of ``backward()``: add each gradient to ``.grad`` (of leaves only, unless ``intermediate_grads``)."""
     handed_out = set()  # ids of the arrays already stored as some .grad during this call
@@ -336,9 +344,7 @@ def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
             # A leaf's .grad gets an array of its own, writable: VJPs like add pass the same
             # array to several tensors and sum's is a read-only broadcast view, so in-place
             # edits (gradient clipping) must not reach another tensor's gradient.
-            d = g._data
-            if id(d) in handed_out or d.base is not None or not d.flags.writeable:
-                g = Tensor._wrap(d.copy())
+            g = _own_array(g, handed_out)
         d = g._data
         handed_out.add(id(d))
         if d.dtype != t._data.dtype or (g.requires_grad and not create_graph):
@@ -451,10 +457,15 @@ def grad(
         retain_graph = create_graph
     wanted = {id(t) for t in ins}
     found: Dict[int, Tensor] = {}
+    handed_out = set()  # ids of the arrays already returned: VJPs like add pass one array to both inputs
 
     def pick(t: Tensor, g: Tensor) -> None:
         if id(t) in wanted:
-            found[id(t)] = _as_grad_of(t, g, create_graph)
+            g = _as_grad_of(t, g, create_graph)
+            if not create_graph:
+                g = _own_array(g, handed_out)  # as .grad: an in-place edit of one result stays local
+                handed_out.add(id(g._data))
+            found[id(t)] = g
 
     _propagate(outs, seeds, create_graph, retain_graph, observer or STATE.anomaly, pick)
     out = [found.get(id(t)) for t in ins]
