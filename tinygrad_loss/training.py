@@ -189,8 +189,16 @@ def _one_or_list(items: List[Any]) -> Any:
 
 
 def _all_finite(pred: Any) -> bool:
-    preds = pred if isinstance(pred, (list, tuple)) else [pred]
-    return all(np.all(np.isfinite(p.data)) for p in preds)
+    if isinstance(pred, Tensor):  # the common case, without a generator (ndarray.all skips np.all's wrapper)
+        return bool(np.isfinite(pred.data).all())
+    return all(np.isfinite(p.data).all() for p in pred)
+
+
+def _uses_hook(callbacks: CallbackList, hook: str) -> bool:
+    """Whether any callback has its own ``hook`` (not the base class's no-op), so fit can skip
+    building the arguments of a call that would do nothing."""
+    base = getattr(Callback, hook)
+    return any(getattr(getattr(cb, hook), "__func__", None) is not base for cb in callbacks.callbacks)
 
 
 class _Data(NamedTuple):
@@ -218,6 +226,8 @@ class _FitPlan(NamedTuple):
     verbose: int
     callbacks: CallbackList
     history: History
+    dtype: np.dtype  # the parameters' dtype: what the inputs are cast to
+    batch_hooks: bool  # a callback has its own on_train_batch_begin/_end
 
     @property
     def steps(self) -> int:
@@ -340,8 +350,9 @@ class Trainable:
             return _split_validation(data, validation_split)
         return data, None
 
-    def _wrap_inputs(self, arrays: List[np.ndarray]) -> Any:
-        dtype = self._param_dtype()
+    def _wrap_inputs(self, arrays: List[np.ndarray], dtype: Optional[np.dtype] = None) -> Any:
+        if dtype is None:
+            dtype = self._param_dtype()
         return _one_or_list([Tensor._wrap(a.astype(dtype, copy=False)) for a in arrays])
 
     @contextlib.contextmanager
@@ -455,7 +466,9 @@ class Trainable:
         self._bind_optimizer()
         history = History()  # last, as in Keras: it records what the other callbacks added to the logs
         cbs = CallbackList(list(callbacks or []) + [history])
-        plan = _FitPlan(epochs, data, val, batch_size, bool(shuffle), verbose, cbs, history)
+        batch_hooks = _uses_hook(cbs, "on_train_batch_begin") or _uses_hook(cbs, "on_train_batch_end")
+        plan = _FitPlan(epochs, data, val, batch_size, bool(shuffle), verbose, cbs, history, self._param_dtype(),
+                        batch_hooks)
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
@@ -491,10 +504,13 @@ class Trainable:
         order = creation.get_generator().permutation(data.size) if plan.shuffle else None
         metrics: Optional[List[metrics_mod.Metric]] = None
         loss_sum, seen = 0.0, 0
+        hooks, show = plan.batch_hooks, bar.verbose == 1 and bar.dynamic  # else bar.update would only count
         for step, idx in enumerate(_batches(data.size, plan.batch_size, order)):
-            cbs.on_train_batch_begin(step)
+            if hooks:
+                cbs.on_train_batch_begin(step)
             batch = data.take(idx)
-            value, y_pred = self.train_step(self._wrap_inputs(batch.x), _one_or_list(batch.y), batch.sample_weight)
+            value, y_pred = self.train_step(self._wrap_inputs(batch.x, plan.dtype), _one_or_list(batch.y),
+                                            batch.sample_weight)
             if not math.isfinite(value):
                 what = "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
                 self._stop_nan(plan.history, epoch, step, plan.steps, what)
@@ -502,8 +518,12 @@ class Trainable:
             metrics = self._update_metrics(metrics, batch.y, y_pred)
             loss_sum += value * len(idx)
             seen += len(idx)
-            bar.update(step + 1, self._logs(loss_sum / seen, metrics))
-            cbs.on_train_batch_end(step, {"loss": value})
+            if show:
+                bar.update(step + 1, self._logs(loss_sum / seen, metrics))
+            else:
+                bar.current = step + 1
+            if hooks:
+                cbs.on_train_batch_end(step, {"loss": value})
             if self.stop_training:
                 break
         return self._logs(loss_sum / seen, metrics) if seen else None

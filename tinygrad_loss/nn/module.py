@@ -213,7 +213,12 @@ class Module:
     # --- modes ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout active) for this module and all sub-modules; returns self."""
-        self.training = V.boolean(f"{self.name}.train", "mode", mode)
+        # fit calls this every epoch: a plain bool skips the check (and building its message), and
+        # the same bool as before skips the tracking __setattr__ (it would untrack nothing)
+        if mode is not True and mode is not False:
+            mode = V.boolean(f"{self.name}.train", "mode", mode)
+        if self.__dict__.get("training") is not mode:
+            self.training = mode
         for m in self._children().values():
             m.train(mode)
         return self
