@@ -472,9 +472,9 @@ def test_name_scope_tags_every_node_and_nests():
         assert (x + 1).scope == "A/B/C"
 
 
-@pytest.mark.parametrize("bad", ["", "a/b", None, 3])
-def test_name_scope_rejects_bad_names(bad):
-    with pytest.raises(ValueError, match="name_scope"):
+@pytest.mark.parametrize("bad, err", [("", ValueError), ("a/b", ValueError), (None, TypeError), (3, TypeError)])
+def test_name_scope_rejects_bad_names(bad, err):
+    with pytest.raises(err, match="name_scope"):
         with tg.name_scope(bad):
             pass
 

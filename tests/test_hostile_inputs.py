@@ -27,6 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_loss as tl
 from tinygrad_loss import callbacks, optim
+from tinygrad_loss import losses as L, metrics as M, nn as NN
 from tinygrad_loss.nn import Dense, Sequential
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(tl.__file__)) + os.sep
@@ -309,14 +310,17 @@ def _tensor_targets() -> None:
     target("permute(axes)", not_an_axis | st.just((0, 0)) | st.just((0,)), lambda ctx, v: tl.permute(ctx, v),
            ("permute", "axes"), setup=lambda tmp: T2())
     target("swapaxes(i, 0)", not_an_axis, lambda ctx, v: tl.swapaxes(ctx, v, 0), ("swapaxes",), setup=lambda tmp: T2())
-    target("unsqueeze(axis)", not_an_axis.filter(lambda v: not _equals(v, 2)), lambda ctx, v: tl.unsqueeze(ctx, v),
+    target("unsqueeze(axis)", not_an_axis.filter(lambda v: not _equals(v, 2) and not _equals(v, -3)),  # rank 3: -3 is valid
+           lambda ctx, v: tl.unsqueeze(ctx, v),
            ("unsqueeze", "axis"), setup=lambda tmp: T2())
     target("flatten(start_axis)", not_an_axis, lambda ctx, v: tl.flatten(ctx, v), ("flatten", "start_axis"),
            setup=lambda tmp: T2())
     for name in ("concatenate", "stack"):
         target(f"{name}(tensors)", not_an_array.filter(lambda v: not (type(v) is list and v in RAGGED_EXAMPLES) and type(v) is not set) | st.just([]) | st.lists(STRINGS, min_size=1, max_size=2),
                lambda ctx, v, n=name: getattr(tl, n)(v), (name,))
-        target(f"{name}(axis=...)", not_an_axis.filter(lambda v: not _equals(v, 2)), lambda ctx, v, n=name: getattr(tl, n)(
+        valid = (2, -3) if name == "stack" else (2,)  # stack's result has rank 3: -3 is its first axis
+        target(f"{name}(axis=...)", not_an_axis.filter(lambda v, ok=valid: not any(_equals(v, a) for a in ok)),
+               lambda ctx, v, n=name: getattr(tl, n)(
             [ctx, ctx], axis=v), (name, "axis"), setup=lambda tmp: T2())
     target("where(cond, a, b)", not_an_array, lambda ctx, v: tl.where(v, ctx, ctx), ("where", "cond"),
            setup=lambda tmp: T2())
@@ -393,6 +397,224 @@ def _engine_targets() -> None:
 _tensor_targets()
 _creation_targets()
 _engine_targets()
+
+
+# losses and metrics: constructors with bad arguments, calls with hostile y_true / y_pred / sample_weight
+
+YT = lambda: np.array([[0.0, 1.0], [1.0, 0.0]])  # noqa: E731 -- one-hot, valid for every loss below
+YP = lambda: np.array([[0.2, 0.8], [0.6, 0.4]])  # noqa: E731
+LOSSES = (L.MeanSquaredError, L.MeanAbsoluteError, L.Huber, L.BinaryCrossentropy, L.CategoricalCrossentropy,
+          L.KLDivergence, L.Hinge, L.CosineSimilarity)
+not_a_reduction = not_a_string.filter(lambda v: v is not None) | STRINGS
+not_sample_weights = (not_an_array.filter(lambda v: v is not None)  # (a boolean mask is a valid weight)
+                      | NUMBER_ARRAYS.filter(lambda a: any(d not in (1, 2) for d in a.shape)))  # not broadcastable
+
+
+def _loss_targets() -> None:
+    for cls in LOSSES:
+        n = cls.__name__
+        target(f"{n}(reduction=...)", not_a_reduction, lambda ctx, v, c=cls: c(reduction=v), (n, "reduction"))
+        target(f"{n}(dtype=...)", NOT_A_DTYPE, lambda ctx, v, c=cls: c(dtype=v), (n, "dtype"))
+        target(f"{n}()(y_true, ...)", not_an_array, lambda ctx, v, c=cls: c()(v, YP()), (n, "y_true"))
+        target(f"{n}()(..., y_pred)", not_an_array, lambda ctx, v, c=cls: c()(YT(), v), (n, "y_pred"))
+        target(f"{n}()(sample_weight=...)", not_sample_weights,
+               lambda ctx, v, c=cls: c()(YT(), YP(), sample_weight=v), (n, "sample_weight"))
+    target("Huber(delta=...)", not_positive, lambda ctx, v: L.Huber(delta=v), ("Huber", "delta"))
+    for cls in (L.BinaryCrossentropy, L.CategoricalCrossentropy):
+        n = cls.__name__
+        target(f"{n}(from_logits=...)", not_a_bool, lambda ctx, v, c=cls: c(from_logits=v), (n, "from_logits"))
+        target(f"{n}(label_smoothing=...)", not_in_unit_closed, lambda ctx, v, c=cls: c(label_smoothing=v),
+               (n, "label_smoothing"))
+    target("SparseCategoricalCrossentropy()(y_true, ...)", not_an_array | NUMBER_ARRAYS.map(lambda a: a + 0.5),
+           lambda ctx, v: L.SparseCategoricalCrossentropy()(v, YP()), ("SparseCategoricalCrossentropy", "y_true"))
+    target("losses.get(...)", not_a_string.filter(lambda v: v is not None and not callable(v)) | STRINGS,
+           lambda ctx, v: L.get(v), ("losses.get", "get"))
+    for name in ("mean_squared_error", "binary_crossentropy", "categorical_crossentropy"):
+        target(f"{name}(y_true, ...)", not_an_array, lambda ctx, v, f=name: getattr(L, f)(v, YP()), (name, "y_true"))
+        target(f"{name}(..., y_pred)", not_an_array, lambda ctx, v, f=name: getattr(L, f)(YT(), v), (name, "y_pred"))
+
+
+def _metric_state(m: Any) -> Any:
+    return (m.total, m.count, m.name)
+
+
+def _metric_targets() -> None:
+    for cls in (M.MeanSquaredError, M.MeanAbsoluteError, M.BinaryAccuracy, M.CategoricalAccuracy):
+        n = cls.__name__
+        target(f"metrics.{n}.update_state(y_true, ...)", not_an_array,
+               lambda ctx, v: ctx.update_state(v, YP()), (n, "y_true"), setup=lambda tmp, c=cls: c(),
+               state=_metric_state)
+        target(f"metrics.{n}.update_state(..., y_pred)", not_an_array,
+               lambda ctx, v: ctx.update_state(YT(), v), (n, "y_pred"), setup=lambda tmp, c=cls: c(),
+               state=_metric_state)
+        target(f"metrics.{n}.update_state(sample_weight=...)", not_sample_weights | NON_FINITE,
+               lambda ctx, v: ctx.update_state(YT(), YP(), sample_weight=v), (n, "sample_weight"),
+               setup=lambda tmp, c=cls: c(), state=_metric_state)
+        target(f"metrics.{n}(name=...)", not_a_string.filter(lambda v: v is not None),
+               lambda ctx, v, c=cls: c(name=v), (n, "name"))
+    target("metrics.Mean.update_state(values)", not_an_array, lambda ctx, v: ctx.update_state(v), ("Mean", "values"),
+           setup=lambda tmp: M.Mean(), state=_metric_state)
+    target("metrics.BinaryAccuracy(threshold=...)", not_in_unit_closed,
+           lambda ctx, v: M.BinaryAccuracy(threshold=v), ("BinaryAccuracy", "threshold"))
+    target("metrics.get(...)", not_a_string.filter(lambda v: v is not None and not callable(v)) | STRINGS,
+           lambda ctx, v: M.get(v), ("metrics.get", "get"))
+
+
+_loss_targets()
+_metric_targets()
+
+
+# layers: constructors and calls
+
+not_a_size = not_a_count | st.just(0)
+X2 = lambda: np.ones((2, 2))  # noqa: E731
+
+
+def _built(layer: Any, x: Any = None) -> Any:
+    tl.nn.clear_session()
+    tl.manual_seed(3)
+    layer(np.ones((2, 2)) if x is None else x)
+    return layer
+
+
+not_an_activation = st.sampled_from(["nope", "", 5, 2.5, object(), [1]])
+
+
+def _layer_targets() -> None:
+    ctor = {
+        "Dense(units=...)": (lambda v: NN.Dense(v), not_a_size, ("Dense", "units")),
+        "Dense(activation=...)": (lambda v: NN.Dense(2, activation=v), not_an_activation, ("Dense", "activation")),
+        "Dense(use_bias=...)": (lambda v: NN.Dense(2, use_bias=v), not_a_bool, ("Dense", "use_bias")),
+        "Dense(input_shape=...)": (lambda v: NN.Dense(2, input_shape=v), not_a_shape.filter(lambda v: v is not None),
+                                   ("Dense", "input_shape")),
+        "Dropout(rate=...)": (lambda v: NN.Dropout(v), not_in_unit_open, ("Dropout", "rate")),
+        "Dropout(seed=...)": (lambda v: NN.Dropout(0.5, seed=v), not_a_count.filter(lambda v: v is not None),
+                              ("Dropout", "seed")),
+        "Reshape(target_shape=...)": (lambda v: NN.Reshape(v), not_a_shape.filter(lambda v: not _equals(v, -1)),
+                                      ("Reshape", "target_shape")),
+        "Activation(...)": (lambda v: NN.Activation(v), not_an_activation, ("Activation", "activation")),
+        "Concatenate(axis=...)": (lambda v: NN.Concatenate(axis=v), not_an_axis.filter(lambda v: not is_int_like(v)),
+                                  ("Concatenate", "axis")),
+        "BatchNormalization(axis=...)": (lambda v: NN.BatchNormalization(axis=v),
+                                         not_an_axis.filter(lambda v: not is_int_like(v)),
+                                         ("BatchNormalization", "axis")),
+        "BatchNormalization(momentum=...)": (lambda v: NN.BatchNormalization(momentum=v), not_in_unit_closed,
+                                             ("BatchNormalization", "momentum")),
+        "BatchNormalization(epsilon=...)": (lambda v: NN.BatchNormalization(epsilon=v), not_positive,
+                                            ("BatchNormalization", "epsilon")),
+        "BatchNormalization(center=...)": (lambda v: NN.BatchNormalization(center=v), not_a_bool,
+                                           ("BatchNormalization", "center")),
+        "LayerNormalization(epsilon=...)": (lambda v: NN.LayerNormalization(epsilon=v), not_positive,
+                                            ("LayerNormalization", "epsilon")),
+        "LayerNormalization(scale=...)": (lambda v: NN.LayerNormalization(scale=v), not_a_bool,
+                                          ("LayerNormalization", "scale")),
+        "Embedding(input_dim=...)": (lambda v: NN.Embedding(v, 2), not_a_size, ("Embedding", "input_dim")),
+        "Embedding(output_dim=...)": (lambda v: NN.Embedding(3, v), not_a_size, ("Embedding", "output_dim")),
+    }
+    for name, (make, bad, names) in ctor.items():
+        target(name, bad, lambda ctx, v, m=make: m(v), names)
+    calls = {
+        "Dense": lambda: _built(NN.Dense(3)),
+        "Dropout": lambda: _built(NN.Dropout(0.5)),
+        "Flatten": lambda: _built(NN.Flatten()),
+        "Reshape": lambda: _built(NN.Reshape((2,))),
+        "Activation": lambda: _built(NN.Activation("relu")),
+        "BatchNormalization": lambda: _built(NN.BatchNormalization()),
+        "LayerNormalization": lambda: _built(NN.LayerNormalization()),
+    }
+    for n, make in calls.items():
+        # the message names the layer (its instance name, e.g. "dense") and the input
+        target(f"{n}()(x)", not_an_array, lambda ctx, v: ctx(v), (n, _snake(n), "inputs", "x"),
+               setup=lambda tmp, m=make: m())
+    target("Embedding()(x)", not_an_array | NUMBER_ARRAYS.map(lambda a: a + 0.5) | st.just(np.array([[5, 0]])),
+           lambda ctx, v: ctx(v), ("Embedding", "embedding", "inputs", "x"),
+           setup=lambda tmp: _built(NN.Embedding(3, 2), np.zeros((2, 2), dtype=int)))
+    for n, cls in (("Add", NN.Add), ("Concatenate", NN.Concatenate)):
+        target(f"{n}()([...])", not_an_array | st.just([]),
+               lambda ctx, v: ctx(v), (n, _snake(n), "inputs"), setup=lambda tmp, c=cls: _built(c(), [X2(), X2()]))
+        target(f"{n}()([x, bad])", not_an_array, lambda ctx, v: ctx([X2(), v]), (n, _snake(n), "inputs"),
+               setup=lambda tmp, c=cls: _built(c(), [X2(), X2()]))
+
+
+def is_int_like(v: Any) -> bool:
+    """Any int: a layer's axis is checked against the input's rank when it is built, not constructed."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _snake(name: str) -> str:
+    import re
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+_layer_targets()
+
+
+# compile / fit / evaluate / predict: refused before training changes the model or its optimizer
+def _compiled(tmp: str) -> Any:
+    model = _model()
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+XS, YS = np.ones((4, 2)), np.ones((4, 1))
+
+
+def _training_targets() -> None:
+    target("compile(optimizer=...)", not_a_string.filter(lambda v: v is not None) | STRINGS,
+           lambda ctx, v: ctx.compile(optimizer=v, loss="mse"), ("compile", "optimizer"),
+           setup=lambda tmp: _model())
+    target("compile(loss=...)", not_a_string.filter(lambda v: v is not None) | STRINGS,
+           lambda ctx, v: ctx.compile(optimizer="sgd", loss=v), ("compile", "loss"), setup=lambda tmp: _model())
+    target("compile(metrics=...)", not_a_string.filter(lambda v: v is not None) | STRINGS.map(lambda s: [s + "?"]),
+           lambda ctx, v: ctx.compile(optimizer="sgd", loss="mse", metrics=v), ("compile", "metrics"),
+           setup=lambda tmp: _model())
+    target("fit(x=...)", not_an_array | NON_FINITE.map(lambda x: np.full((4, 2), x)) | EMPTY_ARRAYS,
+           lambda ctx, v: ctx.fit(v, YS, verbose=0), ("fit", "x"), setup=_compiled)
+    target("fit(y=...)", not_an_array | NON_FINITE.map(lambda x: np.full((4, 1), x)) | EMPTY_ARRAYS,
+           lambda ctx, v: ctx.fit(XS, v, verbose=0), ("fit", "y"), setup=_compiled)
+    for arg, bad in (("batch_size", not_a_size.filter(lambda v: v is not None)), ("epochs", not_a_count),
+                     ("verbose", not_a_count), ("shuffle", not_a_bool), ("validation_split", not_in_unit_open),
+                     ("sample_weight", not_sample_weights), ("initial_epoch", not_a_count),
+                     ("class_weight", not_a_mapping.filter(lambda v: v is not None) | st.just({0: "a"}))):
+        target(f"fit({arg}=...)", bad, lambda ctx, v, a=arg: ctx.fit(XS, YS, **{"verbose": 0, a: v}), ("fit", arg),
+               setup=_compiled)
+    for fn in ("evaluate", "predict"):
+        target(f"{fn}(x=...)", not_an_array | EMPTY_ARRAYS,
+               lambda ctx, v, f=fn: getattr(ctx, f)(v, **({"y": YS} if f == "evaluate" else {}), verbose=0),
+               (fn, "x"), setup=_compiled)
+        target(f"{fn}(batch_size=...)", not_a_size.filter(lambda v: v is not None),
+               lambda ctx, v, f=fn: getattr(ctx, f)(XS, **({"y": YS} if f == "evaluate" else {}), batch_size=v,
+                                                  verbose=0), (fn, "batch_size"), setup=_compiled)
+    target("evaluate(y=...)", not_an_array | EMPTY_ARRAYS, lambda ctx, v: ctx.evaluate(XS, v, verbose=0),
+           ("evaluate", "y"), setup=_compiled)
+
+
+_training_targets()
+
+
+# viz and name_scope: argument checks
+def _viz_targets() -> None:
+    from tinygrad_loss import viz
+
+    target("to_dot(tensor)", not_an_array | st.just([]), lambda ctx, v: viz.to_dot(v), ("to_dot",))
+    target("to_dot(rankdir=...)", not_a_string.filter(lambda v: v is not None) | STRINGS,
+           lambda ctx, v: viz.to_dot(ctx["loss"], rankdir=v), ("to_dot", "rankdir"), setup=lambda tmp: _graph())
+    target("to_dot(show_value=...)", not_a_bool, lambda ctx, v: viz.to_dot(ctx["loss"], show_value=v),
+           ("to_dot", "show_value"), setup=lambda tmp: _graph())
+    target("draw(tensor)", not_an_array | st.just([]), lambda ctx, v: viz.draw(v), ("draw",))
+    target("render(tensor, path)", not_an_array | st.just([]),
+           lambda ctx, v: viz.render(v, os.path.join(ctx, "g.svg")), ("render",), setup=lambda tmp: tmp,
+           state=lambda ctx: sorted(os.listdir(ctx)))
+    target("render(..., path=...)", not_a_path, lambda ctx, v: viz.render(ctx["loss"], v), ("render", "path"),
+           setup=lambda tmp: _graph())
+    target("backprop_steps(tensor)", not_an_array | st.just([]), lambda ctx, v: viz.backprop_steps(v),
+           ("backprop_steps",))
+    target("plot_model(model)", not_an_array | st.just([]), lambda ctx, v: viz.plot_model(v), ("plot_model",))
+    target("name_scope(name)", not_a_string | STRINGS.map(lambda s: s + "/x") | st.just(""),
+           lambda ctx, v: tl.name_scope(v), ("name_scope",))
+
+
+_viz_targets()
 
 
 # --- the property ---------------------------------------------------------------------------
@@ -489,6 +711,17 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: tl.set_default_dtype("foo"), TypeError, "set_default_dtype: dtype must be a dtype"),
     (lambda: tl.zeros(2, dtype="foo"), TypeError, "zeros: dtype must be a dtype"),
     (lambda: (T2() * 2).backward(gradient="ab"), TypeError, "backward: gradient must be numeric"),
+    # found by the layer / loss / metric / training / viz targets
+    (lambda: tl.viz.render(T2().sum(), ""), ValueError, "render: path must be a non-empty file name"),
+    (lambda: NN.Add()([np.ones((2, 2)), np.ones((1, 2))]), ValueError, "Add needs inputs with the same batch size"),
+    (lambda: tl.name_scope(5), TypeError, "name_scope: name must be a string"),
+    (lambda: L.MeanSquaredError(reduction=np.zeros(2)), TypeError, "Loss: reduction must be a string"),
+    (lambda: M.Mean().update_state([[1.0], [2.0, 3.0]]), TypeError, "Mean.update_state: values must be numeric"),
+    (lambda: M.BinaryAccuracy(threshold=math.nan), ValueError, "BinaryAccuracy: threshold must be a finite number"),
+    (lambda: NN.Dense(2, use_bias="no"), TypeError, "Dense: use_bias must be True or False"),
+    (lambda: NN.LayerNormalization(epsilon=math.inf), ValueError, "LayerNormalization: epsilon must be a finite"),
+    (lambda: NN.Reshape((2 ** 62, 4)), ValueError, "Reshape: target_shape (4611686018427387904, 4) is too large"),
+    (lambda: _model().compile(optimizer="sgd", loss="mse", metrics=np.True_), TypeError, "compile: metrics must be a list"),
 ]
 
 

@@ -77,6 +77,9 @@ class _NameScope(contextlib.ContextDecorator):
     __slots__ = ("name", "_prev")
 
     def __init__(self, name: str) -> None:
+        V.string("name_scope", "name", name)
+        if not name or "/" in name:
+            raise ValueError(f"name_scope: expected a non-empty name without '/', got {name!r}")
         self.name = name
         self._prev: List[str] = []
 

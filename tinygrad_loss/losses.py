@@ -264,6 +264,7 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 def _check_reduction(reduction: Optional[str]) -> str:
     if reduction is None:
         return "none"
+    V.string("Loss", "reduction", reduction)  # an array or a number is a TypeError, not NumPy's truth-value error
     if reduction == "mean":  # Keras accepts "mean" as a synonym
         return "sum_over_batch_size"
     if reduction not in REDUCTIONS:

@@ -21,6 +21,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from . import _validate as V
+
 from . import losses
 from .autograd import no_grad
 from .tensor import Tensor
@@ -36,13 +38,14 @@ mean_absolute_error = mae = losses.mean_absolute_error
 mean_squared_error = mse = losses.mean_squared_error
 
 
-def _np(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+def _np(x: Any, who: str = "metric", what: str = "input") -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else V.real_array(who, x, what)
 
 
 def _same_rank(who: str, y_true: Any, y_pred: Any) -> Tuple[np.ndarray, np.ndarray]:
     """The losses' rank rule (``(n,)`` against ``(n, 1)``...), then equal shapes or a ValueError."""
-    yt, yp = losses.squeeze_or_expand_to_same_rank(Tensor._wrap(_np(y_true)), Tensor._wrap(_np(y_pred)))
+    yt, yp = losses.squeeze_or_expand_to_same_rank(Tensor._wrap(_np(y_true, who, "y_true")),
+                                                         Tensor._wrap(_np(y_pred, who, "y_pred")))
     if yt.shape != yp.shape:
         raise ValueError(f"{who}: y_true has shape {np.shape(y_true)} and y_pred has shape {np.shape(y_pred)}; they "
                          "must match (a trailing axis of size 1 on one side only is allowed)")
@@ -57,7 +60,7 @@ def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndar
 
 def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """``1`` where the predicted class (argmax ŷ) is the one-hot label's class (argmax y)."""
-    yt, yp = _np(y_true), _np(y_pred)
+    yt, yp = _np(y_true, "categorical_accuracy", "y_true"), _np(y_pred, "categorical_accuracy", "y_pred")
     if yt.shape != yp.shape:
         raise ValueError(f"categorical_accuracy: y_true (one-hot) has shape {yt.shape} but y_pred has shape "
                          f"{yp.shape}")
@@ -66,7 +69,7 @@ def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
 
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """``1`` where argmax ŷ equals the integer label y."""
-    yt, yp = _np(y_true), _np(y_pred)
+    yt, yp = _np(y_true, "sparse_categorical_accuracy", "y_true"), _np(y_pred, "sparse_categorical_accuracy", "y_pred")
     if yt.ndim == yp.ndim and yt.shape[-1] == 1:
         yt = yt[..., 0]
     if yt.shape != yp.shape[:-1]:
@@ -79,7 +82,7 @@ class Metric:
     """Base: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``, ``reset_state()``."""
 
     def __init__(self, name: str):
-        self.name = name
+        self.name = V.string(type(self).__name__, "name", name)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         raise NotImplementedError
@@ -103,14 +106,20 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        v = np.asarray(_np(values), dtype=np.float64)
+        who = f"{type(self).__name__}.update_state"
+        v = np.asarray(_np(values, who, "values"), dtype=np.float64)
         if sample_weight is None:
-            self.total += float(np.sum(v))
-            self.count += float(v.size)
+            total, count = float(np.sum(v)), float(v.size)
         else:
-            w = np.broadcast_to(np.asarray(_np(sample_weight), dtype=np.float64), v.shape)
-            self.total += float(np.sum(v * w))
-            self.count += float(np.sum(w))
+            w = np.asarray(V.real_array(who, sample_weight, "sample_weight", finite=True), dtype=np.float64)
+            try:
+                w = np.broadcast_to(w, v.shape)
+            except ValueError:
+                raise ValueError(f"{who}: sample_weight of shape {w.shape} does not broadcast to the per-sample "
+                                 f"values' shape {v.shape}") from None
+            total, count = float(np.sum(v * w)), float(np.sum(w))
+        self.total += total  # both computed first: a bad argument changes nothing
+        self.count += count
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -131,6 +140,8 @@ class MeanMetricWrapper(Mean):
 
     fn: Optional[Callable[..., Any]] = None
     default_name = "metric"
+    #: validators for ``fn``'s keyword arguments, run at construction (a bad one fails there, not mid-fit)
+    arg_checks: Dict[str, Callable[[Any], Any]] = {}
 
     def __init_subclass__(cls, fn: Optional[Callable[..., Any]] = None, name: Optional[str] = None, **kw: Any):
         super().__init_subclass__(**kw)
@@ -140,12 +151,13 @@ class MeanMetricWrapper(Mean):
     def __init__(self, fn: Optional[Callable[..., Any]] = None, name: Optional[str] = None, **kwargs: Any):
         if isinstance(fn, str) and name is None:  # a built-in metric's first positional argument is its name
             fn, name = None, fn
+        name = V.string(type(self).__name__, "name", name, allow_none=True)
         fn = fn if fn is not None else type(self).fn
         if not callable(fn):
             raise TypeError(f"MeanMetricWrapper: fn must be callable, got {fn!r}")
         super().__init__(name or (getattr(fn, "__name__", "metric") if type(self).fn is None else self.default_name))
         self.fn = fn
-        self.kwargs = kwargs
+        self.kwargs = {k: self.arg_checks[k](v) if k in self.arg_checks else v for k, v in kwargs.items()}
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
         with no_grad():
@@ -163,6 +175,8 @@ class MeanSquaredError(MeanMetricWrapper, fn=mean_squared_error):
 
 class BinaryAccuracy(MeanMetricWrapper, fn=binary_accuracy):
     """How often ``[ŷ > threshold]`` equals the 0/1 label (``threshold=0.5``)."""
+
+    arg_checks = {"threshold": lambda v: V.number("BinaryAccuracy", "threshold", v, 0.0, 1.0)}
 
 
 class CategoricalAccuracy(MeanMetricWrapper, fn=categorical_accuracy):

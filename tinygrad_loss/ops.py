@@ -242,8 +242,8 @@ def _reshape_np(x: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
 def _getitem_np(x: np.ndarray, index: Any) -> np.ndarray:
     try:
         return x[index]
-    except IndexError as e:
-        raise IndexError(f"getitem: {e} (tensor of shape {x.shape}, index {index!r})") from None
+    except (IndexError, OverflowError) as e:  # a huge int index overflows NumPy's C long
+        raise IndexError(f"getitem: {e} (tensor of shape {x.shape}, index {V.show(index)})") from None
 
 
 def _scatter_add_np(g: np.ndarray, shape: Tuple[int, ...], index: Any) -> np.ndarray:

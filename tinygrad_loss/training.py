@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tu
 
 import numpy as np
 
+from . import _validate as V
 from . import creation
 from . import losses as losses_mod
 from . import metrics as metrics_mod
@@ -144,6 +145,8 @@ def _batch_size(fn: str, batch_size: Any) -> int:
 
 
 def _check_verbose(fn: str, verbose: Any) -> None:
+    if not V.is_int(verbose):  # (an array or "2" would otherwise hit a truth-value error or pass)
+        raise TypeError(f"{fn}: verbose must be 0, 1 or 2, got {V.show(verbose)}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"{fn}: verbose must be 0, 1 or 2, got {verbose!r}")
 
@@ -271,6 +274,8 @@ class Trainable:
             metrics = []
         elif isinstance(metrics, (str, metrics_mod.Metric)) or callable(metrics):
             raise TypeError("compile: metrics must be a list, e.g. metrics=['mae']")
+        elif not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"compile: metrics must be a list, e.g. metrics=['mae'], got {metrics!r}")
         for m in metrics:  # resolve names now so a typo fails at compile time ("accuracy" waits for data)
             if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
                 metrics_mod.get(m)

@@ -10,6 +10,8 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .. import _validate as V
+
 from .. import creation, ops
 from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers, symbolic
@@ -47,10 +49,12 @@ def _batch_shape(x: Any) -> Any:
 def _check_shape(owner: str, what: str, shape: Any) -> Tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{owner}: {what} must be a tuple of positive ints (without the batch axis), got {V.show(shape)}")
     shape = tuple(shape)
     if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in shape):
         raise ValueError(f"{owner}: {what} must be a tuple of positive ints (without the batch axis), got {shape!r}")
-    return tuple(int(n) for n in shape)
+    return V.shape(owner, shape, what)  # and not larger than an array can hold
 
 
 class Layer(Module):
@@ -148,7 +152,7 @@ class Dense(Layer):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.units = int(units)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = V.boolean("Dense", "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel = None
@@ -274,6 +278,7 @@ class Dropout(Layer):
         if noise_shape is not None and not all(n is None or (isinstance(n, (int, np.integer)) and n > 0)
                                                for n in noise_shape):
             raise ValueError(f"Dropout: noise_shape must hold positive ints or None, got {noise_shape!r}")
+        seed = V.integer("Dropout", "seed", seed, lo=0, allow_none=True)
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)

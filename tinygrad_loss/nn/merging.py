@@ -32,6 +32,9 @@ class _Merge(Layer):
         super().build([tuple(s) for s in input_shape])
 
     def forward(self, xs: List[Tensor]) -> Tensor:
+        if len({t.shape[:1] for t in xs}) > 1:  # else Add would broadcast a batch of 1 (or 0) over the others
+            raise ValueError(f"{self.name}: {type(self).__name__} needs inputs with the same batch size, got shapes "
+                             f"{[t.shape for t in xs]}")
         self._check([(None,) + t.shape[1:] for t in xs])
         return self.merge(xs)
 

@@ -15,6 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .. import _validate as V
+
 from .. import ops
 from ..autograd import no_grad
 from ..tensor import Tensor, get_default_dtype
@@ -36,14 +38,14 @@ class _Normalization(Layer):
 
     def __init__(self, axis: Union[int, Sequence[int]], epsilon: float, center: bool, scale: bool,
                  beta_initializer: Any, gamma_initializer: Any, name: Optional[str], input_shape: Any, dtype: Any):
-        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or not epsilon > 0:
-            raise ValueError(f"{type(self).__name__}: epsilon must be a positive number, got {epsilon!r}")
+        epsilon = V.number(type(self).__name__, "epsilon", epsilon, lo=0.0, lo_open=True)
         axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
         if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
             raise ValueError(f"{type(self).__name__}: axis must be an int or a list of ints, got {axis!r}")
+        center, scale = V.boolean(type(self).__name__, "center", center), V.boolean(type(self).__name__, "scale", scale)
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.axis = axis
-        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.epsilon, self.center, self.scale = float(epsilon), center, scale
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.gamma = self.beta = None

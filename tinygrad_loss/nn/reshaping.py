@@ -6,6 +6,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import _validate as V
+
 from .. import ops
 from ..tensor import Tensor
 from .layers import Layer, Shape
@@ -40,6 +42,7 @@ class Reshape(Layer):
         if not target or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and (n > 0 or n == -1)
                                  for n in target) or target.count(-1) > 1:
             raise ValueError(f"Reshape: target_shape must be positive ints with at most one -1, got {target_shape!r}")
+        V.shape("Reshape", target, "target_shape", allow_infer=True)  # not larger than an array can hold
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.target_shape = tuple(int(n) for n in target)
         self._build_now_if_shape_known()

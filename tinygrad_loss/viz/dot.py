@@ -71,6 +71,8 @@ class DrawOptions:
     legend: bool = False
 
     def check(self) -> None:
+        if self.rankdir is not None and not isinstance(self.rankdir, str):
+            raise TypeError(f"to_dot: rankdir must be a string or None, got {self.rankdir!r}")
         if self.rankdir not in (None, "LR", "TB", "RL", "BT"):
             raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB' (or 'RL', 'BT', or None for automatic), "
                              f"got {self.rankdir!r}")

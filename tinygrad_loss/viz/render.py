@@ -13,6 +13,7 @@ import struct
 import zlib
 from typing import TYPE_CHECKING, Optional, Tuple, Union
 
+from .. import _validate as V
 from .._io import write_atomic
 from ..tensor import Tensor
 from ._graph import Roots
@@ -123,9 +124,7 @@ def _picture_class():
 
 
 def _target(path, fmt: Optional[str], where: str) -> Tuple[str, str]:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: path must be a file name (str or os.PathLike), got {type(path).__name__}")
-    path = os.fspath(path)
+    path = V.path(where, "path", path)  # "" would write a hidden '.svg' in the working directory
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
         raise ValueError(f"{where}: {path!r} is a directory; give a file name such as 'out/graph.svg'")
     ext = os.path.splitext(path)[1].lstrip(".").lower()
