@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict
 import numpy as np
 
 from . import ops
+from ._opkit import OPS
 from .tensor import Tensor
 
 __all__ = ["SUPPORTED_UFUNCS", "SUPPORTED_FUNCTIONS"]
@@ -39,20 +40,17 @@ def _refuse(name: str, why: str) -> TypeError:
 
 # --- ufuncs ---------------------------------------------------------------------------------
 
+# A primitive whose forward is a NumPy ufunc answers that ufunc (np.exp -> ops.exp), so a new
+# registry entry is reachable from NumPy too; the rest are spellings of ops that are not their ufunc.
 SUPPORTED_UFUNCS: Dict[str, Callable[..., Tensor]] = {
-    "add": lambda a, b: ops.add(a, b), "subtract": lambda a, b: ops.sub(a, b),
-    "multiply": lambda a, b: ops.mul(a, b), "divide": lambda a, b: ops.div(a, b),
-    "power": lambda a, b: ops.pow(a, b), "float_power": lambda a, b: ops.pow(a, b),
-    "negative": lambda a: ops.neg(a), "positive": lambda a: a if isinstance(a, Tensor) else ops.mul(a, 1.0),
-    "exp": lambda a: ops.exp(a), "log": lambda a: ops.log(a), "log1p": lambda a: ops.log1p(a),
-    "sqrt": lambda a: ops.sqrt(a), "absolute": lambda a: ops.abs(a), "fabs": lambda a: ops.abs(a),
-    "tanh": lambda a: ops.tanh(a), "square": lambda a: ops.square(a),
-    "maximum": lambda a, b: ops.maximum(a, b), "minimum": lambda a, b: ops.minimum(a, b),
-    "matmul": lambda a, b: ops.matmul(a, b),
-    "less": lambda a, b: ops.lt(a, b), "less_equal": lambda a, b: ops.le(a, b),
-    "greater": lambda a, b: ops.gt(a, b), "greater_equal": lambda a, b: ops.ge(a, b),
-    "equal": lambda a, b: ops.eq(a, b), "not_equal": lambda a, b: ops.ne(a, b),
+    op.forward.__name__: getattr(ops, name) for name, op in OPS.items() if isinstance(op.forward, np.ufunc)
 }
+SUPPORTED_UFUNCS.update({
+    "float_power": ops.pow, "fabs": ops.abs, "square": ops.square, "matmul": ops.matmul,
+    "positive": lambda a: a if isinstance(a, Tensor) else ops.mul(a, 1.0),
+    "less": ops.lt, "less_equal": ops.le, "greater": ops.gt, "greater_equal": ops.ge,
+    "equal": ops.eq, "not_equal": ops.ne,
+})
 # Ufuncs with a boolean answer about the values: computed on the data (there is no gradient to keep).
 _QUESTION_UFUNCS = {"isfinite", "isnan", "isinf", "signbit", "logical_and", "logical_or", "logical_not",
                     "logical_xor"}
