@@ -722,6 +722,19 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: NN.LayerNormalization(epsilon=math.inf), ValueError, "LayerNormalization: epsilon must be a finite"),
     (lambda: NN.Reshape((2 ** 62, 4)), ValueError, "Reshape: target_shape (4611686018427387904, 4) is too large"),
     (lambda: _model().compile(optimizer="sgd", loss="mse", metrics=np.True_), TypeError, "compile: metrics must be a list"),
+    # left after issue 14: the error names the function called, not the one it delegates to
+    (lambda: tl.transpose(T2(), "a"), TypeError, "transpose: axes must be ints"),
+    (lambda: tl.transpose(T2(), 5, 0), ValueError, "transpose: axes 5 is out of range"),
+    (lambda: T2().transpose((0, 0)), ValueError, "transpose: (0, 0) is not a permutation"),
+    (lambda: tl.broadcast_to(T2(), "a"), TypeError, "broadcast_to: shape must be an int or a tuple of ints"),
+    (lambda: tl.zeros_like(T2(), dtype="foo"), TypeError, "zeros_like: dtype must be a dtype"),
+    (lambda: tl.ones_like(T2(), requires_grad="no"), TypeError, "ones_like: requires_grad must be True or False"),
+    (lambda: tl.full_like(T2(), "a"), TypeError, "full_like: fill_value must be a number"),
+    (lambda: tl.randn_like(T2(), dtype=np.int64), TypeError, "randn_like: dtype must be a float dtype"),
+    (lambda: tl.tensor(None), TypeError, "tensor: data must be numeric"),
+    (lambda: tl.no_grad(5), TypeError, "no_grad: decorates a function"),
+    (lambda: tl.no_grad()(5), TypeError, "no_grad: decorates a function"),
+    (lambda: tl.enable_grad("a"), TypeError, "enable_grad: decorates a function"),
 ]
 
 
@@ -730,6 +743,23 @@ def test_each_reported_call_is_refused_with_a_message_naming_it(call, err, phras
     with pytest.raises(err) as info:
         call()
     assert phrase in str(info.value)
+
+
+def test_no_grad_and_enable_grad_still_work_in_every_form():
+    for mode, enabled in ((tl.no_grad, False), (tl.enable_grad, True)):
+        with tl.no_grad() if enabled else tl.enable_grad():  # start from the other mode
+            @mode
+            def bare():
+                return tl.is_grad_enabled()
+
+            @mode()
+            def called():
+                return tl.is_grad_enabled()
+
+            with mode():
+                inside = tl.is_grad_enabled()
+            assert (bare(), called(), inside) == (enabled,) * 3
+            assert tl.is_grad_enabled() is not enabled
 
 
 def test_set_weights_writes_nothing_when_a_later_array_is_bad():

@@ -255,3 +255,56 @@ def test_data_assignment_refuses_another_shape_or_non_numbers():
         w.data = ["a", "b"]
     np.testing.assert_array_equal(w.data, [1.0, 2.0])
     assert w._version == 0
+
+
+# --- detach() shares the version counter (PyTorch: same storage, same version) -------------------
+
+@pytest.mark.parametrize("change", sorted(IN_PLACE))
+def test_in_place_change_of_a_detached_tensor_is_seen_by_backward(change):
+    """``d = x.detach(); d += 1`` after ``y = x * x``: y's gradient would read the new x, so refused."""
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * x
+    d = x.detach()
+    IN_PLACE[change](d, np.array([3.0, 4.0]))
+    assert not np.array_equal(x.data, [1.0, 2.0])  # the change went through to x's data
+    with pytest.raises(RuntimeError, match="an input of 'mul'.*modified in place"):
+        y.sum().backward()
+    assert x.grad is None
+
+
+def test_in_place_change_of_the_source_is_seen_through_the_detached_tensor():
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = tl.Tensor(np.array([0.5, 0.5]), requires_grad=True)
+    d = x.detach()
+    y = (d * w).sum()  # mul saved d's values
+    with tl.no_grad():
+        x -= 1.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_detach_of_a_detached_tensor_is_in_the_same_group_and_unchanged_tensors_still_work():
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    e = x.detach().detach()
+    e.zero_()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+    x2 = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y2 = (x2 * x2).sum()
+    x2.detach()  # detached, never changed: backward is untouched
+    y2.backward()
+    assert x2.grad.tolist() == [2.0, 4.0]
+
+
+def test_a_detached_view_that_is_copied_on_write_does_not_bump_its_source():
+    """A detached tensor whose data is a view gets its own array when changed (never writes through),
+    so the source is unchanged and its graph still differentiates."""
+    x = tl.Tensor(np.arange(4.0), requires_grad=True)
+    v = x.reshape(2, 2)  # a view of x's data
+    y = (v * v).sum()
+    d = v.detach()
+    d += 1.0
+    assert x.data.tolist() == [0.0, 1.0, 2.0, 3.0]
+    y.backward()
+    assert x.grad.tolist() == [0.0, 2.0, 4.0, 6.0]

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Optional, Tuple
 import numpy as np
 
 __all__ = ["show", "is_int", "is_real", "number", "integer", "boolean", "string", "path", "shape", "axes", "axis", "dtype",
-           "real_array", "MAX_BYTES"]
+           "real_array", "callable_or_none", "renamed", "MAX_BYTES"]
 
 #: the largest array NumPy can address; a shape asking for more is refused up front
 MAX_BYTES = np.iinfo(np.intp).max
@@ -218,3 +218,32 @@ def real_array(who: str, x: Any, what: str = "input", allow_bool: bool = True, f
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{who}: {what} contains a non-finite value ({arr[idx].item()!r} at index {idx})")
     return arr
+
+
+def callable_or_none(who: str, what: str, x: Any) -> Any:
+    """A function (or None)."""
+    if x is not None and not callable(x):
+        raise TypeError(f"{who}: {what} must be a function or None, got {show(x)} of type {type(x).__name__}")
+    return x
+
+
+def renamed(err: BaseException, who: str, delegates: Tuple[str, ...], args: Optional[dict] = None) -> BaseException:
+    """``err``, raised by a function ``who`` delegates to, as ``who``'s own error: the message says
+    ``"who: ..."`` instead of ``"delegate: ..."`` (and the delegate's argument names in ``args`` are
+    replaced by the caller's), so the user reads the name of the function they called.
+
+    >>> try: ...  # return permute(a, *axes)
+    ... except (TypeError, ValueError) as e: raise renamed(e, "transpose", ("permute",)) from None
+    """
+    msg = str(err)
+    for d in delegates:
+        if msg.startswith(d + ": "):
+            rest = msg[len(d) + 2:]
+            for old, new in (args or {}).items():
+                if rest.startswith(old + " "):
+                    rest = new + rest[len(old):]
+            try:
+                return type(err)(f"{who}: {rest}")
+            except Exception:  # an exception type that wants other arguments keeps its message
+                return err
+    return err

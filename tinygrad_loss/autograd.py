@@ -57,17 +57,31 @@ class _GradMode(contextlib.ContextDecorator):
         STATE.grad_enabled = self._prev.pop()
         return False
 
+    def __call__(self, func: Callable) -> Callable:
+        if not callable(func):  # `@no_grad()` on something that is not a function
+            raise _not_a_function("no_grad" if not self.enabled else "enable_grad", func)
+        return super().__call__(func)
+
+
+def _not_a_function(who: str, func: Any) -> TypeError:
+    return TypeError(f"{who}: decorates a function (`@{who}` or `@{who}()`) or opens a block (`with {who}():`); "
+                     f"got {V.show(func)} of type {type(func).__name__}")
+
 
 def no_grad(func: Optional[Callable] = None):
     """Context manager / decorator: ops inside record nothing and produce no gradients.
 
     ``with no_grad(): ...``, ``@no_grad()`` and ``@no_grad`` all work.
     """
+    if func is not None and not callable(func):
+        raise _not_a_function("no_grad", func)
     return _GradMode(False) if func is None else _GradMode(False)(func)
 
 
 def enable_grad(func: Optional[Callable] = None):
     """Context manager / decorator: turn recording back on (e.g. inside ``no_grad``)."""
+    if func is not None and not callable(func):
+        raise _not_a_function("enable_grad", func)
     return _GradMode(True) if func is None else _GradMode(True)(func)
 
 

@@ -60,7 +60,10 @@ def _make(fn: str, make: Any, shape: Tuple[int, ...], dtype: Any, requires_grad:
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None) -> Tensor:
     """Same as ``Tensor(...)`` (PyTorch spelling)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    try:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "tensor", ("Tensor",)) from None
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -72,8 +75,12 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 def full(shape: Shape, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    value = V.number("full", "fill_value", fill_value, finite=False)
-    return _make("full", lambda shp: np.full(shp, value), (shape,), dtype, requires_grad)
+    return _full("full", shape, fill_value, dtype, requires_grad)
+
+
+def _full(fn: str, shape: Any, fill_value: Any, dtype: Any, requires_grad: Any) -> Tensor:
+    value = V.number(fn, "fill_value", fill_value, finite=False)
+    return _make(fn, lambda shp: np.full(shp, value), (shape,), dtype, requires_grad)
 
 
 def arange(start: float, stop: Optional[float] = None, step: float = 1, dtype: Any = None,
@@ -110,32 +117,35 @@ def uniform(shape: Shape, low: float = 0.0, high: float = 1.0, dtype: Any = None
     return _make("uniform", lambda shp: _GENERATOR.uniform(low, high, shp), (shape,), dtype, requires_grad)
 
 
-def _like(fn: str, t: Any) -> Tuple[Tuple[int, ...], np.dtype]:
+def _like(fn: str, t: Any, dtype: Any) -> Tuple[Tuple[int, ...], np.dtype]:
+    """The shape of ``t`` and the dtype of the result (``t``'s own when it is a float and none is given).
+    Errors name ``fn`` (``zeros_like``), never the constructor it shares its checks with."""
     arr = t.data if isinstance(t, Tensor) else V.real_array(fn, t, "the tensor to imitate")
-    dt = arr.dtype if arr.dtype.kind == "f" else get_default_dtype()
-    return arr.shape, dt
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype.kind == "f" else get_default_dtype()
+    return arr.shape, dtype
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like("zeros_like", t)
-    return zeros(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
+    shape, dt = _like("zeros_like", t, dtype)
+    return _make("zeros_like", np.zeros, (shape,), dt, requires_grad)
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like("ones_like", t)
-    return ones(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
+    shape, dt = _like("ones_like", t, dtype)
+    return _make("ones_like", np.ones, (shape,), dt, requires_grad)
 
 
 def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like("full_like", t)
-    return full(shape, fill_value, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
+    shape, dt = _like("full_like", t, dtype)
+    return _full("full_like", shape, fill_value, dt, requires_grad)
 
 
 def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like("randn_like", t)
-    return randn(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
+    shape, dt = _like("randn_like", t, dtype)
+    return _make("randn_like", _GENERATOR.standard_normal, (shape,), dt, requires_grad)
 
 
 def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like("rand_like", t)
-    return rand(shape, dtype=dt if dtype is None else dtype, requires_grad=requires_grad)
+    shape, dt = _like("rand_like", t, dtype)
+    return _make("rand_like", _GENERATOR.random, (shape,), dt, requires_grad)

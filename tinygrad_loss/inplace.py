@@ -21,7 +21,8 @@ tensors an op's VJP reads: here every input counts, because the graph links tens
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import weakref
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 
@@ -35,8 +36,45 @@ _SLOTS = tuple(s for s in Tensor.__slots__ if s != "__weakref__")
 
 
 def bump_version(t: Tensor) -> None:
-    """Count one in-place change of ``t`` (for code that writes ``t.data`` in place itself)."""
+    """Count one in-place change of ``t`` (for code that writes ``t.data`` in place itself), and of
+    every tensor that shares its data through ``detach()``."""
     t._version += 1
+    _bump_aliases(t)
+
+
+# ``x.detach()`` shares x's data, so (as in PyTorch) it shares its version counter too: an in-place
+# change through either one is seen by the ops that used the other. ``_ALIASES`` maps id(tensor) of
+# every tensor that was detached or is a detached copy to the list of weak references of the tensors
+# sharing its data (one list per group; Tensors compare elementwise, so no WeakSet/WeakKeyDictionary).
+_ALIASES: Dict[int, List["weakref.ref[Tensor]"]] = {}
+_plain_detach = Tensor.detach
+
+
+def _join(group: List["weakref.ref[Tensor]"], t: Tensor) -> None:
+    key = id(t)
+    group.append(weakref.ref(t, lambda ref: (_ALIASES.pop(key, None), group.remove(ref) if ref in group else None)))
+    _ALIASES[key] = group
+
+
+def detach(self: Tensor) -> Tensor:
+    """A new leaf sharing this tensor's data and version counter, cut off from the graph: an in-place
+    change of one is an in-place change of the other (backward refuses ops that saw the old values)."""
+    t = _plain_detach(self)
+    group = _ALIASES.get(id(self))
+    if group is None:
+        group = []
+        _join(group, self)
+    _join(group, t)
+    return t
+
+
+def _bump_aliases(t: Tensor) -> None:
+    group = _ALIASES.get(id(t)) if _ALIASES else None
+    if group is not None:
+        for ref in group:
+            other = ref()
+            if other is not None and other is not t and other._data is t._data:  # still the same storage
+                other._version += 1
 
 
 def _describe(t: Tensor) -> str:
@@ -90,6 +128,7 @@ def _write(who: str, t: Tensor, compute: Callable[[np.ndarray], np.ndarray]) -> 
                          f"{new.shape}; an in-place update must keep the shape")
     if d.flags.writeable and d.base is None:
         np.copyto(d, new, casting="unsafe")
+        _bump_aliases(t)  # a tensor detached from t (or t's source) sees the change
     else:  # a view of another tensor's data (reshape, detach of a view...): never write through it
         t._data = new.astype(d.dtype, copy=True)
     t._version += 1
@@ -168,6 +207,7 @@ def _bind() -> None:
                                     ("__itruediv__", "/=", ops.div, np.true_divide)):
         setattr(T, name, _binary_inplace(name, symbol, op, ufunc))
     T.zero_, T.fill_, T.copy_ = zero_, fill_, copy_
+    T.detach = detach
 
 
 _bind()

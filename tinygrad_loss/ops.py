@@ -478,12 +478,21 @@ def transpose(a: Any, *axes: Any) -> Tensor:
     a = lift(a, op="transpose")
     if not axes:
         return permute(a, tuple(range(a.ndim))[::-1])
-    if len(axes) == 2 and all(isinstance(x, (int, np.integer)) for x in axes):
-        return swapaxes(a, axes[0], axes[1])
-    return permute(a, *axes)
+    try:
+        if len(axes) == 2 and all(isinstance(x, (int, np.integer)) for x in axes):
+            return swapaxes(a, axes[0], axes[1])
+        return permute(a, *axes)
+    except (TypeError, ValueError) as e:  # the user called transpose: name it, not its delegate
+        raise V.renamed(e, "transpose", ("permute", "swapaxes"), {"i": "axes", "j": "axes"}) from None
 
 
-broadcast_to = public(method=True, name="broadcast_to")(expand)
+@public(method=True)
+def broadcast_to(a: Any, *shape: Any) -> Tensor:
+    """``expand`` under NumPy's name."""
+    try:
+        return expand(a, *shape)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "broadcast_to", ("expand",)) from None
 
 
 @public(method=True)
