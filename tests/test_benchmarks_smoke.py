@@ -27,26 +27,44 @@ def _rows(res: Results, bench_prefix: str):
     return [r for r in res.rows if r.benchmark.startswith(bench_prefix)]
 
 
-def _softmax_ce_reference(w1, b1, w2, b2, x, onehot):
-    """Loss and gradients of the MLP, written independently (float64, the textbook formulas)."""
-    x, w1, b1, w2, b2, onehot = (np.asarray(v, np.float64) for v in (x, w1, b1, w2, b2, onehot))
-    h = x @ w1 + b1
-    a = np.where(h > 0, h, 0.0)
-    z = a @ w2 + b2
+def _softmax_ce_reference(params, x, onehot):
+    """Loss and gradients of the ReLU MLP with kernels/biases ``params`` = [w1, b1, w2, b2, ...], written
+    independently (float64, the textbook formulas: forward keeping every activation, then the chain rule)."""
+    x, onehot = np.asarray(x, np.float64), np.asarray(onehot, np.float64)
+    ws = [np.asarray(w, np.float64) for w in params[0::2]]
+    bs = [np.asarray(b, np.float64) for b in params[1::2]]
+    acts, pres = [x], []
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        pres.append(acts[-1] @ w + b)
+        acts.append(np.where(pres[-1] > 0, pres[-1], 0.0) if i < len(ws) - 1 else pres[-1])
+    z = acts[-1]
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     n = len(x)
     loss = -np.mean(np.sum(onehot * np.log(p), axis=1))
-    dz = (p - onehot) / n
-    da = dz @ w2.T
-    dh = da * (h > 0)
-    return loss, [x.T @ dh, dh.sum(0), a.T @ dz, dz.sum(0)]
+    delta = (p - onehot) / n
+    grads = []
+    for i in reversed(range(len(ws))):
+        grads = [acts[i].T @ delta, delta.sum(0)] + grads
+        if i:
+            delta = (delta @ ws[i].T) * (pres[i - 1] > 0)
+    return loss, grads
 
 
-@pytest.mark.parametrize("sizes,batch", [(SMALL, 6), ((mlp.N_IN, mlp.N_HIDDEN, mlp.N_OUT), mlp.BATCH)])
+NETWORK_IDS = ["-".join(map(str, n.sizes)) for n in mlp.NETWORKS]
+
+
+def test_benchmarked_networks_are_the_issues():
+    assert [(n.sizes, n.batch, n.target) for n in mlp.NETWORKS] == [
+        ((784, 256, 10), 128, 1.15), ((784, 64, 64, 10), 32, 1.5), ((784, 256, 256, 10), 128, 1.08)]
+
+
+@pytest.mark.parametrize("sizes,batch", [(SMALL, 6), ((7, 5, 4, 3), 6)] + [(n.sizes, n.batch) for n in mlp.NETWORKS],
+                         ids=["small", "small-deep"] + NETWORK_IDS)
 def test_numpy_and_ours_mlp_steps_compute_the_same_numbers(sizes, batch):
     problem = mlp.Problem(seed=3, batch=batch, sizes=sizes)
-    loss_ref, grads_ref = _softmax_ce_reference(*problem.params, problem.x, problem.onehot)
+    assert len(problem.params) == 2 * (len(sizes) - 1)
+    loss_ref, grads_ref = _softmax_ce_reference(problem.params, problem.x, problem.onehot)
     expected = [p.astype(np.float64) - mlp.LR * g for p, g in zip(problem.params, grads_ref)]
 
     np_step, np_params = mlp.make_numpy(problem)
@@ -57,19 +75,21 @@ def test_numpy_and_ours_mlp_steps_compute_the_same_numbers(sizes, batch):
         assert got_np.dtype == np.float32 and got_ops.dtype == np.float32
         np.testing.assert_allclose(got_np, want, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got_ops, want, rtol=1e-5, atol=1e-6)
-    # the updates really moved the weights (a step that changed nothing would pass the above only if lr=0)
-    assert not np.allclose(np_params[0], problem.params[0], rtol=0, atol=1e-9)
+    # every parameter really moved (a step that changed nothing would pass the above only if lr=0)
+    for got_np, start in zip(np_params, problem.params):
+        assert not np.allclose(got_np, start, rtol=0, atol=1e-9)
     # and a second step keeps them together
     np_step(), ops_step()
     for got_np, got_ops in zip(np_params, ops_params):
         np.testing.assert_allclose(got_ops.data, got_np, rtol=1e-5, atol=1e-6)
 
 
-def test_layers_version_of_the_mlp_step_matches_numpy():
+@pytest.mark.parametrize("network", mlp.NETWORKS, ids=NETWORK_IDS)
+def test_layers_version_of_the_mlp_step_matches_numpy(network):
     why = mlp.nn_available()
     if why is not None:
         pytest.skip(why)
-    problem = mlp.Problem(seed=4, batch=mlp.BATCH)
+    problem = mlp.Problem(seed=4, batch=network.batch, sizes=network.sizes)
     np_step, np_params = mlp.make_numpy(problem)
     nn_step, nn_params = mlp.make_nn(problem)
     for _ in range(2):
@@ -294,7 +314,10 @@ def _doc_run_table():
 
 
 def _kind(benchmark: str) -> str:
-    """'MLP step 784-256-10, b=128' -> 'MLP step': the benchmark without its sizes."""
+    """'tiny-op chain, 20 ops on (4,)' -> 'tiny-op chain': the benchmark without its sizes; an MLP step row
+    keeps its network ('MLP step 784-64-64-10, b=32'): each network has its own target."""
+    if re.match(r"MLP step \d", benchmark):
+        return benchmark
     return re.split(r"[\d,(]", benchmark, maxsplit=1)[0].strip()
 
 
@@ -319,7 +342,7 @@ def test_performance_doc_has_the_rows_and_targets_the_benchmarks_produce():
     doc, rows = _doc_run_table()
     small = mlp.Problem(batch=4, sizes=SMALL)
     res = Results()
-    res.extend(mlp.run(number=1, repeat=1, warmup=0, problem=small, use_torch=False))
+    res.extend(mlp.run(number=1, repeat=1, warmup=0, use_torch=False))  # every network, at its own size
     res.extend(tiny_ops.run(number=1, repeat=1, warmup=0, use_torch=False))
     res.extend(hvp.run(number=1, repeat=1, warmup=0, use_torch=False))
     res.extend(reference.run(repeat=1, warmup=0, epochs=2))
