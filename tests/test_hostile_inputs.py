@@ -617,6 +617,167 @@ def _viz_targets() -> None:
 _viz_targets()
 
 
+# --- every public callable, derived from the namespace: one hostile argument at a time ----------
+# Each public function of ``tinygrad_loss`` (and ``ops.__all__``) and each public class's constructor is
+# called from a valid call (below, by parameter name) with one parameter replaced by a hostile value;
+# the message must name the *called* function (not a helper it delegates to: ``transpose``, not
+# ``permute``). A new public function is covered automatically; one whose parameters this table cannot
+# fill fails ``test_every_public_callable_has_a_valid_call`` until its valid call is added.
+import inspect  # noqa: E402
+import re  # noqa: E402
+
+T32 = lambda: tl.Tensor(np.arange(1.0, 7.0).reshape(3, 2), requires_grad=True)  # noqa: E731
+P2 = lambda: tl.Tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)  # noqa: E731 -- log, div: no warnings
+_LOSS = lambda: _graph()["loss"]  # noqa: E731
+VALID_BY_PARAM: Dict[str, Callable[[str], Any]] = {  # parameter name -> a valid value (given the tmp dir)
+    "a": lambda tmp: P2(), "b": lambda tmp: P2(), "g": lambda tmp: P2(), "y": lambda tmp: P2(),
+    "t": lambda tmp: P2(), "input_tensor": lambda tmp: P2(), "tensors": lambda tmp: [P2(), P2()],
+    "cond": lambda tmp: np.array([True, False, True]), "idx": lambda tmp: 0, "shape": lambda tmp: (2, 3),
+    "fn": lambda tmp: (lambda x: (x * x).sum()), "inputs": lambda tmp: np.ones(2), "seed": lambda tmp: 0,
+    "start": lambda tmp: 0, "fill_value": lambda tmp: 1.0, "data": lambda tmp: [1.0], "value": lambda tmp: [1.0],
+    "initial_value": lambda tmp: [1.0], "name": lambda tmp: "n", "func": lambda tmp: (lambda: None),
+    "tensor": lambda tmp: _LOSS(), "loss": lambda tmp: _LOSS(), "outputs": lambda tmp: _LOSS(),
+    "roots": lambda tmp: _LOSS(), "path": lambda tmp: os.path.join(tmp, "g.svg"), "model": lambda tmp: _model(),
+    "i": lambda tmp: 0, "j": lambda tmp: 1, "axis": lambda tmp: 0, "dtype": lambda tmp: np.float64,
+    "units": lambda tmp: 2, "rate": lambda tmp: 0.5, "filename": lambda tmp: os.path.join(tmp, "log.csv"),
+    "filepath": lambda tmp: os.path.join(tmp, "w.npz"), "schedule": lambda tmp: (lambda epoch, lr: lr),
+    "initial_learning_rate": lambda tmp: 0.1, "decay_steps": lambda tmp: 10, "decay_rate": lambda tmp: 0.5,
+}
+VALID_CALLS: Dict[str, Callable[[str], Tuple[tuple, dict]]] = {  # whole calls the table above cannot make
+    "matmul": lambda tmp: ((P2(), T32()), {}),
+    "scatter_add": lambda tmp: ((tl.Tensor(np.ones(3)), (2, 3), 0), {}),
+    "grad": lambda tmp: ((lambda g: (g["loss"], g["x"]))(_graph()), {}),
+    "where": lambda tmp: ((np.array([True, False, True]), P2(), P2()), {}),
+    "unbroadcast": lambda tmp: ((P2(), (1, 3)), {}),
+    "clip": lambda tmp: ((P2(), 0.0, 1.0), {}),
+    "render_backprop": lambda tmp: ((_LOSS(), os.path.join(tmp, "steps.html")), {}),
+}
+VAR_POSITIONAL = {"reshape": (3, 2), "expand": (2, 3), "broadcast_to": (2, 3), "permute": (1, 0),
+                  "transpose": (1, 0), "zeros": (2,), "ones": (2,), "randn": (2,), "rand": (2,),
+                  "gradcheck": (np.ones(2),), "gradgradcheck": (np.ones(2),)}
+NOT_TARGETED = {  # public names that are not callables taking arguments to check
+    "AnomalyError", "GraphReleasedError", "GradcheckResult", "BackpropSteps", "float32", "float64", "random",
+    "current_scope", "get_default_dtype", "get_generator", "is_grad_enabled", "detect_anomaly", "History",
+    "TerminateOnNaN",
+}
+VALID_VALUES = {  # hostile-looking values that are valid for one parameter
+    ("concatenate", "tensors"): lambda v: isinstance(v, np.ndarray),  # an array of 1-D lists: lists of tensors
+    ("stack", "tensors"): lambda v: isinstance(v, np.ndarray),
+    ("to_dot", "collapse"): lambda v: isinstance(v, str) and v != "",  # one scope name
+}
+UNIVERSALLY_BAD = st.sampled_from([object(), {1, 2}, 1 + 2j, np.datetime64("2020-01-01")]) | st.just(
+    np.array([[1.0], [2.0, 3.0]], dtype=object))
+
+
+def public_callables() -> Dict[str, Callable]:
+    names = {n for n in dir(tl) if not n.startswith("_")} | set(tl.ops.__all__)
+    out = {}
+    for n in sorted(names - NOT_TARGETED):
+        obj = getattr(tl, n, None) or getattr(tl.ops, n)
+        if callable(obj) and not inspect.ismodule(obj) and not (inspect.isclass(obj) and issubclass(obj, BaseException)):
+            out[n] = obj
+    return out
+
+
+def _params(obj: Callable) -> List[inspect.Parameter]:
+    return [p for p in inspect.signature(obj).parameters.values() if p.kind is not p.VAR_KEYWORD]
+
+
+def valid_call(name: str, obj: Callable, tmp: str) -> Tuple[tuple, dict]:
+    """Positional arguments for the required parameters (and *args), nothing for the rest."""
+    if name in VALID_CALLS:
+        return VALID_CALLS[name](tmp)
+    args: List[Any] = []
+    for p in _params(obj):
+        if p.kind is p.VAR_POSITIONAL:
+            args.extend(VAR_POSITIONAL.get(name, ()))
+        elif p.default is p.empty and p.kind is not p.KEYWORD_ONLY:
+            args.append(VALID_BY_PARAM[p.name](tmp))
+    return tuple(args), {}
+
+
+def _bad_for_default(default: Any) -> st.SearchStrategy:
+    """Hostile values by what the parameter's default says it holds, plus the universally bad ones."""
+    if isinstance(default, bool):
+        return UNIVERSALLY_BAD | STRINGS | st.sampled_from([2, -1, 0.5, math.nan]) | NUMBER_ARRAYS
+    if isinstance(default, (int, float)):
+        return UNIVERSALLY_BAD | STRINGS | st.sampled_from([math.nan, True])
+    if isinstance(default, str):
+        return UNIVERSALLY_BAD | st.sampled_from([5, 2.5, True, [default]])
+    return UNIVERSALLY_BAD
+
+
+def _replace(name: str, obj: Callable, tmp: str, param: inspect.Parameter, v: Any) -> Tuple[tuple, dict]:
+    args, kw = valid_call(name, obj, tmp)
+    params = [p for p in _params(obj)]
+    if param.kind is param.VAR_POSITIONAL:
+        fixed = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        return args[:fixed] + (v,), kw
+    index = [p.name for p in params].index(param.name)
+    if index < len(args) and param.kind is not param.KEYWORD_ONLY:
+        return args[:index] + (v,) + args[index + 1:], kw
+    return args, {**kw, param.name: v}
+
+
+def names_the_function(msg: str, name: str) -> bool:
+    """``name`` as a whole word (``zeros`` does not count inside ``zeros_like``); a layer may name
+    itself by its instance name (``dense_3: input_shape ...``), as Keras does."""
+    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", msg):
+        return True
+    layer = isinstance(getattr(tl, name, None), type) and issubclass(getattr(tl, name), tl.nn.Layer)
+    return layer and re.search(rf"(?<!\w){_snake(name)}(_\d+)?:", msg) is not None
+
+
+def _signature_targets() -> List[Tuple[str, Callable, inspect.Parameter]]:
+    out = []
+    for name, obj in public_callables().items():
+        out.extend((name, obj, p) for p in _params(obj))
+    return out
+
+
+SIGNATURE_TARGETS = _signature_targets()
+
+
+def _global_state() -> Any:
+    return (str(tl.get_default_dtype()), tl.get_generator().bit_generator.state, tl.is_grad_enabled(),
+            tl.current_scope())
+
+
+def test_every_public_callable_has_a_valid_call(tmp_path):
+    """The table of valid arguments fills every public callable (else the signature test is void)."""
+    failed = {}
+    for name, obj in public_callables().items():
+        args, kw = valid_call(name, obj, str(tmp_path))
+        try:
+            obj(*args, **kw)
+        except Exception as e:  # noqa: BLE001 -- every failure is listed
+            failed[name] = f"{type(e).__name__}: {e}"
+    assert not failed, failed
+
+
+@pytest.mark.parametrize("name, obj, param", SIGNATURE_TARGETS,
+                         ids=[f"{n}({p.name}=...)" for n, _, p in SIGNATURE_TARGETS])
+@settings(max_examples=4, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_public_callable_names_itself_for_any_bad_argument(name, obj, param, tmp_path, data):
+    legit = VALID_VALUES.get((name, param.name), lambda v: False)
+    v = data.draw(_bad_for_default(param.default).filter(lambda v: not legit(v)), label=param.name)
+    args, kw = _replace(name, obj, str(tmp_path), param, v)
+    before = (snapshot(list(args) + sorted(kw.items())), _global_state(), sorted(os.listdir(tmp_path)))
+    shown = f"{name}({param.name}={v!r})"
+    with pytest.raises(BaseException) as info:
+        obj(*args, **kw)
+    err = info.value
+    assert isinstance(err, ALLOWED), f"{shown}: raised {type(err).__name__}: {err}"
+    assert names_the_function(str(err), name), f"{shown}: message {str(err)!r} does not name {name}"
+    last = traceback.extract_tb(err.__traceback__)[-1]
+    assert os.path.abspath(last.filename).startswith(PACKAGE_DIR), (
+        f"{shown}: raised from {last.filename}:{last.lineno} ({last.name}), not from tinygrad_loss")
+    assert (snapshot(list(args) + sorted(kw.items())), _global_state(), sorted(os.listdir(tmp_path))) == before, (
+        f"{shown} changed state before failing")
+
+
 # --- the property ---------------------------------------------------------------------------
 def assert_clean_refusal(err: BaseException, t: Target, value: Any) -> None:
     shown = f"{t.name} with {value!r}"
@@ -715,7 +876,7 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: tl.viz.render(T2().sum(), ""), ValueError, "render: path must be a non-empty file name"),
     (lambda: NN.Add()([np.ones((2, 2)), np.ones((1, 2))]), ValueError, "Add needs inputs with the same batch size"),
     (lambda: tl.name_scope(5), TypeError, "name_scope: name must be a string"),
-    (lambda: L.MeanSquaredError(reduction=np.zeros(2)), TypeError, "Loss: reduction must be a string"),
+    (lambda: L.MeanSquaredError(reduction=np.zeros(2)), TypeError, "MeanSquaredError: reduction must be a string"),
     (lambda: M.Mean().update_state([[1.0], [2.0, 3.0]]), TypeError, "Mean.update_state: values must be numeric"),
     (lambda: M.BinaryAccuracy(threshold=math.nan), ValueError, "BinaryAccuracy: threshold must be a finite number"),
     (lambda: NN.Dense(2, use_bias="no"), TypeError, "Dense: use_bias must be True or False"),

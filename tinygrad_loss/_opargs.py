@@ -148,7 +148,15 @@ def getitem_args(a: Any, idx: Any) -> Prepared:
 
 def scatter_add_args(g: Any, shape: Tuple[int, ...], idx: Any) -> Prepared:
     """Zeros of ``shape`` with ``g`` added at ``idx`` (repeated indices add up)."""
-    return (lift(g, op="scatter_add"),), {"shape": V.shape("scatter_add", shape), "index": idx}
+    g = lift(g, op="scatter_add")
+    shape = V.shape("scatter_add", shape)
+    try:  # where idx lands in an array of `shape` (a zero-strided array: nothing allocated but the result)
+        target = np.broadcast_to(np.empty((), dtype=bool), shape)[_norm_index(idx)]
+        np.broadcast_shapes(g._data.shape, np.shape(target))
+    except (IndexError, TypeError, ValueError, OverflowError) as e:
+        raise IndexError(f"scatter_add: idx {V.show(idx)} does not select a place for a gradient of shape "
+                         f"{g.shape} in shape {shape}: {e}") from None
+    return (g,), {"shape": shape, "index": idx}
 
 
 def is_basic_index(idx: Any) -> bool:
@@ -157,7 +165,7 @@ def is_basic_index(idx: Any) -> bool:
 
 
 def _many(name: str, tensors: Sequence[Any]) -> Parents:
-    if isinstance(tensors, (Tensor, str, bytes)) or not hasattr(tensors, "__iter__"):
+    if isinstance(tensors, (Tensor, str, bytes, set, frozenset, dict)) or not hasattr(tensors, "__iter__"):
         raise TypeError(f"{name}: tensors must be a list of tensors, got {V.show(tensors)}")
     tensors = list(tensors)
     if not tensors:
@@ -194,7 +202,7 @@ def stack_args(tensors: Sequence[Any], axis: int = 0) -> Prepared:
 def relu_grad_args(g: Any, a: Any) -> Prepared:
     """``g`` where ``a > 0``, else 0: relu's gradient rule (``a`` is saved, not a parent: its derivative is 0)."""
     g = lift(g, op="relu_grad")
-    x = a._data if isinstance(a, Tensor) else np.asarray(a)
+    x = a._data if isinstance(a, Tensor) else V.real_array("relu_grad", a, "a")
     broadcast_shape("relu_grad", g._data.shape, x.shape)
     return (g,), {"x": x}
 

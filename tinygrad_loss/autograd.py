@@ -403,6 +403,8 @@ def backward(
         retain_graph = create_graph
     if observer is None:
         observer = STATE.anomaly  # detect_anomaly(): check every gradient contribution
+    else:
+        V.callable_or_none("backward", "observer", observer)
     _propagate([tensor], [g], create_graph, retain_graph, observer, _storer(create_graph, intermediate_grads))
 
 
@@ -419,7 +421,7 @@ def trace_backward(outputs: Union[Tensor, Sequence[Tensor]], grad_outputs=None) 
         grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)) else list(grad_outputs))
     if len(gos) != len(outs):
         raise ValueError(f"trace_backward: got {len(outs)} outputs but {len(gos)} grad_outputs")
-    seeds = [_seed(o, g) for o, g in zip(outs, gos)]
+    seeds = [_seed(o, g, "trace_backward", "grad_outputs") for o, g in zip(outs, gos)]
     events: List[Tuple[str, Tensor, Any]] = []
     _propagate(outs, seeds, False, True, lambda *e: events.append(e), lambda t, g: None)
     return events
@@ -469,6 +471,7 @@ def grad(
     differentiable, e.g. for Hessian-vector products. ``observer``: as for :func:`backward`.
     """
     _flags("grad", retain_graph, create_graph=create_graph, allow_unused=allow_unused)
+    V.callable_or_none("grad", "observer", observer)
     outs, ins, seeds = _grad_args(outputs, inputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph

@@ -310,7 +310,7 @@ class LearningRateScheduler(Callback):
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler: schedule must be callable, got {type(schedule).__name__}")
         self.schedule = schedule
-        self.verbose = verbose
+        self.verbose = V.integer("LearningRateScheduler", "verbose", verbose, lo=0)
 
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         lr = _settable_learning_rate(self)
@@ -343,11 +343,12 @@ class ReduceLROnPlateau(Callback):
         for name, v in (("patience", patience), ("cooldown", cooldown)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"ReduceLROnPlateau: {name} must be a non-negative int, got {v!r}")
-        if not isinstance(min_lr, (int, float)) or min_lr < 0:
-            raise ValueError(f"ReduceLROnPlateau: min_lr must be a number >= 0, got {min_lr!r}")
+        who = "ReduceLROnPlateau"
+        min_lr, min_delta = V.number(who, "min_lr", min_lr, lo=0), V.number(who, "min_delta", min_delta)
+        monitor, verbose = V.string(who, "monitor", monitor), V.integer(who, "verbose", verbose, lo=0)
         self.monitor, self.factor, self.patience, self.verbose = monitor, float(factor), patience, verbose
-        self.mode = _direction(monitor, mode, "ReduceLROnPlateau")
-        self.min_delta, self.cooldown, self.min_lr = abs(float(min_delta)), cooldown, float(min_lr)
+        self.mode = _direction(monitor, mode, who)
+        self.min_delta, self.cooldown, self.min_lr = abs(min_delta), cooldown, min_lr
         self.on_train_begin()
 
     def on_train_begin(self, logs: Logs = None) -> None:
@@ -394,10 +395,10 @@ class CSVLogger(Callback):
 
     def __init__(self, filename: str, separator: str = ",", append: bool = False):
         super().__init__()
-        filename = os.fspath(filename)
-        if not isinstance(separator, str) or len(separator) != 1:
+        filename = V.path("CSVLogger", "filename", filename)
+        if V.string("CSVLogger", "separator", separator) and len(separator) != 1:
             raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}")
-        self.filename, self.sep, self.append = filename, separator, bool(append)
+        self.filename, self.sep, self.append = filename, separator, V.boolean("CSVLogger", "append", append)
         self.keys: Optional[List[str]] = None
         self._text = ""
 
@@ -437,6 +438,9 @@ class WeightHistory(Callback):
     def __init__(self, weights: Optional[List[Any]] = None):
         super().__init__()
         if weights is not None:
+            if not isinstance(weights, (list, tuple)):
+                raise TypeError(f"WeightHistory: weights must be a list of (parameter, index) pairs or None, got "
+                                f"{V.show(weights)} of type {type(weights).__name__}")
             weights = list(weights)
             for pair in weights:
                 if not (isinstance(pair, tuple) and len(pair) == 2):

@@ -261,14 +261,14 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 
 # --- reduction ------------------------------------------------------------------------------
 
-def _check_reduction(reduction: Optional[str]) -> str:
+def _check_reduction(reduction: Optional[str], who: str = "Loss") -> str:
     if reduction is None:
         return "none"
-    V.string("Loss", "reduction", reduction)  # an array or a number is a TypeError, not NumPy's truth-value error
+    V.string(who, "reduction", reduction)  # an array or a number is a TypeError, not NumPy's truth-value error
     if reduction == "mean":  # Keras accepts "mean" as a synonym
         return "sum_over_batch_size"
     if reduction not in REDUCTIONS:
-        raise ValueError(f"Loss: reduction must be one of {REDUCTIONS}, 'mean' or None; got {reduction!r}")
+        raise ValueError(f"{who}: reduction must be one of {REDUCTIONS}, 'mean' or None; got {reduction!r}")
     return reduction
 
 
@@ -340,8 +340,9 @@ class Loss:
 
     def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None,
                  dtype: Any = None):
-        self.reduction = _check_reduction(reduction)
-        self.name = name if name is not None else _snake(type(self).__name__)
+        who = type(self).__name__
+        self.reduction = _check_reduction(reduction, who)
+        self.name = V.string(who, "name", name, allow_none=True) or _snake(who)
         self.dtype = _check_dtype(type(self).__name__, dtype)
 
     @property

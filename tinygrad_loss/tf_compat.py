@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import creation, ops
+from . import _validate as V, creation, ops
 from .autograd import enable_grad, grad, no_grad
 from .tensor import Tensor
 
@@ -49,7 +49,11 @@ class Variable(Tensor):
             initial_value = initial_value()  # TensorFlow accepts an initializer callable
         if isinstance(initial_value, Tensor):
             initial_value = initial_value.data
-        super().__init__(initial_value, requires_grad=False, dtype=dtype, name=name)
+        trainable = V.boolean("Variable", "trainable", trainable)
+        try:
+            super().__init__(initial_value, requires_grad=False, dtype=dtype, name=name)
+        except (TypeError, ValueError) as e:
+            raise V.renamed(e, "Variable", ("Tensor",), {"data": "initial_value"}) from None
         if trainable and self.data.dtype.kind != "f":
             raise TypeError(f"Variable: a trainable variable must hold floats, got dtype {self.data.dtype}")
         self.trainable = bool(trainable)
@@ -104,10 +108,13 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: Optional[st
     A NumPy float64 array stays float64; Python numbers and lists take the default dtype. With
     ``shape``, a scalar value is filled into that shape and any other value is reshaped to it.
     """
-    t = Tensor(value.data if isinstance(value, Tensor) else value, dtype=dtype, name=name)
+    try:
+        t = Tensor(value.data if isinstance(value, Tensor) else value, dtype=dtype, name=name)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "constant", ("Tensor",), {"data": "value"}) from None
     if shape is None:
         return t
-    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+    shape = V.shape("constant", shape)
     if t.data.size == 1:
         arr = np.full(shape, t.data.reshape(()), dtype=t.data.dtype)
     elif int(np.prod(shape)) != t.data.size:
@@ -120,31 +127,46 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: Optional[st
 def convert_to_tensor(value: Any, dtype: Any = None) -> Tensor:
     """``value`` itself when it is already a Tensor (of ``dtype``, if given), else :func:`constant`."""
     if isinstance(value, Tensor):
-        if dtype is not None and np.dtype(dtype) != value.dtype:
+        if dtype is not None and V.dtype("convert_to_tensor", dtype, kinds="fb") != value.dtype:
             raise ValueError(f"convert_to_tensor: the tensor has dtype {value.dtype}, asked for {np.dtype(dtype)} "
                              "(use tf.cast / .astype to convert)")
         return value
-    return constant(value, dtype=dtype)
+    try:
+        return constant(value, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "convert_to_tensor", ("constant",)) from None
 
 
 def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes for None)."""
-    return ops.sum(input_tensor, axis=axis, keepdims=keepdims)
+    try:
+        return ops.sum(input_tensor, axis=axis, keepdims=keepdims)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "reduce_sum", ("sum",)) from None
 
 
 def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes for None)."""
-    return ops.mean(input_tensor, axis=axis, keepdims=keepdims)
+    try:
+        return ops.mean(input_tensor, axis=axis, keepdims=keepdims)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "reduce_mean", ("mean",)) from None
 
 
 def reduce_max(input_tensor: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis`` (all axes for None)."""
-    return ops.max(input_tensor, axis=axis, keepdims=keepdims)
+    try:
+        return ops.max(input_tensor, axis=axis, keepdims=keepdims)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "reduce_max", ("max",)) from None
 
 
 def reduce_min(input_tensor: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis`` (all axes for None)."""
-    return ops.min(input_tensor, axis=axis, keepdims=keepdims)
+    try:
+        return ops.min(input_tensor, axis=axis, keepdims=keepdims)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "reduce_min", ("min",)) from None
 
 
 # --- GradientTape -----------------------------------------------------------------------------
@@ -190,8 +212,8 @@ class GradientTape:
     """
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
-        self.persistent = bool(persistent)
-        self.watch_accessed_variables = bool(watch_accessed_variables)
+        self.persistent = V.boolean("GradientTape", "persistent", persistent)
+        self.watch_accessed_variables = V.boolean("GradientTape", "watch_accessed_variables", watch_accessed_variables)
         self._watched: Dict[int, Tensor] = {}
         self._used = False
         self._mode: Any = None

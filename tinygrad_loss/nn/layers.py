@@ -69,7 +69,7 @@ class Layer(Module):
     def __init__(self, name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None, dtype: Any = None):
         super().__init__(name=name)
         self.built = False
-        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.dtype = V.dtype(type(self).__name__, dtype, allow_none=True)
         self.input_shape = None
         self._input_shape_arg = None if input_shape is None else _check_shape(self.name, "input_shape", input_shape)
 
@@ -134,6 +134,14 @@ class Layer(Module):
         return cls(**kwargs)
 
 
+def _get(who: str, what: str, getter: Callable, value: Any) -> Any:
+    """``activations.get``/``initializers.get`` whose error names the layer and the argument."""
+    try:
+        return getter(value)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, f"{who}: {what}", ("activations.get", "initializers.get")) from None
+
+
 class Dense(Layer):
     """``y = activation(x @ kernel + bias)``, kernel of shape ``(in, units)`` (Keras layout).
 
@@ -151,10 +159,10 @@ class Dense(Layer):
             input_shape = (input_dim,)
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.units = int(units)
-        self.activation = activations.get(activation)
+        self.activation = _get("Dense", "activation", activations.get, activation)
         self.use_bias = V.boolean("Dense", "use_bias", use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_initializer = _get("Dense", "kernel_initializer", initializers.get, kernel_initializer)
+        self.bias_initializer = _get("Dense", "bias_initializer", initializers.get, bias_initializer)
         self.kernel = None
         self.bias = None
         self._build_now_if_shape_known()
@@ -275,6 +283,8 @@ class Dropout(Layer):
                  name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None, dtype: Any = None):
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
+        if noise_shape is not None and not isinstance(noise_shape, (tuple, list)):
+            raise TypeError(f"Dropout: noise_shape must be a tuple of positive ints or None, got {V.show(noise_shape)}")
         if noise_shape is not None and not all(n is None or (isinstance(n, (int, np.integer)) and n > 0)
                                                for n in noise_shape):
             raise ValueError(f"Dropout: noise_shape must hold positive ints or None, got {noise_shape!r}")

@@ -35,6 +35,8 @@ class Model(Module, Trainable):
     def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
         # keras.Model(inputs, outputs) builds a functional model, as in Keras
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            if len(args) + ("inputs" in kwargs) + ("outputs" in kwargs) < 2:
+                raise TypeError("Model: a functional model is Model(inputs, outputs); got only one of them")
             from .functional import Functional
             return super().__new__(Functional)
         return super().__new__(cls)
@@ -91,6 +93,8 @@ class Sequential(Model):
     def __init__(self, layers: Optional[Iterable[Module]] = None, name: Optional[str] = None):
         super().__init__(name=name)
         self._layers: List[Module] = []  # private: the layers are registered by name in _modules
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential: layers must be a list of layers or None, got {type(layers).__name__}")
         for layer in layers or []:
             self.add(layer)
 

@@ -70,37 +70,42 @@ class DrawOptions:
     title: Optional[str] = None
     legend: bool = False
 
-    def check(self) -> None:
+    def check(self, who: str = "to_dot") -> None:
+        """Refuse a bad option with an error naming ``who`` (to_dot, draw, render, backprop_steps...)."""
+        try:
+            G.Collapser(self.collapse)
+        except TypeError as e:
+            raise TypeError(f"{who}: {e}") from None
         if self.rankdir is not None and not isinstance(self.rankdir, str):
-            raise TypeError(f"to_dot: rankdir must be a string or None, got {self.rankdir!r}")
+            raise TypeError(f"{who}: rankdir must be a string or None, got {self.rankdir!r}")
         if self.rankdir not in (None, "LR", "TB", "RL", "BT"):
-            raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB' (or 'RL', 'BT', or None for automatic), "
+            raise ValueError(f"{who}: rankdir must be 'LR' or 'TB' (or 'RL', 'BT', or None for automatic), "
                              f"got {self.rankdir!r}")
         if not isinstance(self.precision, int) or isinstance(self.precision, bool) or not 1 <= self.precision <= 17:
-            raise ValueError(f"to_dot: precision must be an int between 1 and 17, got {self.precision!r}")
+            raise ValueError(f"{who}: precision must be an int between 1 and 17, got {self.precision!r}")
         if not isinstance(self.max_nodes, int) or isinstance(self.max_nodes, bool) or self.max_nodes < 1:
-            raise ValueError(f"to_dot: max_nodes must be a positive int, got {self.max_nodes!r}")
+            raise ValueError(f"{who}: max_nodes must be a positive int, got {self.max_nodes!r}")
         # A typo such as show_value="no" is truthy: refuse it rather than silently doing the opposite.
         for name in ("show_value", "show_shape", "show_order", "show_fanin", "notes", "legend"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"to_dot: {name} must be True or False, got {getattr(self, name)!r}")
+                raise TypeError(f"{who}: {name} must be True or False, got {getattr(self, name)!r}")
         for name in ("show_grad", "anomaly"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"to_dot: {name} must be True, False or None (automatic), got {getattr(self, name)!r}")
+                raise TypeError(f"{who}: {name} must be True, False or None (automatic), got {getattr(self, name)!r}")
         if self.title is not None and not isinstance(self.title, str):
-            raise TypeError(f"to_dot: title must be a string or None, got {self.title!r}")
+            raise TypeError(f"{who}: title must be a string or None, got {self.title!r}")
         if not (isinstance(self.gradcheck, (bool, dict))):
-            raise TypeError(f"to_dot: gradcheck must be True/False or a dict of gradcheck options, "
+            raise TypeError(f"{who}: gradcheck must be True/False or a dict of gradcheck options, "
                             f"got {self.gradcheck!r}")
         if isinstance(self.gradcheck, dict):
             unknown = sorted(set(self.gradcheck) - {"atol", "rtol", "max_elements"}, key=str)
             if unknown:
-                raise TypeError(f"to_dot: unknown gradcheck option(s) {', '.join(map(repr, unknown))}; "
+                raise TypeError(f"{who}: unknown gradcheck option(s) {', '.join(map(repr, unknown))}; "
                                 f"the options are 'atol', 'rtol' and 'max_elements'")
             for k, v in self.gradcheck.items():
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf") \
                         or (k == "max_elements" and (not isinstance(v, int) or v < 1)):
-                    raise ValueError(f"to_dot: gradcheck option {k!r} must be a "
+                    raise ValueError(f"{who}: gradcheck option {k!r} must be a "
                                      f"{'positive int' if k == 'max_elements' else 'non-negative finite number'}, "
                                      f"got {v!r}")
 
@@ -490,7 +495,7 @@ class _Builder:
 
 def build(tensor: G.Roots, options: DrawOptions, step: Optional[StepView] = None, where: str = "to_dot") -> List[str]:
     """The DOT statements (the body of ``digraph``) for ``tensor``'s graph."""
-    options.check()
+    options.check(where)
     roots = G.as_roots(tensor, where)
     paused = gc.isenabled()
     gc.disable()  # labels make many short-lived objects: a collection scanning the whole graph each time is quadratic

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, List, Optional, Tuple
 
+from .. import _validate as V
 from .._io import write_atomic
 from . import _graph as G
 from .dot import FONT, PALETTE, _font
@@ -140,18 +141,13 @@ def _check(model: Any, to_file: Any, rankdir: Any, dpi: Any, flags: dict) -> Opt
     if not is_model(model):
         raise TypeError(f"plot_model: model must be a Model or Sequential (something with layers), "
                         f"got {type(model).__name__}")
-    if rankdir not in ("TB", "LR"):
-        raise ValueError(f"plot_model: rankdir must be 'TB' (vertical) or 'LR' (horizontal), got {rankdir!r}")
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 10 <= dpi <= 2400:
-        raise ValueError(f"plot_model: dpi must be a number between 10 and 2400, got {dpi!r}")
+    V.string("plot_model", "rankdir", rankdir, choices=("TB", "LR"))
+    V.number("plot_model", "dpi", dpi, lo=10, hi=2400)
     for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise TypeError(f"plot_model: {name} must be True or False, got {value!r}")
+        V.boolean("plot_model", name, value)
     if to_file is None:
         return None
-    if not isinstance(to_file, (str, os.PathLike)):
-        raise TypeError(f"plot_model: to_file must be a file name (str or os.PathLike), got {type(to_file).__name__}")
-    path = os.fspath(to_file)
+    path = V.path("plot_model", "to_file", to_file)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"plot_model: to_file must end in .png, .svg, .pdf or .dot, got {path!r}")

@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union, 
 
 import numpy as np
 
-from .. import autograd
+from .. import _validate as V, autograd
 from ..tensor import Tensor
 from ._graph import Collapser, as_roots, fmt_array, fmt_shape
 from .dot import DrawOptions, StepView, build, source
@@ -134,8 +134,10 @@ def _record(root: Tensor, gradient) -> List[Tuple[str, Tensor, object]]:
         raise ValueError("backprop_steps: backward() already released this graph's intermediates; call "
                          "backprop_steps(loss) before loss.backward(), or use loss.backward(retain_graph=True)") \
             from None
-    except (RuntimeError, ValueError) as e:  # the engine's message, named after this call
-        raise type(e)("backprop_steps: " + str(e).removeprefix("backward: ")) from None
+    except (RuntimeError, TypeError, ValueError) as e:  # the engine's message, named after this call
+        named = V.renamed(e, "backprop_steps", ("trace_backward", "backward"),
+                          {"grad_outputs": "gradient", "a grad_outputs": "a gradient"})
+        raise (named if named is not e else type(e)("backprop_steps: " + str(e))) from None
     return events
 
 
@@ -218,7 +220,7 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> BackpropSteps:
         raise ValueError("backprop_steps: the tensor does not require a gradient (no input has requires_grad=True)")
     opts = _options("backprop_steps", **options)
     opts.show_grad = True
-    opts.check()
+    opts.check("backprop_steps")
     states = _states(_record(root, gradient))
     collapser, n, steps, inline = Collapser(opts.collapse), len(states) - 1, [], []
     for k, (st, grads, fin) in enumerate(states):
@@ -256,7 +258,10 @@ def render_backprop(loss: Tensor, path: Union[str, "os.PathLike[str]"], format: 
         raise ValueError(f"render_backprop: {path!r} is a file; give a directory, or a path ending in .html")
     if not isinstance(title, str):
         raise TypeError(f"render_backprop: title must be a string, got {title!r}")
-    steps = backprop_steps(loss, gradient=gradient, **options)
+    try:
+        steps = backprop_steps(loss, gradient=gradient, **options)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, "render_backprop", ("backprop_steps",)) from None
     width = max(2, len(str(len(steps) - 1)))
     if fmt == "html":
         names = [f"{os.path.splitext(path)[0]}_step_{s.index:0{width}d}" for s in steps]
