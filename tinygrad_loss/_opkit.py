@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _validate as V
 from .autograd import STATE
-from .tensor import RELEASED, GraphReleasedError, Tensor, get_default_dtype
+from .tensor import RELEASED, GraphReleasedError, Tensor, _Tag, get_default_dtype
 
 __all__ = ["Op", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
            "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction", "torch_names",
@@ -149,38 +149,41 @@ def unregister(name: str) -> None:
 
 def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = None) -> Tensor:
     """Wrap an op's result; record the graph edge when gradients are being recorded."""
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray:  # a NumPy scalar: ufuncs and full reductions return one for 0-d results
         data = np.asarray(data)
-    t = Tensor.__new__(Tensor)
+    t = _new_tensor(Tensor)
     t._data = data
-    t.grad = None
-    t.name = None
+    t.grad = t._pending = None
     t._version = 0
-    t._saved_versions = None
-    t._pending = None
-    t._scope = STATE.scope
-    if STATE.grad_enabled:
+    state = STATE
+    if state.grad_enabled:
         t._op = op
         t._parents = parents
         t._saved = saved
-        rg = changed = False
         for p in parents:
             if p.requires_grad:
-                rg = True
-            if p._version:
-                changed = True
-        t.requires_grad = rg
-        if changed and rg:  # an input changed in place earlier: remember the versions this op saw
-            t._saved_versions = tuple([(q, q._version) for q in parents])
+                t.requires_grad = True
+                for q in parents:
+                    if q._version:  # an input changed in place earlier: remember the versions this op saw
+                        t._tag = _Tag(None, state.scope, tuple([(r, r._version) for r in parents]))
+                        break
+                else:
+                    t._tag = state.scope
+                break
+        else:
+            t.requires_grad = False
+            t._tag = state.scope
     else:
-        t._op = None
+        t._op = t._saved = None
         t._parents = ()
-        t._saved = None
         t.requires_grad = False
-    if STATE.anomaly is not None:  # detect_anomaly() is on; when off this is the only cost
-        STATE.anomaly.check_op(t, op, parents)
+        t._tag = state.scope
+    if state.anomaly is not None:  # detect_anomaly() is on; when off this is the only cost
+        state.anomaly.check_op(t, op, parents)
     return t
 
+
+_new_tensor = Tensor.__new__
 
 def lift(x: Any, like: Optional[Tensor] = None, op: str = "") -> Tensor:
     """Make ``x`` a Tensor. Python numbers and integer arrays take the float dtype of ``like``."""
