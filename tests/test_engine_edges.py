@@ -86,3 +86,177 @@ def test_grad_results_never_share_an_array():
     assert ga is not gb and not np.shares_memory(ga.data, gb.data)
     ga.data *= 10
     np.testing.assert_array_equal(gb.data, [1.0, 1.0])
+
+
+def test_enable_grad_as_a_bare_decorator_records_inside_no_grad():
+    """``@enable_grad`` without parentheses (documented beside ``@no_grad``). Mutants: the decorated
+    function run with recording off (``_GradMode(False)(func)`` or ``_GradMode(None)(func)``)."""
+    @tl.enable_grad
+    def cube(t):
+        assert tl.is_grad_enabled()
+        return t * t * t
+
+    x = tl.Tensor(2.0, requires_grad=True)
+    with tl.no_grad():
+        y = cube(x)
+        assert not tl.is_grad_enabled()        # switched back off after the call
+    assert cube.__name__ == "cube"
+    assert y.requires_grad
+    y.backward()
+    assert x.grad.item() == 12.0               # d x³/dx = 3 x² at 2
+
+
+def _events(x, y):
+    """The engine's events for ``y = x * x`` with ``x = 3``, written out by hand: the seed 1 reaches y,
+    y is complete, mul's VJP sends 2 x = 6 to x (once per operand: 3 and 3, summed), x is complete."""
+    x, y = id(x), id(y)
+    return [("contribution", y, None, 1.0), ("visit", y, None, 1.0),
+            ("contribution", x, y, 3.0), ("contribution", x, y, 3.0), ("visit", x, None, 6.0)]
+
+
+def _as_rows(events):
+    rows = []
+    for event, t, payload in events:
+        consumer, g = payload if event == "contribution" else (None, payload)
+        rows.append((event, id(t), consumer if consumer is None else id(consumer), float(np.asarray(g.data))))
+    return rows
+
+
+def test_grad_tells_its_observer_every_step():
+    """``grad(..., observer=f)`` reports the pass as ``backward`` does. Mutants: the observer dropped
+    (``observer and STATE.anomaly``, or ``None`` passed on)."""
+    x = tl.Tensor(3.0, requires_grad=True)
+    y = x * x
+    seen = []
+    (gx,) = tl.grad(y, x, observer=lambda *e: seen.append(e))
+    assert gx.item() == 6.0
+    assert _as_rows(seen) == _events(x, y)
+
+
+def test_grad_under_detect_anomaly_reports_a_non_finite_gradient():
+    """Without an observer, ``grad`` checks every contribution while ``detect_anomaly()`` is on, as
+    ``backward`` does. Mutants: ``observer or STATE.anomaly`` losing the anomaly checker."""
+    x = tl.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    s = tl.sqrt(x).sum()                        # d√x/dx = 1 / (2√x) is inf at 0
+    with tl.detect_anomaly(), np.errstate(divide="ignore"):
+        with pytest.raises(tl.AnomalyError, match="sqrt"):
+            tl.grad(s, x, retain_graph=True)
+    with np.errstate(divide="ignore"):
+        (g,) = tl.grad(s, x)                        # outside: the inf is returned
+    assert np.isinf(g.data[0]) and g.data[1] == 0.25
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x, y: tl.grad(y, tl.Tensor(1.0)), ValueError,
+     "grad: every input must be a Tensor with requires_grad=True"),
+    (lambda x, y: tl.grad([y, y], x, grad_outputs=[np.ones(2)]), ValueError, "grad: got 2 outputs but 1 grad_outputs"),
+    (lambda x, y: tl.grad(y, x, grad_outputs=np.ones(2)), ValueError,
+     "grad: grad_outputs has shape (2,) but the output has shape (3,); they must match"),
+    (lambda x, y: tl.grad(y, x), RuntimeError, "grad: a grad_outputs argument is needed for a non-scalar output "
+     "of shape (3,)"),
+    (lambda x, y: tl.grad(tl.Tensor([1.0, 2.0, 3.0]), x, grad_outputs=np.ones(3)), RuntimeError,
+     "grad: an output does not require a gradient (it does not depend on any input)"),
+    (lambda x, y: tl.grad(y, x, grad_outputs="a"), TypeError, "grad: grad_outputs"),
+    (lambda x, y: tl.grad(y, [], grad_outputs=np.ones(3)), TypeError,
+     "grad: inputs must be a Tensor or a non-empty list of Tensors, got []"),
+    (lambda x, y: tl.grad([], x), TypeError, "grad: outputs must be a Tensor or a non-empty list of Tensors, got []"),
+])
+def test_grad_argument_errors_name_grad_and_the_argument(call, error, message):
+    """Each bad argument of ``grad`` is named in its error. Mutants: the messages' names or numbers
+    changed, the outputs/inputs labels swapped, a check dropped."""
+    x = tl.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x * 2.0
+    with pytest.raises(error) as info:
+        call(x, y)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+@pytest.mark.parametrize("seed", [np.array([1.0, -2.0]), tl.Tensor(np.array([1.0, -2.0]))])
+def test_grad_results_never_share_an_array_with_an_explicit_seed(seed):
+    """add hands its upstream gradient, here the seed array itself (no read-only view in between), to
+    both inputs. Mutants in ``grad``'s ``pick``: ``handed_out.add(None)`` / ``add(id(None))``, so
+    the second input is given the very array returned for the first."""
+    a = tl.Tensor([1.0, 2.0], requires_grad=True)
+    b = tl.Tensor([3.0, 4.0], requires_grad=True)
+    ga, gb = tl.grad(a + b, [a, b], grad_outputs=seed)
+    np.testing.assert_array_equal(ga.data, [1.0, -2.0])
+    assert not np.shares_memory(ga.data, gb.data)
+    ga.data *= 10
+    np.testing.assert_array_equal(gb.data, [1.0, -2.0])
+
+
+def test_a_seed_that_requires_grad_gives_detached_gradients():
+    """Without ``create_graph`` the gradients are plain values even when the given seed is itself
+    a tensor that requires a gradient. Mutant in ``_as_grad_of``: ``g = None`` instead of ``g.detach()``."""
+    a = tl.Tensor([1.0, 2.0], requires_grad=True)
+    b = tl.Tensor([3.0, 4.0], requires_grad=True)
+    v = tl.Tensor(np.array([0.5, 2.0]), requires_grad=True)
+    ga, gb = tl.grad(a + b, [a, b], grad_outputs=v)
+    for g in (ga, gb):
+        assert not g.requires_grad
+        np.testing.assert_array_equal(g.data, [0.5, 2.0])
+    (a - b).backward(gradient=v)
+    assert not a.grad.requires_grad and not b.grad.requires_grad
+    np.testing.assert_array_equal(a.grad.data, [0.5, 2.0])
+    np.testing.assert_array_equal(b.grad.data, [-0.5, -2.0])
+
+
+def test_second_derivative_through_a_gradient_cast_to_the_input_dtype():
+    """A float32 input times a float64 weight: its gradient arrives in float64 and is cast to float32.
+    With ``create_graph`` that cast must be recorded, so the gradient can be differentiated again.
+    Mutants in ``_as_grad_of``: the cast done unrecorded (``create_graph and False``) or with
+    ``astype(None)``. For y = Σ x² w: dy/dx = 2 x w, and d(Σ 2 x w)/dw = 2 x."""
+    x = tl.Tensor(np.array([1.0, -3.0], dtype=np.float32), requires_grad=True)
+    w = tl.Tensor(np.array([0.5, 2.0]), requires_grad=True)       # float64
+    y = (x * x * w).sum()
+    (gx,) = tl.grad(y, x, create_graph=True)
+    assert gx.dtype == np.float32 and gx.requires_grad
+    np.testing.assert_array_equal(gx.data, [1.0, -12.0])
+    (gw,) = tl.grad(gx.sum(), w)
+    np.testing.assert_array_equal(gw.data, [2.0, -6.0])
+    y.backward(create_graph=True)                                  # the same through .grad
+    assert x.grad.dtype == np.float32 and x.grad.requires_grad
+    w.grad = None
+    x.grad.sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [2.0, -6.0])          # 2 x again
+
+
+def test_trace_backward_seeds_default_per_output_and_take_a_bare_array():
+    """Mutants: ``grad_outputs is None`` never taken (one None seed for two outputs: a count error),
+    and a bare ndarray taken as a list of seeds (``isinstance(go, Tensor) and ...``: its rows)."""
+    a = tl.Tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
+    u, v = (a * 3.0).sum(), (a * a).sum()
+    (va,) = _leaf_visits(tl.trace_backward([u, v]), a)
+    np.testing.assert_allclose(va.data, 3.0 + 2 * a.data)
+    y = a * a
+    g = np.array([2.0, 1.0, -1.0])
+    (va,) = _leaf_visits(tl.trace_backward(y, grad_outputs=g), a)
+    np.testing.assert_allclose(va.data, 2 * a.data * g)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tl.trace_backward(None), "trace_backward: outputs must be a Tensor or a non-empty list of Tensors, got "
+                                      "None"),
+    (lambda: tl.trace_backward([]), "trace_backward: outputs must be a Tensor or a non-empty list of Tensors, got []"),
+    (lambda: tl.visit_order(None), "visit_order: roots must be a Tensor or a non-empty list of Tensors, got None"),
+    (lambda: tl.visit_order([1.0]), "visit_order: roots must be a Tensor or a non-empty list of Tensors, got [1.0]"),
+    (lambda: tl.topological_order("x"), "topological_order: roots must be a Tensor or a non-empty list of Tensors"),
+    (lambda: tl.grad(_y(), _x, create_graph="yes"), "grad: create_graph must be True or False, got 'yes'"),
+    (lambda: tl.grad(_y(), _x, retain_graph=1), "grad: retain_graph must be True or False, got 1"),
+    (lambda: tl.grad(_y(), _x, allow_unused=None), "grad: allow_unused must be True or False, got None"),
+    (lambda: tl.backward(_y(), create_graph=0), "backward: create_graph must be True or False, got 0"),
+    (lambda: tl.backward(_y(), intermediate_grads="no"), "backward: intermediate_grads must be True or False"),
+])
+def test_engine_type_errors_name_the_function_and_the_argument(call, message):
+    """Each entry point names itself and the bad argument. Mutants: the name passed to ``_roots``/``_flags``
+    dropped (the default names another function), changed, or the argument's label changed."""
+    with pytest.raises(TypeError) as info:
+        call()
+    assert str(info.value).startswith(message), str(info.value)
+
+
+_x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+
+def _y():
+    return (_x * _x).sum()
