@@ -778,6 +778,161 @@ def test_every_public_callable_names_itself_for_any_bad_argument(name, obj, para
         f"{shown} changed state before failing")
 
 
+# --- every loss and metric the modules define, derived from the modules ---------------------
+# A loss added to tinygrad_loss.losses (or a metric to tinygrad_loss.metrics) is covered without
+# editing this file, unless its inputs are not one-hot rows and probabilities: then
+# test_every_loss_and_metric_has_valid_inputs fails until it is given its inputs here.
+def _embeddings() -> np.ndarray:
+    e = np.array([[1.0, 0.2], [0.9, 0.1], [-0.3, 1.0], [-0.2, 0.8]])
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+SPECIAL_INPUTS: Dict[str, Callable[[], Tuple[Any, Any]]] = {  # (y_true, y_pred) by loss / metric / function
+    "SparseCategoricalCrossentropy": lambda: (np.array([1, 0]), YP()),
+    "CategoricalGeneralizedCrossEntropy": lambda: (np.array([1, 0]), YP()),
+    "SparseCategoricalAccuracy": lambda: (np.array([1, 0]), YP()),
+    "Circle": lambda: (np.array([0, 0, 1, 1]), _embeddings()),
+    "CTC": lambda: (np.array([[1, 2], [1, 0]]), np.linspace(-1, 1, 30).reshape(2, 5, 3)),
+}
+
+
+def module_losses() -> Dict[str, type]:
+    return {n: c for n, c in vars(L).items() if isinstance(c, type) and issubclass(c, L.Loss)
+            and not n.startswith("_") and c not in (L.Loss, L.LossFunctionWrapper)}
+
+
+def module_metrics() -> Dict[str, type]:
+    return {n: c for n, c in vars(M).items() if isinstance(c, type) and issubclass(c, M.Metric)
+            and c not in (M.Metric, M.MeanMetricWrapper)}
+
+
+def module_functions() -> Dict[str, Tuple[str, Callable]]:
+    """The loss and metric functions (``losses.tversky``, ``metrics.binary_accuracy``), one per function
+    object (aliases such as ``mse`` are the same object), keyed by their own name."""
+    out: Dict[str, Tuple[str, Callable]] = {}
+    for mod, prefix in ((L, "losses"), (M, "metrics")):
+        for n in mod.__all__:
+            f = getattr(mod, n)
+            if inspect.isfunction(f) and n not in ("get", "reduce_weighted_values", "squeeze_or_expand_to_same_rank"):
+                out.setdefault(f"{prefix}.{f.__name__}", (f.__name__, f))
+    return out
+
+
+def _class_of(fn: Callable) -> str:
+    for n, c in {**module_losses(), **module_metrics()}.items():
+        if getattr(c, "loss_fn", None) is fn or getattr(c, "_fn", None) is fn or getattr(c, "fn", None) is fn:
+            return n
+    return ""
+
+
+def inputs_for(name: str) -> Tuple[Any, Any]:
+    return SPECIAL_INPUTS.get(name, lambda: (YT(), YP()))()
+
+
+def _loss_and_metric_targets() -> None:
+    for n, cls in module_losses().items():
+        for p in _params(cls):
+            target(f"losses.{n}({p.name}=...)", _bad_for_default(p.default),
+                   lambda ctx, v, c=cls, a=p.name: c(**{a: v}), (n,))
+        for arg in ("y_true", "y_pred"):
+            target(f"losses.{n}()({arg}=...)", not_an_array,
+                   lambda ctx, v, c=cls, a=arg, n=n: c()(**{**dict(zip(("y_true", "y_pred"), inputs_for(n))), a: v}),
+                   (n,))
+        target(f"losses.{n}()(sample_weight=...)", not_sample_weights | st.just(np.ones(7)),
+               lambda ctx, v, c=cls, n=n: c()(*inputs_for(n), sample_weight=v), (n,))
+    for n, cls in module_metrics().items():
+        for p in _params(cls):
+            target(f"metrics.{n}({p.name}=...)", _bad_for_default(p.default).filter(lambda v: not callable(v)),
+                   lambda ctx, v, c=cls, a=p.name: c(**{a: v}), (n,))
+        names = ("values",) if cls is M.Mean else ("y_true", "y_pred")
+        for arg in names + ("sample_weight",):
+            bad = not_sample_weights | NON_FINITE if arg == "sample_weight" else not_an_array
+            valid = {"values": np.array([1.0, 2.0])} if cls is M.Mean else dict(zip(("y_true", "y_pred"), inputs_for(n)))
+            target(f"metrics.{n}.update_state({arg}=...)", bad,
+                   lambda ctx, v, a=arg, valid=valid: ctx.update_state(**{**valid, a: v}), (n,),
+                   setup=lambda tmp, c=cls: c(), state=_metric_state)
+    for key, (fname, fn) in module_functions().items():
+        owner = _class_of(fn)
+        for p in _params(fn):
+            bad = not_an_array if p.name in ("y_true", "y_pred") else _bad_for_default(p.default)
+            target(f"{key}({p.name}=...)", bad,
+                   lambda ctx, v, f=fn, a=p.name, o=owner: f(**{**dict(zip(("y_true", "y_pred"), inputs_for(o))), a: v}),
+                   (fname,))
+
+
+_loss_and_metric_targets()
+
+
+def test_every_loss_and_metric_has_valid_inputs():
+    """The inputs above are valid for every loss, metric and function (else their targets prove nothing)."""
+    failed = {}
+    for n, cls in {**module_losses(), **module_metrics()}.items():
+        try:
+            if cls is M.Mean:
+                cls().update_state(np.array([1.0, 2.0]))
+            elif issubclass(cls, M.Metric):
+                cls().update_state(*inputs_for(n), sample_weight=np.ones(2))
+            else:
+                cls()(*inputs_for(n), sample_weight=1.0)
+        except Exception as e:  # noqa: BLE001 -- every failure is listed
+            failed[n] = f"{type(e).__name__}: {e}"
+    for key, (fname, fn) in module_functions().items():
+        try:
+            fn(*inputs_for(_class_of(fn)))
+        except Exception as e:  # noqa: BLE001
+            failed[key] = f"{type(e).__name__}: {e}"
+    assert not failed, failed
+    assert {"Tversky", "Circle", "CTC", "Dice"} <= set(module_losses())
+    assert "SparseCategoricalAccuracy" in module_metrics()
+
+
+# --- the viz entry points' options: every DrawOptions field through every function that takes them ---
+OPTION_RANGES = {  # values of the right type but out of range, by option
+    "precision": st.sampled_from([0, 18, -1, 10 ** 30, 2.0]), "max_nodes": st.sampled_from([0, -5, 1.5]),
+    "gradcheck": st.sampled_from([{"atol": -1.0}, {"rtol": math.nan}, {"max_elements": 0}, {"max_elements": 2.5},
+                                  {"foo": 1}, {"atol": "a"}]),
+    "collapse": st.sampled_from([[""], [5], [None], {"a": 1}]), "rankdir": st.sampled_from(["XX", "lr", "", 5]),
+    "title": st.sampled_from([5, b"t", ["t"]]), "show_grad": st.sampled_from(["yes", 2, np.ones(2)]),
+    "anomaly": st.sampled_from(["yes", 2, np.ones(2)]),
+}
+
+
+def _viz_option_targets() -> None:
+    import dataclasses
+
+    from tinygrad_loss import viz
+    calls = {
+        "to_dot": lambda ctx, kw: viz.to_dot(ctx["loss"], **kw),
+        "draw": lambda ctx, kw: viz.draw(ctx["loss"], **kw),
+        "render": lambda ctx, kw: viz.render(ctx["loss"], os.path.join(ctx["tmp"], "g.svg"), **kw),
+        "backprop_steps": lambda ctx, kw: viz.backprop_steps(ctx["loss"], **kw),
+        "render_backprop": lambda ctx, kw: viz.render_backprop(ctx["loss"], os.path.join(ctx["tmp"], "s.html"), **kw),
+    }
+    for field in dataclasses.fields(viz.dot.DrawOptions):
+        bad = _bad_for_default(field.default) | OPTION_RANGES.get(field.name, st.nothing())
+        if field.name == "collapse":
+            bad = bad.filter(lambda v: not (isinstance(v, str) and v))  # one scope name is valid
+        for fn, call in calls.items():
+            target(f"{fn}({field.name}=...)", bad, lambda ctx, v, c=call, o=field.name: c(ctx, {o: v}), (fn,),
+                   setup=lambda tmp: {**_graph(), "tmp": tmp},
+                   state=lambda ctx: (snapshot([ctx["x"], ctx["y"]]), sorted(os.listdir(ctx["tmp"]))))
+    for fn in ("draw", "render", "backprop_steps", "render_backprop"):
+        target(f"{fn}(unknown option)", st.sampled_from(["show_values", "rank_dir", "colour"]),
+               lambda ctx, v, c=calls[fn]: c(ctx, {v: True}), (fn,), setup=lambda tmp: {**_graph(), "tmp": tmp},
+               state=lambda ctx: sorted(os.listdir(ctx["tmp"])))
+    model_ranges = {"dpi": st.sampled_from([5, 1e6, math.nan, math.inf, "200"]),
+                    "rankdir": st.sampled_from(["BT", "lr", ""]),
+                    "to_file": st.sampled_from(["m.jpg", "", "m", ".png/"])}
+    for name, bad in model_ranges.items():
+        target(f"plot_model({name}=...)", bad, lambda ctx, v, a=name: viz.plot_model(ctx["model"], **{
+            a: os.path.join(ctx["tmp"], v) if a == "to_file" and v else v}), ("plot_model",),
+            setup=lambda tmp: {"model": _model(), "tmp": tmp},
+            state=lambda ctx: (snapshot(ctx["model"]), sorted(os.listdir(ctx["tmp"]))))
+
+
+_viz_option_targets()
+
+
 # --- the property ---------------------------------------------------------------------------
 def assert_clean_refusal(err: BaseException, t: Target, value: Any) -> None:
     shown = f"{t.name} with {value!r}"
@@ -896,6 +1051,41 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: tl.no_grad(5), TypeError, "no_grad: decorates a function"),
     (lambda: tl.no_grad()(5), TypeError, "no_grad: decorates a function"),
     (lambda: tl.enable_grad("a"), TypeError, "enable_grad: decorates a function"),
+    # found by the signature-driven, loss/metric and viz-option targets
+    (lambda: tl.reduce_mean(T2(), axis="a"), TypeError, "reduce_mean: axis must be an int"),
+    (lambda: tl.constant([1.0, 2.0], shape=object()), TypeError, "constant: shape must be an int or a tuple"),
+    (lambda: tl.Variable(None), TypeError, "Variable: initial_value must be numeric"),
+    (lambda: tl.GradientTape(persistent="no"), TypeError, "GradientTape: persistent must be True or False"),
+    (lambda: callbacks.ReduceLROnPlateau(monitor=5), TypeError, "ReduceLROnPlateau: monitor must be a string"),
+    (lambda: callbacks.ReduceLROnPlateau(min_lr=math.nan), ValueError, "ReduceLROnPlateau: min_lr"),
+    (lambda: callbacks.CSVLogger(5), TypeError, "CSVLogger: filename must be a file name"),
+    (lambda: callbacks.CSVLogger("log.csv", append="yes"), TypeError, "CSVLogger: append must be True or False"),
+    (lambda: callbacks.WeightHistory(object()), TypeError, "WeightHistory: weights must be a list"),
+    (lambda: L.Tversky(name=5), TypeError, "Tversky: name must be a string"),
+    (lambda: L.Huber(reduction="avg"), ValueError, "Huber: reduction must be one of"),
+    (lambda: L.mean_squared_error(None, YP()), TypeError, "mean_squared_error: y_true must be numeric"),
+    (lambda: L.RootMeanSquaredError()(None, YP()), TypeError, "RootMeanSquaredError: y_true must be numeric"),
+    (lambda: L.CategoricalFocalCrossentropy(alpha=[[1.0], [2.0, 3.0]]), TypeError,
+     "CategoricalFocalCrossentropy: alpha must be numeric"),
+    (lambda: M.BinaryAccuracy().update_state(None, YP()), TypeError, "BinaryAccuracy.update_state: y_true"),
+    (lambda: M.SparseCategoricalAccuracy(fn=5), TypeError, "SparseCategoricalAccuracy: fn must be callable"),
+    (lambda: M.binary_accuracy(YT(), YP(), threshold=math.nan), ValueError, "binary_accuracy: threshold"),
+    (lambda: NN.Dense(2, kernel_initializer=5), TypeError, "Dense: kernel_initializer: expected a name"),
+    (lambda: NN.Dense(2, dtype="foo"), TypeError, "Dense: dtype must be a dtype"),
+    (lambda: NN.Dropout(0.5, noise_shape=object()), TypeError, "Dropout: noise_shape must be a tuple"),
+    (lambda: Sequential(np.array([1, 2])), TypeError, "Sequential: layers must be a list of layers"),
+    (lambda: tl.Model(object()), TypeError, "Model: a functional model is Model(inputs, outputs)"),
+    (lambda: _graph()["loss"].backward(observer=5), TypeError, "backward: observer must be a function"),
+    (lambda: tl.grad(_graph()["loss"], T2(), observer=np.ones(2)), TypeError, "grad: observer must be a function"),
+    (lambda: tl.trace_backward(_graph()["y"], grad_outputs="ab"), TypeError, "trace_backward: grad_outputs"),
+    (lambda: tl.backprop_steps(_graph()["y"].sum(), gradient="ab"), TypeError, "backprop_steps: gradient"),
+    (lambda: tl.backprop_steps(_graph()["loss"], show_grad="yes"), TypeError, "backprop_steps: show_grad"),
+    (lambda: tl.draw(_graph()["loss"], precision=0), ValueError, "draw: precision"),
+    (lambda: tl.to_dot(_graph()["loss"], collapse=[""]), TypeError, "to_dot: collapse"),
+    (lambda: tl.plot_model(_model(), rankdir=np.array(["TB"])), TypeError, "plot_model: rankdir must be a string"),
+    (lambda: tl.scatter_add(tl.Tensor(np.ones(3)), (2, 3), 1j), IndexError, "scatter_add: idx 1j"),
+    (lambda: tl.relu_grad(T2(), 1j), TypeError, "relu_grad: a must be numeric"),
+    (lambda: tl.stack({1, 2}), TypeError, "stack: tensors must be a list of tensors"),
 ]
 
 

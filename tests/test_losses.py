@@ -640,7 +640,7 @@ def test_shape_mismatch_names_the_loss_and_both_shapes(case):
 def test_no_silent_n_by_n_broadcast():
     with pytest.raises(ValueError, match=r"MeanSquaredError.*\(3,\).*\(3, 3\)"):
         L.MeanSquaredError()(np.ones(3), np.ones((3, 3)))
-    with pytest.raises(ValueError, match=r"BinaryCrossentropy.*\(4, 1\).*\(4,\s*2\)"):
+    with pytest.raises(ValueError, match=r"binary_crossentropy.*\(4, 1\).*\(4,\s*2\)"):
         L.binary_crossentropy(np.ones((4, 1)), np.full((4, 2), 0.5))
 
 

@@ -307,7 +307,7 @@ def test_keras_function_forms():
     assert np.all(np.isfinite(emb.grad.numpy())) and np.abs(ref.grad.numpy()).sum() > 0
     assert gradcheck(lambda e, r: L.circle([0, 1], e, ref_labels=[0, 1, 1], ref_embeddings=r, gamma=2.0),
                      CIRCLE_P[:2], CIRCLE_REF_P[:3])
-    with pytest.raises(ValueError, match="Circle: give both ref_labels and ref_embeddings"):
+    with pytest.raises(ValueError, match="circle: give both ref_labels and ref_embeddings"):
         L.circle(CIRCLE_T, CIRCLE_P, ref_labels=CIRCLE_REF_T)
     assert list(inspect.signature(L.Circle).parameters)[:3] == ["gamma", "margin", "remove_diagonal"]
 

@@ -43,7 +43,7 @@ def test_metric_shapes_follow_the_losses_rank_rule():
     y, y_hat = np.array([1.0, 2.0, 3.0]), np.array([[1.0], [1.0], [5.0]])
     np.testing.assert_allclose(metrics.mse(y, y_hat).numpy(), [0.0, 1.0, 4.0])  # (n,) against (n, 1)
     np.testing.assert_allclose(metrics.binary_accuracy([1.0, 0.0, 1.0], [[0.9], [0.7], [0.2]]), [1.0, 0.0, 0.0])
-    with pytest.raises(ValueError, match=r"MeanSquaredError: y_true has shape \(3,\) but y_pred has shape \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"mean_squared_error: y_true has shape \(3,\) but y_pred has shape \(3, 3\)"):
         metrics.mse(y, np.ones((3, 3)))
     with pytest.raises(ValueError, match=r"binary_accuracy: y_true has shape \(2,\) and y_pred has shape \(3,\)"):
         metrics.binary_accuracy([1.0, 0.0], [0.5, 0.5, 0.5])

@@ -248,7 +248,10 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 
         @functools.wraps(body)
         def fn(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tensor:
-            return with_mask(y_true, y_pred, *args, **kwargs)[0]
+            try:
+                return with_mask(y_true, y_pred, *args, **kwargs)[0]
+            except (TypeError, ValueError) as e:  # called as a function: its errors name it (a class names itself)
+                raise V.renamed(e, body.__name__, (scope,)) from None
 
         fn.scope_name = scope  # type: ignore[attr-defined]
         fn.with_mask = with_mask  # type: ignore[attr-defined]
@@ -491,7 +494,10 @@ class RootMeanSquaredError(_FunctionLoss, fn=root_mean_squared_error):
     """
 
     def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
-        return mean_squared_error.with_mask(y_true, y_pred)
+        try:
+            return mean_squared_error.with_mask(y_true, y_pred)
+        except (TypeError, ValueError) as e:
+            raise V.renamed(e, "RootMeanSquaredError", ("MeanSquaredError",)) from None
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         with _scope(self.scope_name):
@@ -701,7 +707,7 @@ class CategoricalCrossentropy(_FunctionLoss, fn=categorical_crossentropy):
 def _class_weights(loss: str, key: str, value: Any) -> Any:
     """A scalar ``alpha`` or one weight per class (a list)."""
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [V.number(loss, key, v) for v in np.asarray(value, dtype=float).ravel()]
+        return [V.number(loss, key, v) for v in V.real_array(loss, value, key, allow_bool=False).ravel()]
     return V.number(loss, key, value)
 
 

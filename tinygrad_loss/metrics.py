@@ -54,6 +54,7 @@ def _same_rank(who: str, y_true: Any, y_pred: Any) -> Tuple[np.ndarray, np.ndarr
 
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
     """Per-sample fraction of entries where ``[ŷ > threshold]`` equals the 0/1 label (so ŷ = 0.5 is class 0)."""
+    threshold = V.number("binary_accuracy", "threshold", threshold, 0.0, 1.0)
     yt, yp = _same_rank("binary_accuracy", y_true, y_pred)
     return np.mean((yp > threshold).astype(np.float64) == yt, axis=-1)
 
@@ -154,14 +155,18 @@ class MeanMetricWrapper(Mean):
         name = V.string(type(self).__name__, "name", name, allow_none=True)
         fn = fn if fn is not None else type(self).fn
         if not callable(fn):
-            raise TypeError(f"MeanMetricWrapper: fn must be callable, got {fn!r}")
+            raise TypeError(f"{type(self).__name__}: fn must be callable, got {V.show(fn)}")
         super().__init__(name or (getattr(fn, "__name__", "metric") if type(self).fn is None else self.default_name))
         self.fn = fn
         self.kwargs = {k: self.arg_checks[k](v) if k in self.arg_checks else v for k, v in kwargs.items()}
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        with no_grad():
-            values = self.fn(y_true, y_pred, **self.kwargs)
+        try:
+            with no_grad():
+                values = self.fn(y_true, y_pred, **self.kwargs)
+        except (TypeError, ValueError) as e:  # the function's error, as this metric's (BinaryAccuracy, not binary_accuracy)
+            fn_names = (getattr(self.fn, "__name__", ""), getattr(self.fn, "scope_name", ""))
+            raise V.renamed(e, f"{type(self).__name__}.update_state", fn_names) from None
         super().update_state(values, sample_weight)
 
 

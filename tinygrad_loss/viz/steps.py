@@ -219,8 +219,8 @@ def backprop_steps(loss: Tensor, gradient=None, **options) -> BackpropSteps:
     if not root.requires_grad:
         raise ValueError("backprop_steps: the tensor does not require a gradient (no input has requires_grad=True)")
     opts = _options("backprop_steps", **options)
+    opts.check("backprop_steps")  # before forcing show_grad: show_grad="yes" is refused, not overridden
     opts.show_grad = True
-    opts.check("backprop_steps")
     states = _states(_record(root, gradient))
     collapser, n, steps, inline = Collapser(opts.collapse), len(states) - 1, [], []
     for k, (st, grads, fin) in enumerate(states):
