@@ -72,14 +72,15 @@ with tl.name_scope("model"):
     out = tl.tanh(xs @ w).sum()
 tl.render(out, path("diag_gradcheck.png"), gradcheck=True, title="gradcheck=True: the badge is green")
 
-# ... and what a wrong gradient rule looks like: tanh's VJP with the derivative 1 - tanh instead of 1 - tanh².
-rule = ops.OPS["tanh"].vjps
-ops.OPS["tanh"].vjps = (lambda g, o, a: ops.mul(g, ops.sub(1.0, o)),)
+# ... and what a wrong gradient rule looks like: tanh's VJP with the derivative 1 - tanh instead of 1 - tanh²
+# (planted in its raw rule, the one a first-order backward pass runs on arrays).
+rule = ops.OPS["tanh"].raw
+ops.OPS["tanh"].raw = (lambda g, o, a: g * (1.0 - o.data),)
 try:
     tl.render(out, path("diag_gradcheck_wrong.png"), gradcheck=True,
               title="a deliberately wrong rule for tanh: the badge turns red")
 finally:
-    ops.OPS["tanh"].vjps = rule
+    ops.OPS["tanh"].raw = rule
 
 # detect_anomaly() finds the same culprit without drawing, by raising at the op.
 try:

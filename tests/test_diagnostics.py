@@ -11,6 +11,7 @@ import pytest
 
 import tinygrad_loss as tl
 from tinygrad_loss import autograd, ops
+from tinygrad_loss._opkit import TensorRulesOnArrays
 from tinygrad_loss.viz import diagnostics as D
 from tinygrad_loss.viz import PALETTE
 
@@ -355,10 +356,16 @@ def test_gradcheck_badges_green_for_correct_rules():
     assert "gradcheck" not in tl.to_dot(out)
 
 
+def _plant_rules(monkeypatch, name, *vjps):
+    """Replace both rule kinds of op ``name`` by the Tensor rules ``vjps`` (the raw ones run them on arrays)."""
+    monkeypatch.setattr(ops.OPS[name], "vjps", vjps)
+    monkeypatch.setattr(ops.OPS[name], "raw", TensorRulesOnArrays(vjps))
+
+
 def test_gradcheck_badge_turns_red_with_a_wrong_rule(monkeypatch):
     out = badge_graph()
     # tanh' = 1 - tanh^2; inject 1 - tanh (wrong): only inputs upstream of tanh are affected
-    monkeypatch.setattr(ops.OPS["tanh"], "vjps", (lambda g, o, a: ops.mul(g, ops.sub(1.0, o)),))
+    _plant_rules(monkeypatch, "tanh", lambda g, o, a: ops.mul(g, ops.sub(1.0, o)))
     src = tl.to_dot(out, gradcheck=True)
     labels = parse_dot(src)[0]
     assert "gradcheck ✗" in labels[node_of(labels, "w")]
@@ -372,7 +379,7 @@ def test_gradcheck_badge_red_for_wrong_mul_rule_on_single_leaf(monkeypatch):
     a = tl.Tensor([1.5, -0.5], requires_grad=True, name="a")
     out = (a * a).sum()
     assert "gradcheck ✓" in tl.to_dot(out, gradcheck=True)
-    monkeypatch.setattr(ops.OPS["mul"], "vjps", (lambda g, o, a, b: ops.mul(g, a), lambda g, o, a, b: g))
+    _plant_rules(monkeypatch, "mul", lambda g, o, a, b: ops.mul(g, a), lambda g, o, a, b: g)
     assert "gradcheck ✗" in tl.to_dot(out, gradcheck=True)
 
 

@@ -27,7 +27,7 @@ from . import _validate as V
 from .autograd import STATE
 from .tensor import RELEASED, GraphReleasedError, Tensor, _Tag, get_default_dtype
 
-__all__ = ["Op", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
+__all__ = ["Op", "TensorRulesOnArrays", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
            "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction", "torch_names",
            "along_axis", "custom", "each_parent"]
 
@@ -37,18 +37,24 @@ Saved = Optional[Dict[str, Any]]
 
 
 class Op:
-    """One primitive: ``forward(*arrays, **saved) -> array`` and one VJP per parent,
-    ``vjps[i](g, out, *parents) -> gradient of parent i`` (``out.saved[name]`` holds what the
-    forward saved). ``function`` is the public function derived from the entry."""
+    """One primitive: ``forward(*arrays, **saved) -> array`` and, per parent, two rules for the same
+    vector-Jacobian product: ``vjps[i](g, out, *parents)`` in Tensor ops (differentiable: used when the
+    backward pass is recorded) and ``raw[i](g, out, *parents)`` on a NumPy array ``g``, returning an
+    array (the first-order pass; ``out`` and ``parents`` are the nodes, their values in ``._data``).
+    Without ``raw`` the Tensor rules stand in, run on a wrapped ``g`` (:class:`TensorRulesOnArrays`).
+    ``out.saved[name]`` holds what the forward saved. ``function`` is the public function derived
+    from the entry."""
 
-    __slots__ = ("name", "forward", "vjps", "function", "method", "dunders", "replay_rule", "saves", "check_shapes",
-                 "__weakref__")
+    __slots__ = ("name", "forward", "vjps", "raw", "function", "method", "dunders", "replay_rule", "saves",
+                 "check_shapes", "__weakref__")
 
     def __init__(self, name: str, forward: Callable, vjps: Sequence[Callable], method: bool = False,
-                 dunders: Sequence[str] = (), replay: Optional[Callable] = None):
+                 dunders: Sequence[str] = (), replay: Optional[Callable] = None,
+                 raw: Optional[Sequence[Callable]] = None):
         self.name = name
         self.forward = forward
         self.vjps = vjps
+        self.raw = TensorRulesOnArrays(vjps) if raw is None else raw
         self.function: Optional[Callable] = None
         self.method = method
         self.dunders = tuple(dunders)
@@ -73,6 +79,20 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
+
+
+class TensorRulesOnArrays:
+    """``raw`` of an op that has only Tensor rules: rule ``i`` wraps the array ``g``, runs ``vjps[i]``
+    (the engine runs it under ``no_grad``, so nothing is recorded) and returns the result's array."""
+
+    __slots__ = ("vjps",)
+
+    def __init__(self, vjps: Sequence[Callable]):
+        self.vjps = vjps
+
+    def __getitem__(self, i: int) -> Callable:
+        rule = self.vjps[i]
+        return lambda g, out, *parents: rule(Tensor._wrap(np.asarray(g)), out, *parents)._data
 
 
 OPS: Dict[str, Op] = {}

@@ -268,8 +268,23 @@ def _stale(node: Tensor, t: Optional[Tensor], seen: int) -> None:
                        "(`t = t - x` instead of `t -= x`)")
 
 
-Sink = Callable[[Tensor, Tensor], None]
+Sink = Callable[[Tensor, Any], None]
 _wrap = Tensor._wrap
+
+
+def _tensor(g: Any) -> Tensor:
+    """A gradient array (or the NumPy scalar a 0-d operation returns) as a Tensor."""
+    return _wrap(g if type(g) is np.ndarray else np.asarray(g))
+
+
+def _schedule(roots: Sequence[Tensor]) -> List[Tensor]:
+    """Every tensor a pass may visit, in its order: op nodes from the roots back, then the leaves
+    (checked first: a released graph or a stale input fails before any gradient is touched)."""
+    nodes, leaves = _sort(roots)
+    _check_alive(nodes)
+    nodes.reverse()
+    nodes += leaves
+    return nodes
 
 
 def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: bool, retain_graph: bool,
@@ -277,98 +292,133 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
     """Run every VJP once, in reverse topological order; ``sink(tensor, grad)`` receives each
     tensor's complete gradient (op nodes first, then leaves) before its VJPs run.
 
+    One order, two kinds of gradient. Usually (``create_graph=False``) a gradient is a plain
+    NumPy array and each op's ``raw`` rules compute its parents' gradients: no node is built, so
+    the pass costs little more than the arithmetic. With ``create_graph=True`` gradients are
+    Tensors computed by the ops' Tensor rules with recording on, so the result is itself
+    differentiable. ``detect_anomaly()`` also takes the Tensor loop, whose ops it checks one by one.
     Gradients are summed on the tensors themselves (``_pending``), not in a dict keyed by id.
     """
-    nodes, leaves = _sort(roots)
-    _check_alive(nodes)
-    nodes.reverse()
-    nodes += leaves
+    nodes = _schedule(roots)
+    on_arrays = not create_graph and STATE.anomaly is None
     try:
         with _GradMode(bool(create_graph)), _GCPaused():
             for r, g in zip(roots, seeds):
                 if r.requires_grad:
-                    r._pending = g if r._pending is None else r._pending + g
                     if observer is not None:
                         observer("contribution", r, (None, g))
-            for t in nodes:
-                g = t._pending
-                if g is None:  # does not lead to any root that was given a gradient
-                    continue
-                t._pending = None
-                if observer is not None:
-                    observer("visit", t, g)
-                sink(t, g)
-                op = t._op
-                if op is None:
-                    continue
-                parents, vjps, check = t._parents, op.vjps, op.check_shapes
-                for i, p in enumerate(parents):
-                    if p.requires_grad:
-                        gp = vjps[i](g, t, *parents)
-                        if check and gp._data.shape != p._data.shape:
-                            _wrong_shape(op, i, gp, p)
-                        prev = p._pending
-                        if prev is None:
-                            p._pending = gp
-                        else:  # a plain sum unless the sum itself must be recorded (create_graph)
-                            p._pending = prev + gp if create_graph else _plain_sum(prev, gp)
-                        if observer is not None:
-                            observer("contribution", p, (t, gp))
-                if not retain_graph:
-                    t._saved = RELEASED
+                    if on_arrays:
+                        g = g._data
+                    r._pending = g if r._pending is None else r._pending + g
+            if on_arrays:
+                _run_on_arrays(nodes, retain_graph, observer, sink)
+            else:
+                _run_on_tensors(nodes, create_graph, retain_graph, observer, sink)
     finally:  # after an error, no half-summed gradient may leak into the next pass
         for t in nodes:
             t._pending = None
 
 
-def _plain_sum(a: Tensor, b: Tensor) -> Tensor:
-    """``a + b`` without recording: two gradient terms of one tensor (0-d sums stay arrays)."""
-    s = a._data + b._data
-    return _wrap(s if type(s) is np.ndarray else np.asarray(s))
+def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[Observer], sink: Sink) -> None:
+    """The first-order pass: gradients are arrays, each op's ``raw`` rules make its parents' terms.
+    The observer, if any, is handed Tensors (made only for it)."""
+    for t in nodes:
+        g = t._pending
+        if g is None:  # does not lead to any root that was given a gradient
+            continue
+        t._pending = None
+        if observer is not None:
+            observer("visit", t, _tensor(g))
+        sink(t, g)
+        op = t._op
+        if op is None:
+            continue
+        parents, rules, check = t._parents, op.raw, op.check_shapes
+        for i, p in enumerate(parents):
+            if p.requires_grad:
+                gp = rules[i](g, t, *parents)
+                if check and gp.shape != p._data.shape:
+                    _wrong_shape(op, i, gp, p)
+                prev = p._pending
+                p._pending = gp if prev is None else prev + gp
+                if observer is not None:
+                    observer("contribution", p, (t, _tensor(gp)))
+        if not retain_graph:
+            t._saved = RELEASED
 
 
-def _wrong_shape(op: Any, i: int, gp: Tensor, p: Tensor) -> None:
-    raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape {gp.shape} for its "
+def _run_on_tensors(nodes: List[Tensor], create_graph: bool, retain_graph: bool, observer: Optional[Observer],
+                    sink: Sink) -> None:
+    """The pass with the Tensor rules (recorded when ``create_graph``; the sink gets arrays otherwise)."""
+    for t in nodes:
+        g = t._pending
+        if g is None:
+            continue
+        t._pending = None
+        if observer is not None:
+            observer("visit", t, g)
+        sink(t, g if create_graph else g._data)
+        op = t._op
+        if op is None:
+            continue
+        parents, vjps, check = t._parents, op.vjps, op.check_shapes
+        for i, p in enumerate(parents):
+            if p.requires_grad:
+                gp = vjps[i](g, t, *parents)
+                if check and gp._data.shape != p._data.shape:
+                    _wrong_shape(op, i, gp, p)
+                prev = p._pending
+                if prev is None:
+                    p._pending = gp
+                else:  # a plain sum unless the sum itself must be recorded (create_graph)
+                    p._pending = prev + gp if create_graph else _tensor(prev._data + gp._data)
+                if observer is not None:
+                    observer("contribution", p, (t, gp))
+        if not retain_graph:
+            t._saved = RELEASED
+
+
+def _wrong_shape(op: Any, i: int, gp: Any, p: Tensor) -> None:
+    raise RuntimeError(f"backward: the VJP of '{op.name}' returned a gradient of shape {np.shape(gp)} for its "
                        f"input {i} of shape {p.shape}")
 
 
-def _as_grad_of(t: Tensor, g: Tensor, create_graph: bool) -> Tensor:
-    """``g`` as ``t``'s gradient: detached unless recording, in ``t``'s dtype."""
-    if not create_graph and g.requires_grad:
-        g = g.detach()
-    if g._data.dtype != t._data.dtype:
-        g = g.astype(t.dtype) if create_graph else Tensor._wrap(g._data.astype(t.dtype))
-    return g
-
-
-def _own_array(g: Tensor, handed_out: set) -> Tensor:
-    """``g`` with a writable array no other handed-out gradient shares (copied only when needed)."""
-    d = g._data
-    if id(d) in handed_out or d.base is not None or not d.flags.writeable:
-        return Tensor._wrap(d.copy())
+def _own_array(g: Any, handed_out: set) -> np.ndarray:
+    """``g`` as a writable array no other handed-out gradient shares (copied only when needed)."""
+    if type(g) is not np.ndarray or id(g) in handed_out or g.base is not None or not g.flags.writeable:
+        return np.array(g)
     return g
 
 
 def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
     """The sink of ``backward()``: add each gradient to ``.grad`` (of leaves only, unless ``intermediate_grads``)."""
+    if create_graph:
+        def store_recorded(t: Tensor, g: Tensor) -> None:
+            if t._op is None or intermediate_grads:
+                if g._data.dtype != t._data.dtype:
+                    g = g.astype(t.dtype)
+                t.grad = g if t.grad is None else t.grad + g  # recorded too: .grad stays differentiable
+
+        return store_recorded
     handed_out = set()  # ids of the arrays already stored as some .grad during this call
 
-    def store(t: Tensor, g: Tensor) -> None:
+    def store(t: Tensor, g: np.ndarray) -> None:
         if t._op is not None:
             if not intermediate_grads:
                 return
-        elif not create_graph and t.grad is None:
-            # A leaf's .grad gets an array of its own, writable: VJPs like add pass the same
+            if type(g) is not np.ndarray:
+                g = np.asarray(g)
+        elif t.grad is None:
+            # A leaf's .grad gets an array of its own, writable: rules like add's pass the same
             # array to several tensors and sum's is a read-only broadcast view, so in-place
             # edits (gradient clipping) must not reach another tensor's gradient.
             g = _own_array(g, handed_out)
-        d = g._data
-        handed_out.add(id(d))
-        if d.dtype != t._data.dtype or (g.requires_grad and not create_graph):
-            g = _as_grad_of(t, g, create_graph)
-        # Out of place on purpose: ``g`` may be the very object handed to another tensor.
+        handed_out.add(id(g))
+        if g.dtype != t._data.dtype:
+            g = g.astype(t._data.dtype)
+        # Out of place on purpose: ``g`` may be the very array handed to another tensor.
         prev = t.grad
-        t.grad = g if prev is None else prev + g
+        t.grad = _wrap(g) if prev is None else _tensor(prev._data + g)
 
     return store
 
@@ -479,13 +529,16 @@ def grad(
     found: Dict[int, Tensor] = {}
     handed_out = set()  # ids of the arrays already returned: VJPs like add pass one array to both inputs
 
-    def pick(t: Tensor, g: Tensor) -> None:
+    def pick(t: Tensor, g: Any) -> None:  # g: a Tensor when create_graph, else an array
         if id(t) in wanted:
-            g = _as_grad_of(t, g, create_graph)
-            if not create_graph:
-                g = _own_array(g, handed_out)  # as .grad: an in-place edit of one result stays local
-                handed_out.add(id(g._data))
-            found[id(t)] = g
+            if create_graph:
+                found[id(t)] = g if g._data.dtype == t._data.dtype else g.astype(t.dtype)
+                return
+            if g.dtype != t._data.dtype:
+                g = g.astype(t._data.dtype)
+            g = _own_array(g, handed_out)  # as .grad: an in-place edit of one result stays local
+            handed_out.add(id(g))
+            found[id(t)] = _wrap(g)
 
     _propagate(outs, seeds, create_graph, retain_graph, observer or STATE.anomaly, pick)
     out = [found.get(id(t)) for t in ins]

@@ -1,4 +1,4 @@
-"""Every primitive op, one entry each: its NumPy forward and, beside it, its VJPs in Tensor ops.
+"""Every primitive op, one entry each: its NumPy forward and, beside it, its VJPs, twice.
 
 An op ``y = f(a, b)`` hands each parent the vector-Jacobian product ``g · ∂y/∂parent``
 where ``g = ∂L/∂y`` is the upstream gradient. Each :func:`defop` entry below is that table:
@@ -6,9 +6,21 @@ the forward ``forward(*arrays, **saved)`` and one VJP per parent, ``vjp(g, out, 
 reading what the forward saved by name (``out.saved["axes"]``). The engine only calls the VJPs
 of parents that require a gradient.
 
-Because every VJP is written with Tensor ops (not raw NumPy), running the backward pass
-with recording on (``create_graph=True``) builds a differentiable graph of the gradient:
-second derivatives come for free.
+Each VJP comes in two kinds, side by side in the entry, with the same arguments:
+
+* the **Tensor rule** (``vjps``), written with Tensor ops. Run with recording on
+  (``create_graph=True``), the backward pass builds a differentiable graph of the gradient:
+  second derivatives come for free.
+* the **raw rule** (``raw=``), the same formula on NumPy arrays: ``g`` is an array, the rule
+  reads its operands' values from ``out._data`` and ``a._data`` and returns an array. A
+  first-order backward pass (the usual one, ``create_graph=False``) runs these: it needs numbers,
+  not a graph, and building a Tensor node for every step of every VJP cost several times the
+  arithmetic on small tensors.
+
+The two must agree, and ``tests/test_raw_vjps.py`` checks that they do, for every op, on every
+gradcheck case (and fails for an op without raw rules unless it is allowed, with a reason). An
+entry without ``raw=`` still works: its Tensor rules run on wrapped arrays, unrecorded
+(``_opkit.TensorRulesOnArrays``).
 
 The entry is all there is: the public function (``ops.exp``, ``tinygrad_loss.exp``), the Tensor
 method and operators, ``__all__`` and the diagnostics' replay are derived from it by
@@ -16,8 +28,8 @@ method and operators, ``__all__`` and the diagnostics' replay are derived from i
 own check their arguments in ``_opargs.py``. A new primitive is one entry here plus one gradcheck
 case in ``tests/test_ops_gradcheck.py``.
 
-Binary ops broadcast like NumPy; the gradient of a broadcast input is summed back to
-its shape by the one shared helper :func:`unbroadcast`.
+Binary ops broadcast like NumPy; the gradient of a broadcast input is summed back to its shape
+by the one shared rule :func:`unbroadcast` (:func:`_unbroadcast_np` for arrays: the same axes).
 """
 from __future__ import annotations
 
@@ -37,159 +49,218 @@ from .tensor import Tensor
 __all__ = ["unbroadcast"]  # each entry below adds its public function (see _opkit.register)
 
 
-def defop(name: str, forward: Callable, *vjps: Callable, each: Optional[Callable] = None,
+def defop(name: str, forward: Callable, *vjps: Callable, raw: Any = None, each: Optional[Callable] = None,
           frontend: Callable = unary, method: bool = False, dunders: Sequence[str] = (),
           replay: Optional[Callable] = None, doc: Optional[str] = None) -> Callable:
     """Register one primitive and return its public function (see the module docstring).
 
-    ``vjps``: one rule per parent. ``each(i, g, out, *parents)``: one rule for every parent of a
-    variadic op. ``frontend``: the argument handling (``_opkit``). ``method``/``dunders``: bind as
-    Tensor method / operators. ``replay(node, parents)``: only when re-running ``forward`` with the
-    node's saved values is not the right replay.
+    ``vjps``: one Tensor rule per parent; ``raw``: the same rules on arrays, a tuple in the same
+    order. ``each(i, g, out, *parents)``: one rule for every parent of a variadic op (then ``raw``
+    is one such rule too). ``frontend``: the argument handling (``_opkit``). ``method``/``dunders``:
+    bind as Tensor method / operators. ``replay(node, parents)``: only when re-running ``forward``
+    with the node's saved values is not the right replay.
     """
-    rules = each_parent(each) if each is not None else vjps
-    return register(Op(name, forward, rules, method, dunders, replay), frontend, doc)
+    if each is not None:
+        vjps, raw = each_parent(each), None if raw is None else each_parent(raw)
+    elif raw is not None and len(raw) != len(vjps):
+        raise ValueError(f"defop {name!r}: {len(vjps)} Tensor rules but {len(raw)} raw rules")
+    return register(Op(name, forward, vjps, method, dunders, replay, raw), frontend, doc)
 
 
 # === the table ==================================================================================
+# Each entry: the forward, the Tensor rules (one per parent), then ``raw=``: the same rules on arrays.
 
 # --- elementwise binary (broadcasting) ---
 # d(a+b) = da + db
 add = defop("add", np.add, lambda g, o, a, b: unbroadcast(g, a.shape), lambda g, o, a, b: unbroadcast(g, b.shape),
-            frontend=binary, dunders=("__add__", "__radd__"))
+            frontend=binary, dunders=("__add__", "__radd__"),
+            raw=(lambda g, o, a, b: _unbroadcast_np(g, a._data.shape),
+                 lambda g, o, a, b: _unbroadcast_np(g, b._data.shape)))
 # d(a-b) = da - db
 sub = defop("sub", np.subtract, lambda g, o, a, b: unbroadcast(g, a.shape),
-            lambda g, o, a, b: unbroadcast(neg(g), b.shape), frontend=binary, dunders=("__sub__", "__rsub__"))
+            lambda g, o, a, b: unbroadcast(neg(g), b.shape), frontend=binary, dunders=("__sub__", "__rsub__"),
+            raw=(lambda g, o, a, b: _unbroadcast_np(g, a._data.shape),
+                 lambda g, o, a, b: _unbroadcast_np(-g, b._data.shape)))
 # d(ab) = b da + a db
 mul = defop("mul", np.multiply, lambda g, o, a, b: unbroadcast(mul(g, b), a.shape),
-            lambda g, o, a, b: unbroadcast(mul(g, a), b.shape), frontend=binary, dunders=("__mul__", "__rmul__"))
+            lambda g, o, a, b: unbroadcast(mul(g, a), b.shape), frontend=binary, dunders=("__mul__", "__rmul__"),
+            raw=(lambda g, o, a, b: _unbroadcast_np(g * b._data, a._data.shape),
+                 lambda g, o, a, b: _unbroadcast_np(g * a._data, b._data.shape)))
 # d(a/b) = da/b - (a/b²) db = da/b - (o/b) db
 div = defop("div", np.true_divide, lambda g, o, a, b: unbroadcast(div(g, b), a.shape),
             lambda g, o, a, b: unbroadcast(div_grad_b(g, o, b), b.shape),
-            frontend=binary, dunders=("__truediv__", "__rtruediv__"))
+            frontend=binary, dunders=("__truediv__", "__rtruediv__"),
+            raw=(lambda g, o, a, b: _unbroadcast_np(g / b._data, a._data.shape),
+                 lambda g, o, a, b: _unbroadcast_np(_div_grad_b_np(g, o._data, b._data), b._data.shape)))
 # d(a^b) = b a^(b-1) da + a^b log(a) db
 pow = defop("pow", np.power, lambda g, o, a, b: _pow_base_vjp(g, a, b),
             lambda g, o, a, b: unbroadcast(mul(g, mul(o, _log_base(a))), b.shape),
             frontend=binary, dunders=("__pow__", "__rpow__"), doc="``a ** b`` elementwise; the exponent may be a "
-                                                               "number or a Tensor.")
+                                                               "number or a Tensor.",
+            raw=(lambda g, o, a, b: _unbroadcast_np(g * (b._data * a._data ** _pow_exponent(b._data)), a._data.shape),
+                 lambda g, o, a, b: _unbroadcast_np(g * (o._data * _log_base_np(a._data)), b._data.shape)))
 # the gradient goes to the larger (smaller) input, half to each on ties
 maximum = defop("maximum", np.maximum, lambda g, o, a, b: unbroadcast(mul(g, _max_mask(a, b, o, True)), a.shape),
                 lambda g, o, a, b: unbroadcast(mul(g, _max_mask(a, b, o, False)), b.shape),
-                frontend=binary, method=True)
+                frontend=binary, method=True,
+                raw=(lambda g, o, a, b: _unbroadcast_np(g * _max_mask_np(a, b, o, True), a._data.shape),
+                     lambda g, o, a, b: _unbroadcast_np(g * _max_mask_np(a, b, o, False), b._data.shape)))
 minimum = defop("minimum", np.minimum, lambda g, o, a, b: unbroadcast(mul(g, _max_mask(a, b, o, True)), a.shape),
                 lambda g, o, a, b: unbroadcast(mul(g, _max_mask(a, b, o, False)), b.shape),
-                frontend=binary, method=True)
+                frontend=binary, method=True,
+                raw=(lambda g, o, a, b: _unbroadcast_np(g * _max_mask_np(a, b, o, True), a._data.shape),
+                     lambda g, o, a, b: _unbroadcast_np(g * _max_mask_np(a, b, o, False), b._data.shape)))
 # where(c, a, b): the gradient goes to a where c holds and to b elsewhere
 where = defop("where", lambda a, b, cond: np.where(cond, a, b),
               lambda g, o, a, b: unbroadcast(where(o.saved["cond"], g, _c(0.0, g)), a.shape),
               lambda g, o, a, b: unbroadcast(where(o.saved["cond"], _c(0.0, g), g), b.shape),
-              frontend=custom(A.where_args))
+              frontend=custom(A.where_args),
+              raw=(lambda g, o, a, b: _unbroadcast_np(np.where(o._saved["cond"], g, 0.0), a._data.shape),
+                   lambda g, o, a, b: _unbroadcast_np(np.where(o._saved["cond"], 0.0, g), b._data.shape)))
 
 # --- elementwise unary ---
-neg = defop("neg", np.negative, lambda g, o, a: neg(g), dunders=("__neg__",))               # d(-a) = -da
-exp = defop("exp", np.exp, lambda g, o, a: mul(g, o), method=True)                          # d e^a = e^a da
-log = defop("log", np.log, lambda g, o, a: div(g, a), method=True)                          # d log a = da / a
-log1p = defop("log1p", np.log1p, lambda g, o, a: div(g, add(a, _c(1.0, a))), method=True)  # da / (1+a)
-sqrt = defop("sqrt", np.sqrt, lambda g, o, a: div(g, mul(o, _c(2.0, o))), method=True)     # da / (2√a)
+neg = defop("neg", np.negative, lambda g, o, a: neg(g), dunders=("__neg__",),               # d(-a) = -da
+            raw=(lambda g, o, a: -g,))
+exp = defop("exp", np.exp, lambda g, o, a: mul(g, o), method=True,                          # d e^a = e^a da
+            raw=(lambda g, o, a: g * o._data,))
+log = defop("log", np.log, lambda g, o, a: div(g, a), method=True,                          # d log a = da / a
+            raw=(lambda g, o, a: g / a._data,))
+log1p = defop("log1p", np.log1p, lambda g, o, a: div(g, add(a, _c(1.0, a))), method=True,  # da / (1+a)
+              raw=(lambda g, o, a: g / (a._data + 1.0),))
+sqrt = defop("sqrt", np.sqrt, lambda g, o, a: div(g, mul(o, _c(2.0, o))), method=True,     # da / (2√a)
+             raw=(lambda g, o, a: g / (o._data * 2.0),))
 abs = defop("abs", np.abs, lambda g, o, a: mul(g, _const(np.sign(a._data))),                # sign(a) da
-            method=True, dunders=("__abs__",))
-tanh = defop("tanh", np.tanh, lambda g, o, a: tanh_grad(g, o), method=True)               # (1 - tanh²) da
+            method=True, dunders=("__abs__",), raw=(lambda g, o, a: g * np.sign(a._data),))
+tanh = defop("tanh", np.tanh, lambda g, o, a: tanh_grad(g, o), method=True,               # (1 - tanh²) da
+             raw=(lambda g, o, a: _tanh_grad_np(g, o._data),))
 # σ(a) = 1 / (1 + e^(-a)), computed without overflow for large |a|; dσ = σ(1-σ) da
-sigmoid = defop("sigmoid", lambda x: _sigmoid_np(x), lambda g, o, a: sigmoid_grad(g, o), method=True)
-relu = defop("relu", lambda x: np.maximum(x, 0), lambda g, o, a: relu_grad(g, a), method=True)  # [a > 0] da
+sigmoid = defop("sigmoid", lambda x: _sigmoid_np(x), lambda g, o, a: sigmoid_grad(g, o), method=True,
+                raw=(lambda g, o, a: _sigmoid_grad_np(g, o._data),))
+relu = defop("relu", lambda x: np.maximum(x, 0), lambda g, o, a: relu_grad(g, a), method=True,  # [a > 0] da
+             raw=(lambda g, o, a: _relu_grad_np(g, a._data),))
 # the error function (exact, via math.erf; used by the exact GELU); d erf = 2/√π e^(-a²) da
 erf = defop("erf", lambda x: _erf_np(x).astype(x.dtype, copy=False),
-            lambda g, o, a: mul(g, mul(exp(neg(mul(a, a))), _c(2.0 / math.sqrt(math.pi), a))), method=True)
+            lambda g, o, a: mul(g, mul(exp(neg(mul(a, a))), _c(2.0 / math.sqrt(math.pi), a))), method=True,
+            raw=(lambda g, o, a: g * (np.exp(-(a._data * a._data)) * (2.0 / math.sqrt(math.pi))),))
 # d clip(a, lo, hi) = [lo <= a <= hi] da
 clip = defop("clip", lambda a, lo, hi: np.clip(a, lo, hi),
              lambda g, o, a: mul(g, _mask(_inside(a._data, o.saved["lo"], o.saved["hi"]), g.dtype)),
-             frontend=custom(A.clip_args), method=True)
+             frontend=custom(A.clip_args), method=True,
+             raw=(lambda g, o, a: g * _inside(a._data, o._saved["lo"], o._saved["hi"]),))
 # a cast: the gradient is cast back (a replay for finite differences stays in float64)
 astype = defop("astype", lambda a, dtype: a.astype(dtype), lambda g, o, a: astype(g, a.dtype),
-               frontend=custom(A.astype_args), method=True, replay=lambda node, parents: parents[0])
+               frontend=custom(A.astype_args), method=True, replay=lambda node, parents: parents[0],
+               raw=(lambda g, o, a: g.astype(a._data.dtype),))
 
 # --- reductions: axis=None or int or tuple, keepdims; saved: axes (sorted), keepdims ---
 # d sum(a) = broadcast(g); d mean(a) = broadcast(g) / n
 sum = defop("sum", lambda x, axes, keepdims: np.add.reduce(x, axis=axes, keepdims=keepdims),
             lambda g, o, a: _expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
-            frontend=reduction(empty_ok=True), method=True)
+            frontend=reduction(empty_ok=True), method=True,
+            raw=(lambda g, o, a: _expand_back_np(g, o, a),))
 mean = defop("mean", lambda x, axes, keepdims: np.mean(x, axis=axes, keepdims=keepdims),
              lambda g, o, a: div(_expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
                                  _count(a.shape, o.saved["axes"])),
-             frontend=reduction(empty_ok=False), method=True)
+             frontend=reduction(empty_ok=False), method=True,
+             raw=(lambda g, o, a: _expand_back_np(g, o, a) / _count(a._data.shape, o._saved["axes"]),))
 # d max(a): the gradient goes to the maximal element(s), split evenly between ties.
 max = defop("max", lambda x, axes, keepdims: np.maximum.reduce(x, axis=axes, keepdims=keepdims),
-            lambda g, o, a: _extreme_vjp(g, o, a), frontend=reduction(empty_ok=False), method=True)
+            lambda g, o, a: _extreme_vjp(g, o, a), frontend=reduction(empty_ok=False), method=True,
+            raw=(lambda g, o, a: _expand_back_np(g, o, a) * _extreme_share(o, a, g.dtype),))
 min = defop("min", lambda x, axes, keepdims: np.minimum.reduce(x, axis=axes, keepdims=keepdims),
-            lambda g, o, a: _extreme_vjp(g, o, a), frontend=reduction(empty_ok=False), method=True)
+            lambda g, o, a: _extreme_vjp(g, o, a), frontend=reduction(empty_ok=False), method=True,
+            raw=(lambda g, o, a: _expand_back_np(g, o, a) * _extreme_share(o, a, g.dtype),))
 # logsumexp(a) = m + log Σ e^(a-m), m = max(a): stable for |a| ~ 1e4; d/da = softmax(a) over the axes.
 # (Not exp(a - logsumexp(a)): in float32 at |a| ~ 1e4 the rounding of logsumexp costs 3 digits.)
 logsumexp = defop("logsumexp", lambda x, axes, keepdims: _logsumexp_np(x, axes, keepdims),
                   lambda g, o, a: mul(_expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
                                       _softmax_over(a, o.saved["axes"])),
-                  frontend=reduction(empty_ok=False), method=True)
+                  frontend=reduction(empty_ok=False), method=True,
+                  raw=(lambda g, o, a: _expand_back_np(g, o, a) * _softmax_over_np(a._data, o._saved["axes"]),))
 # log_softmax(a) = a - logsumexp(a) along one axis; VJP: g - softmax(a) Σ g
 log_softmax = defop("log_softmax", lambda x, axes: _log_softmax_np(x, axes),
                     lambda g, o, a: sub(g, mul(exp(o), _sum_over(g, o.saved["axes"], True))),
-                    frontend=along_axis, method=True)
+                    frontend=along_axis, method=True,
+                    raw=(lambda g, o, a: g - np.exp(o._data) * np.add.reduce(g, axis=o._saved["axes"], keepdims=True),))
 # softmax(a) = e^(a - max a) / Σ e^(a - max a), never overflows; VJP: s ⊙ (g - Σ g s)
 softmax = defop("softmax", lambda x, axes: _softmax_np(x, axes),
                 lambda g, o, a: mul(o, sub(g, _sum_over(mul(g, o), o.saved["axes"], True))),
-                frontend=along_axis, method=True)
+                frontend=along_axis, method=True,
+                raw=(lambda g, o, a: o._data * (g - np.add.reduce(g * o._data, axis=o._saved["axes"], keepdims=True)),))
 
 # --- matrix product: d(A B) = dA B + A dB => gA = g Bᵀ, gB = Aᵀ g (summed over broadcast batch axes) ---
 # (VJPs make products of transposed operands: ta/tb, saved only when set, transpose a/b in the forward)
 matmul = defop("matmul", lambda a, b, ta=False, tb=False: np.matmul(_t(a) if ta else a, _t(b) if tb else b),
                lambda g, o, a, b: _matmul_vjp(0, g, o, a, b), lambda g, o, a, b: _matmul_vjp(1, g, o, a, b),
-               frontend=custom(A.matmul_args, saves=False), method=True, dunders=("__matmul__", "__rmatmul__"))
+               frontend=custom(A.matmul_args, saves=False), method=True, dunders=("__matmul__", "__rmatmul__"),
+               raw=(lambda g, o, a, b: _matmul_vjp_np(0, g, o, a._data, b._data),
+                    lambda g, o, a, b: _matmul_vjp_np(1, g, o, a._data, b._data)))
 
 # --- shapes: the gradient is moved back into the input's layout ---
 reshape = defop("reshape", lambda x, shape: _reshape_np(x, shape), lambda g, o, a: _reshape_to(g, a.shape),
                 frontend=custom(A.reshape_args), method=True,
-                replay=lambda node, parents: reshape(parents[0], node.shape))
+                replay=lambda node, parents: reshape(parents[0], node.shape),
+                raw=(lambda g, o, a: g.reshape(a._data.shape),))
 permute = defop("permute", lambda x, axes: x.transpose(axes),
-                lambda g, o, a: _permute_to(g, tuple([int(i) for i in np.argsort(o.saved["axes"])])),
-                frontend=custom(A.permute_args), method=True)
+                lambda g, o, a: _permute_to(g, _inverse(o.saved["axes"])),
+                frontend=custom(A.permute_args), method=True,
+                raw=(lambda g, o, a: g.transpose(_inverse(o._saved["axes"])),))
 expand = defop("expand", lambda x, shape: np.broadcast_to(x, shape), lambda g, o, a: unbroadcast(g, a.shape),
                frontend=custom(A.expand_args), method=True,
-               replay=lambda node, parents: expand(parents[0], node.shape))
+               replay=lambda node, parents: expand(parents[0], node.shape),
+               raw=(lambda g, o, a: _unbroadcast_np(g, a._data.shape),))
 
 # --- indexing: getitem's gradient is scattered back into zeros (adding at repeated indices);
 # scatter_add is getitem's adjoint, so its own VJP is getitem again ---
 getitem = defop("getitem", lambda x, index: _getitem_np(x, index),
                 lambda g, o, a: scatter_add(g, a.shape, o.saved["index"]),
-                frontend=custom(A.getitem_args), dunders=("__getitem__",))
+                frontend=custom(A.getitem_args), dunders=("__getitem__",),
+                raw=(lambda g, o, a: _scatter_add_np(g, a._data.shape, o._saved["index"]),))
 scatter_add = defop("scatter_add", lambda x, shape, index: _scatter_add_np(x, shape, index),
-                    lambda g, o, a: getitem(g, o.saved["index"]), frontend=custom(A.scatter_add_args))
+                    lambda g, o, a: getitem(g, o.saved["index"]), frontend=custom(A.scatter_add_args),
+                    raw=(lambda g, o, a: _getitem_np(g, o._saved["index"]),))
 
 # --- joining: each input gets its slice of the gradient back ---
 concatenate = defop("concatenate", lambda *xs, axis, offsets: np.concatenate(xs, axis=axis),
                     each=lambda i, g, o, *ps: getitem(g, _slice_along(g.ndim, o.saved["axis"], o.saved["offsets"], i)),
-                    frontend=custom(A.concatenate_args))
+                    frontend=custom(A.concatenate_args),
+                    raw=lambda i, g, o, *ps: g[_slice_along(g.ndim, o._saved["axis"], o._saved["offsets"], i)])
 stack = defop("stack", lambda *xs, axis: np.stack(xs, axis=axis),
               each=lambda i, g, o, *ps: getitem(g, (slice(None),) * o.saved["axis"] + (i,)),
-              frontend=custom(A.stack_args))
+              frontend=custom(A.stack_args),
+              raw=lambda i, g, o, *ps: g[(slice(None),) * o._saved["axis"] + (i,)])
 
-# --- fused gradient rules: the VJPs above as one node each, themselves differentiable ---
+# --- fused gradient rules: the VJPs above as one node each, themselves differentiable; their
+# forwards are the raw rules of tanh, sigmoid, relu and div ---
 # tanh_grad(g, y) = g (1 - y²): tanh's VJP given its output y
-tanh_grad = defop("tanh_grad", lambda g, y: g * (1 - y * y),
+tanh_grad = defop("tanh_grad", lambda g, y: _tanh_grad_np(g, y),
                   lambda gg, o, g, y: unbroadcast(tanh_grad(gg, y), g.shape),
-                  lambda gg, o, g, y: unbroadcast(mul(mul(gg, g), mul(y, _c(-2.0, y))), y.shape), frontend=binary)
+                  lambda gg, o, g, y: unbroadcast(mul(mul(gg, g), mul(y, _c(-2.0, y))), y.shape), frontend=binary,
+                  raw=(lambda gg, o, g, y: _unbroadcast_np(_tanh_grad_np(gg, y._data), g._data.shape),
+                       lambda gg, o, g, y: _unbroadcast_np((gg * g._data) * (y._data * -2.0), y._data.shape)))
 # sigmoid_grad(g, y) = g y (1 - y): sigmoid's VJP given its output y
-sigmoid_grad = defop("sigmoid_grad", lambda g, y: g * (y * (1 - y)),
+sigmoid_grad = defop("sigmoid_grad", lambda g, y: _sigmoid_grad_np(g, y),
                      lambda gg, o, g, y: unbroadcast(sigmoid_grad(gg, y), g.shape),
                      lambda gg, o, g, y: unbroadcast(mul(mul(gg, g), sub(_c(1.0, y), mul(y, _c(2.0, y)))), y.shape),
-                     frontend=binary)
+                     frontend=binary,
+                     raw=(lambda gg, o, g, y: _unbroadcast_np(_sigmoid_grad_np(gg, y._data), g._data.shape),
+                          lambda gg, o, g, y: _unbroadcast_np((gg * g._data) * (1.0 - y._data * 2.0), y._data.shape)))
 # relu_grad(g, a) = g [a > 0]: relu's VJP; a enters only through the mask (derivative 0), so it is
 # saved (as x, its array), not a parent
-relu_grad = defop("relu_grad", lambda g, x: g * (x > 0), lambda gg, o, g: relu_grad(gg, o.saved["x"]),
-                  frontend=custom(A.relu_grad_args))
+relu_grad = defop("relu_grad", lambda g, x: _relu_grad_np(g, x),
+                  lambda gg, o, g: unbroadcast(relu_grad(gg, o.saved["x"]), g.shape),
+                  frontend=custom(A.relu_grad_args),
+                  raw=(lambda gg, o, g: _unbroadcast_np(_relu_grad_np(gg, o._saved["x"]), g._data.shape),))
 # div_grad_b(g, y, b) = -g y / b: div's VJP for its divisor b, given its output y = a / b
-div_grad_b = defop("div_grad_b", lambda g, y, b: -(g * y) / b,
+div_grad_b = defop("div_grad_b", lambda g, y, b: _div_grad_b_np(g, y, b),
                    lambda gg, o, g, y, b: unbroadcast(div_grad_b(gg, y, b), g.shape),
                    lambda gg, o, g, y, b: unbroadcast(div_grad_b(gg, g, b), y.shape),
                    lambda gg, o, g, y, b: unbroadcast(div(div(mul(mul(gg, g), y), b), b), b.shape),
-                   frontend=custom(A.div_grad_b_args, saves=False))
+                   frontend=custom(A.div_grad_b_args, saves=False),
+                   raw=(lambda gg, o, g, y, b: _unbroadcast_np(_div_grad_b_np(gg, y._data, b._data), g._data.shape),
+                        lambda gg, o, g, y, b: _unbroadcast_np(_div_grad_b_np(gg, g._data, b._data), y._data.shape),
+                        lambda gg, o, g, y, b: _unbroadcast_np((gg * g._data) * y._data / b._data / b._data,
+                                                               b._data.shape)))
 
 # === end of the table ===========================================================================
 
@@ -203,6 +274,23 @@ def _sigmoid_np(x: np.ndarray) -> np.ndarray:
 
 
 _erf_np = np.vectorize(math.erf, otypes=[np.float64])
+
+
+# The fused rules' forwards, which are also the raw rules of tanh, sigmoid, relu and div.
+def _tanh_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return g * (1 - y * y)
+
+
+def _sigmoid_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return g * (y * (1 - y))
+
+
+def _relu_grad_np(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return g * (x > 0)
+
+
+def _div_grad_b_np(g: np.ndarray, y: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return -(g * y) / b
 
 
 def _shifted(x: np.ndarray, axes: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
@@ -301,10 +389,24 @@ def unbroadcast(g: Tensor, shape: Tuple[int, ...]) -> Tensor:
         return g
     if len(shape) > len(gs) or broadcast_shape("unbroadcast", shape, gs) != gs:
         raise ValueError(f"unbroadcast: a gradient of shape {gs} cannot be summed down to shape {shape}")
-    lead = len(gs) - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gs[i + lead] != 1)
+    axes = _broadcast_axes(gs, shape)
     out = _sum_over(g, axes, True) if axes else g
     return _reshape_to(out, shape)
+
+
+def _broadcast_axes(gs: Tuple[int, ...], shape: Tuple[int, ...]) -> Tuple[int, ...]:
+    """The axes of a gradient of shape ``gs`` to sum so that it fits ``shape`` (which broadcast to ``gs``)."""
+    lead = len(gs) - len(shape)
+    return tuple(range(lead)) + tuple([i + lead for i, n in enumerate(shape) if n == 1 and gs[i + lead] != 1])
+
+
+def _unbroadcast_np(g: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+    """:func:`unbroadcast` of an array (the raw rules' one helper): the same sums, no node."""
+    gs = g.shape
+    if gs == shape:
+        return g
+    axes = _broadcast_axes(gs, shape)
+    return (np.add.reduce(g, axis=axes, keepdims=True) if axes else g).reshape(shape)
 
 
 def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepdims: bool) -> Tensor:
@@ -312,6 +414,14 @@ def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepd
     if not keepdims:
         g = _reshape_to(g, _keepdims_shape(shape, axes))
     return _expand_to(g, shape)
+
+
+def _expand_back_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
+    """:func:`_expand_back` of an array, undoing the reduction ``o`` of ``a`` (a read-only view)."""
+    shape, saved = a._data.shape, o._saved
+    if not saved["keepdims"]:
+        g = g.reshape(_keepdims_shape(shape, saved["axes"]))
+    return g if g.shape == shape else np.broadcast_to(g, shape)
 
 
 # The four helpers below build exactly the node that sum/reshape/expand/permute would, for
@@ -345,11 +455,19 @@ def _permute_to(t: Tensor, axes: Tuple[int, ...]) -> Tensor:
 
 def _pow_base_vjp(g: Tensor, a: Tensor, b: Tensor) -> Tensor:
     e = sub(b, _c(1.0, b))
-    if (b._data == 0).any():  # the method skips np.any's Python wrapper (this runs on every square's VJP)
+    if (b._data == 0).any():  # (raw rule: _pow_exponent)  # the method skips np.any's Python wrapper (this runs on every square's VJP)
         # a^0 is the constant 1, derivative 0, also at a == 0 where b a^(b-1) would be 0 * inf:
         # any finite exponent there gives b a^e = 0 without the nan.
         e = where(eq(b, 0.0), 1.0, e)
     return unbroadcast(mul(g, mul(b, pow(a, e))), a.shape)
+
+
+def _pow_exponent(b: np.ndarray) -> np.ndarray:
+    """The exponent ``b - 1`` of the raw rule for the base, 1 where ``b == 0`` (as in :func:`_pow_base_vjp`)."""
+    e = b - 1.0
+    if (b == 0).any():
+        e = np.where(b == 0, 1.0, e)
+    return e
 
 
 def _log_base(a: Tensor) -> Tensor:
@@ -358,12 +476,19 @@ def _log_base(a: Tensor) -> Tensor:
     return log(safe)
 
 
+def _log_base_np(a: np.ndarray) -> np.ndarray:
+    return np.log(np.where(a == 0, 1.0, a) if (a == 0).any() else a)
+
+
 def _max_mask(a: Tensor, b: Tensor, o: Tensor, first: bool) -> Tensor:
-    # 1 where this input won, 1/2 on ties (the subgradient PyTorch uses), in the output's shape.
+    return _const(np.broadcast_to(_max_mask_np(a, b, o, first), o.shape))
+
+
+def _max_mask_np(a: Tensor, b: Tensor, o: Tensor, first: bool) -> np.ndarray:
+    # 1 where this input won, 1/2 on ties (the subgradient PyTorch uses); broadcasts to the output's shape.
     mine, other = (a._data, b._data) if first else (b._data, a._data)
-    m = (mine == o._data).astype(o.dtype)
-    m = m - o.dtype.type(0.5) * (mine == other)
-    return _const(np.broadcast_to(m, o.shape))
+    m = (mine == o._data).astype(o._data.dtype)
+    return m - o._data.dtype.type(0.5) * (mine == other)
 
 
 def _inside(x: np.ndarray, lo, hi) -> np.ndarray:
@@ -383,11 +508,16 @@ def _count(shape: Tuple[int, ...], axes: Tuple[int, ...]) -> float:
 
 
 def _extreme_vjp(g: Tensor, o: Tensor, a: Tensor) -> Tensor:
-    axes, keepdims = o.saved["axes"], o.saved["keepdims"]
+    share = _extreme_share(o, a, g.dtype)
+    return mul(_expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]), _const(share))
+
+
+def _extreme_share(o: Tensor, a: Tensor, dtype: np.dtype) -> np.ndarray:
+    """For max/min ``o`` of ``a``: each element's share of the gradient (1/k for k tied winners, else 0)."""
+    axes, keepdims = o._saved["axes"], o._saved["keepdims"]
     o_kd = o._data if keepdims else o._data.reshape(_keepdims_shape(a.shape, axes))
     hit = a._data == o_kd
-    share = hit / hit.sum(axis=axes, keepdims=True)
-    return mul(_expand_back(g, a.shape, axes, keepdims), _const(share.astype(g.dtype)))
+    return (hit / hit.sum(axis=axes, keepdims=True)).astype(dtype)
 
 
 def _softmax_over(a: Tensor, axes: Tuple[int, ...]) -> Tensor:
@@ -403,7 +533,17 @@ def _softmax_over(a: Tensor, axes: Tuple[int, ...]) -> Tensor:
     for ax in axes:
         n *= a.shape[ax]
     s = reshape(softmax(reshape(p, p.shape[:len(keep)] + (n,)), axis=-1), p.shape)
-    return permute(s, tuple(int(i) for i in np.argsort(perm))) if p is not a else s
+    return permute(s, _inverse(perm)) if p is not a else s
+
+
+def _softmax_over_np(x: np.ndarray, axes: Tuple[int, ...]) -> np.ndarray:
+    """:func:`_softmax_over` of an array (NumPy reduces over several axes at once)."""
+    return _softmax_np(x, axes) if axes else np.ones_like(x)
+
+
+def _inverse(perm: Tuple[int, ...]) -> Tuple[int, ...]:
+    """The permutation that undoes ``perm``."""
+    return tuple([int(i) for i in np.argsort(perm)])
 
 
 def _t(x: np.ndarray) -> np.ndarray:
@@ -442,6 +582,31 @@ def _matmul_vector_vjp(which: int, g: Tensor, a: Tensor, b: Tensor) -> Tensor:
     if which == 0:
         return _reshape_to(unbroadcast(_mm(g2, b2, False, True), a2.shape), a.shape)
     return _reshape_to(unbroadcast(_mm(a2, g2, True, False), b2.shape), b.shape)
+
+
+def _matmul_vjp_np(which: int, g: np.ndarray, o: Tensor, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`_matmul_vjp` on arrays: the same products, without nodes."""
+    s = o._saved
+    ta, tb = (s["ta"], s["tb"]) if s else (False, False)
+    if a.ndim == 1 or b.ndim == 1:
+        return _matmul_vector_vjp_np(which, g, a, b)
+    if which == 0:
+        return _unbroadcast_np(np.matmul(_t(b) if tb else b, _t(g)) if ta else np.matmul(g, b if tb else _t(b)),
+                               a.shape)
+    return _unbroadcast_np(np.matmul(_t(g), _t(a) if ta else a) if tb else np.matmul(a if ta else _t(a), g), b.shape)
+
+
+def _matmul_vector_vjp_np(which: int, g: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    g2 = np.asarray(g)
+    if a.ndim == 1:
+        g2 = np.expand_dims(g2, -1 if b.ndim == 1 else -2)
+    if b.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    if which == 0:
+        return _unbroadcast_np(np.matmul(g2, _t(b2)), a2.shape).reshape(a.shape)
+    return _unbroadcast_np(np.matmul(_t(a2), g2), b2.shape).reshape(b.shape)
 
 
 def _slice_along(ndim: int, axis: int, offsets: Tuple[int, ...], i: int) -> Tuple[slice, ...]:
