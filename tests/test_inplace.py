@@ -308,3 +308,21 @@ def test_a_detached_view_that_is_copied_on_write_does_not_bump_its_source():
     assert x.data.tolist() == [0.0, 1.0, 2.0, 3.0]
     y.backward()
     assert x.grad.tolist() == [0.0, 2.0, 4.0, 6.0]
+
+
+def test_optimizer_step_and_variable_assign_reach_tensors_detached_from_the_parameter():
+    """An optimizer step and ``Variable.assign_add`` change the parameter's array in place, which a
+    tensor detached from it shares: ops that used the detached tensor are refused too."""
+    w = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    opt = tl.SGD([w], learning_rate=0.1)
+    x = tl.Tensor(np.array([1.0, 1.0]), requires_grad=True)
+    y = (w.detach() * x).sum()
+    (w * w).sum().backward()
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+    v = tl.Variable([1.0, 2.0])
+    y = (v.detach() * x).sum()
+    v.assign_add([1.0, 1.0])
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()

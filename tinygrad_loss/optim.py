@@ -38,6 +38,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import numpy as np
 
 from . import _validate as V
+from . import inplace as _inplace
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -337,6 +338,8 @@ class Optimizer:
                     w -= w * self.weight_decay * lr
                 self.update(w, g, st, lr)
                 p._version += 1  # an in-place change: a graph that used p can no longer be differentiated
+                if _inplace._ALIASES:  # nor one that used a tensor detached from p (same data)
+                    _inplace._bump_aliases(p)
         self.iterations += 1
 
     def update(self, w: np.ndarray, g: np.ndarray, state: Dict[str, np.ndarray], lr: float) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import _validate as V, creation, ops
+from . import _validate as V, creation, inplace, ops
 from .autograd import enable_grad, grad, no_grad
 from .tensor import Tensor
 
@@ -98,8 +98,9 @@ class Variable(Tensor):
 
 
 def _changed(t: Tensor) -> None:
-    """Count an in-place change of ``t`` (the engine then refuses a backward through ops that used it)."""
-    t._version += 1
+    """Count an in-place change of ``t`` (the engine then refuses a backward through ops that used it,
+    or used a tensor detached from it)."""
+    inplace.bump_version(t)
 
 
 def constant(value: Any, dtype: Any = None, shape: Any = None, name: Optional[str] = None) -> Tensor:
