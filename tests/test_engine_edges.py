@@ -187,16 +187,20 @@ def test_grad_results_never_share_an_array_with_an_explicit_seed(seed):
 
 def test_a_seed_that_requires_grad_gives_detached_gradients():
     """Without ``create_graph`` the gradients are plain values even when the given seed is itself
-    a tensor that requires a gradient. Mutant in ``_as_grad_of``: ``g = None`` instead of ``g.detach()``."""
-    a = tl.Tensor([1.0, 2.0], requires_grad=True)
-    b = tl.Tensor([3.0, 4.0], requires_grad=True)
+    a tensor that requires a gradient. Mutants: in ``_as_grad_of``, ``g = None`` instead of ``g.detach()``;
+    in ``_storer``, the detach skipped (``g.requires_grad and create_graph``)."""
+    a = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)       # all float64: no cast on the way
+    b = tl.Tensor(np.array([3.0, 4.0]), requires_grad=True)
     v = tl.Tensor(np.array([0.5, 2.0]), requires_grad=True)
     ga, gb = tl.grad(a + b, [a, b], grad_outputs=v)
     for g in (ga, gb):
         assert not g.requires_grad
         np.testing.assert_array_equal(g.data, [0.5, 2.0])
-    (a - b).backward(gradient=v)
+    y = a - b
+    y.backward(gradient=v)
     assert not a.grad.requires_grad and not b.grad.requires_grad
+    assert not y.grad.requires_grad                   # the intermediate's .grad too (it keeps v's values)
+    np.testing.assert_array_equal(y.grad.data, [0.5, 2.0])
     np.testing.assert_array_equal(a.grad.data, [0.5, 2.0])
     np.testing.assert_array_equal(b.grad.data, [-0.5, -2.0])
 
@@ -260,3 +264,62 @@ _x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
 
 def _y():
     return (_x * _x).sum()
+
+
+def test_is_grad_enabled_answers_a_bool_under_no_grad_in_both_spellings():
+    """``is_grad_enabled()`` returns ``False`` (not merely something falsy) under ``with no_grad()`` and
+    inside a ``@no_grad`` function, and ``True`` again after. Mutants: ``_GradMode(None)`` for either."""
+    seen = []
+
+    @tl.no_grad
+    def inside():
+        seen.append(tl.is_grad_enabled())
+
+    with tl.no_grad():
+        seen.append(tl.is_grad_enabled())
+    inside()
+    seen.append(tl.is_grad_enabled())
+    assert seen == [False, False, True] and all(type(s) is bool for s in seen)
+
+
+def test_unused_input_error_says_how_to_get_none():
+    """Mutant: the message of ``grad``'s unused-input error changed."""
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    u = tl.Tensor(np.array([3.0]), requires_grad=True)
+    with pytest.raises(RuntimeError) as info:
+        tl.grad((x * x).sum(), [x, u])
+    assert str(info.value) == ("grad: one of the inputs was not used to compute the outputs; pass allow_unused=True "
+                               "to get None for it")
+
+
+def test_create_graph_keeps_a_leaf_gradient_that_arrives_as_a_view_differentiable():
+    """With ``create_graph`` a leaf's first ``.grad`` is the recorded gradient itself, even when its array
+    is a view (here reshape's): copying it to own the memory would cut it from the graph. For
+    y = Σ reshape(x) ⊙ w: dy/dx = w (flattened), and d(Σ dy/dx ⊙ c)/dw = c.
+    Mutant in ``_storer``: ``not create_graph or t.grad is None`` (the copy made under create_graph)."""
+    x = tl.Tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    w = tl.Tensor(np.array([[0.5, -1.0], [2.0, 3.0]]), requires_grad=True)
+    (x.reshape(2, 2) * w).sum().backward(create_graph=True)
+    np.testing.assert_array_equal(x.grad.data, [0.5, -1.0, 2.0, 3.0])
+    assert x.grad.requires_grad
+    c = np.array([1.0, 10.0, 100.0, 1000.0])
+    w.grad = None
+    (x.grad * tl.Tensor(c)).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, c.reshape(2, 2))
+
+
+@pytest.mark.parametrize("bad", ["a/b", "", 3])
+def test_a_name_scope_renamed_after_construction_is_checked_on_entry(bad):
+    """``name_scope(...).name`` can be reassigned; entering checks it again, as the constructor does, and
+    leaves the current scope alone. Mutants in ``_NameScope.__enter__``: the '/' test, the empty-name
+    test or the message broken."""
+    scope = tl.name_scope("block")
+    scope.name = bad
+    with pytest.raises(ValueError) as info:
+        with scope:
+            pass
+    assert str(info.value) == f"name_scope: expected a non-empty name without '/', got {bad!r}"
+    assert tl.current_scope() == ""
+    scope.name = "ok"
+    with scope as inside:
+        assert inside == "ok" == tl.current_scope()
