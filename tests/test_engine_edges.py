@@ -1,6 +1,8 @@
 """Engine entry points at their edges (trace_backward, grad, backward): tests written for the
 mutants mutmut left alive in tinygrad_loss/autograd.py (issue 19). Expected gradients are NumPy
 formulas; each test names the kind of mutant it kills."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -323,3 +325,82 @@ def test_a_name_scope_renamed_after_construction_is_checked_on_entry(bad):
     scope.name = "ok"
     with scope as inside:
         assert inside == "ok" == tl.current_scope()
+
+
+def _fan_in_graph():
+    """x (float32) and w (float64); u = x * w is used twice: z = Σ (u² + 3 u). dz/du = 2u + 3,
+    dz/dx = (2u + 3) w (cast to float32), dz/dw = (2u + 3) x."""
+    x = tl.Tensor(np.array([1.0, -2.0], dtype=np.float32), requires_grad=True)
+    w = tl.Tensor(np.array([0.5, 3.0]), requires_grad=True)
+    u = x * w
+    z = (u * u + u * 3.0).sum()
+    uu = np.array([0.5, -6.0])
+    return x, w, u, z, 2 * uu + 3, (2 * uu + 3) * np.array([0.5, 3.0]), (2 * uu + 3) * np.array([1.0, -2.0])
+
+
+@pytest.mark.parametrize("anomaly", [False, True])
+def test_first_order_gradients_with_fan_in_and_mixed_dtypes(anomaly):
+    """The same gradients on both first-order paths (plain, and the Tensor-rule loop ``detect_anomaly()``
+    takes): fan-in summed, each leaf's gradient in its own dtype, intermediates' gradients plain
+    arrays, the graph released after. Mutants in ``_propagate``/``_run_on_arrays``/``_run_on_tensors``/
+    ``_storer``: the path chosen wrongly, a fan-in term overwritten, the cast or the release skipped."""
+    x, w, u, z, gu, gx, gw = _fan_in_graph()
+    with (tl.detect_anomaly() if anomaly else contextlib.nullcontext()):
+        z.backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64 and u.grad.dtype == np.float64
+    np.testing.assert_allclose(u.grad.data, gu, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, gx, rtol=1e-6)
+    np.testing.assert_allclose(w.grad.data, gw, rtol=1e-7)
+    for t in (x, w, u, z):
+        assert type(t.grad.data) is np.ndarray and not t.grad.requires_grad
+    assert z.grad.item() == 1.0
+    with pytest.raises(tl.GraphReleasedError):
+        z.backward()
+    x, w, u, z, gu, gx, gw = _fan_in_graph()
+    with (tl.detect_anomaly() if anomaly else contextlib.nullcontext()):
+        rx, rw = tl.grad(z, [x, w], retain_graph=True)
+        z.backward(retain_graph=True)              # retained: a second pass works
+        z.backward()                               # and a third, which accumulates
+    assert rx.dtype == np.float32 and rw.dtype == np.float64
+    np.testing.assert_allclose(rx.data, gx, rtol=1e-6)
+    np.testing.assert_allclose(rw.data, gw, rtol=1e-7)
+    np.testing.assert_allclose(w.grad.data, 2 * gw, rtol=1e-7)
+
+
+def test_scalar_intermediate_gradients_are_arrays():
+    """For 0-d tensors NumPy arithmetic returns scalars (np.float64), not arrays; every ``.grad`` still
+    holds an ndarray, writable for leaves. Mutant in ``_storer``: the ``np.asarray`` for intermediates dropped."""
+    a = tl.Tensor(np.float64(2.0), requires_grad=True)
+    b = tl.exp(a)
+    c = b * b                                      # dc/db = 2b, dc/da = 2 e^(2a)
+    c.backward()
+    for t in (a, b, c):
+        assert type(t.grad.data) is np.ndarray and t.grad.data.shape == ()
+    assert a.grad.data.flags.writeable
+    np.testing.assert_allclose(b.grad.item(), 2 * np.exp(2.0), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.item(), 2 * np.exp(4.0), rtol=1e-12)
+
+
+def test_create_graph_without_intermediate_grads_stores_leaves_only():
+    """Mutant in the recording sink: ``t._op is None or intermediate_grads`` with the flag ignored."""
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * x
+    z = (y * x).sum()                             # x³: dz/dx = 3x²
+    z.backward(create_graph=True, intermediate_grads=False)
+    assert y.grad is None and z.grad is None
+    np.testing.assert_array_equal(x.grad.data, [3.0, 12.0])
+    assert x.grad.requires_grad
+    z.backward(create_graph=True, intermediate_grads=True)   # a second pass adds, and records
+    np.testing.assert_array_equal(x.grad.data, [6.0, 24.0])
+    np.testing.assert_array_equal(y.grad.data, [1.0, 2.0])   # dz/dy = x
+
+
+def test_detect_anomaly_names_the_gradient_rules_op_that_made_the_inf():
+    """Under ``detect_anomaly()`` backward runs the Tensor rules one op at a time, so the error names the
+    op inside sqrt's rule (its ``div`` by 2√x = 0). Mutant in ``_propagate``: the array loop taken
+    under detect_anomaly (only the finished contribution would be reported)."""
+    x = tl.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    s = tl.sqrt(x).sum()
+    with tl.detect_anomaly(), np.errstate(divide="ignore"):
+        with pytest.raises(tl.AnomalyError, match="its gradient rule's 'div' produced"):
+            s.backward()
