@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import math
 import numbers
 import sys
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
@@ -25,7 +26,7 @@ import numpy as np
 
 from . import _validate as V
 from .autograd import STATE
-from .tensor import RELEASED, GraphReleasedError, Tensor, _Tag, get_default_dtype
+from .tensor import RELEASED, GraphReleasedError, Tensor, _Tag, constant, get_default_dtype
 
 __all__ = ["Op", "TensorRulesOnArrays", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
            "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction", "torch_names",
@@ -205,13 +206,41 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
 
 _new_tensor = Tensor.__new__
 
+#: The constants :func:`lift` made from Python numbers, by (number, type, dtype number); cleared when
+#: it holds LIFTED_CACHE_SIZE of them (a loop over many distinct numbers must not grow it forever).
+_LIFTED: Dict[Tuple[Any, type, int], Tensor] = {}
+LIFTED_CACHE_SIZE = 1024
+
+
+def _lift_number(x: Any, tx: type, dt: np.dtype) -> Tensor:
+    """The read-only constant for the Python float/int/bool ``x`` in dtype ``dt``, shared by every use.
+    Keyed by type too (``True``, ``1`` and ``1.0`` are equal keys) and by the text of a zero, because
+    ``0.0 == -0.0`` but ``1 / -0.0`` is ``-inf``; a NaN is never equal to itself, so it is not kept."""
+    key = (x, tx, dt.num) if x or tx is not float else (repr(x), tx, dt.num)
+    t = _LIFTED.get(key)
+    if t is not None and t._data.dtype is dt:
+        return t
+    arr = np.asarray(x, dtype=dt)
+    t = constant(arr)
+    # Not kept: a non-native byte order (a new dtype object each time); a number that overflows the
+    # dtype (NumPy warns at each conversion, and keeps doing so).
+    if x == x and arr.dtype is dt and math.isfinite(arr.item()) == math.isfinite(x):
+        if len(_LIFTED) >= LIFTED_CACHE_SIZE:
+            _LIFTED.clear()
+        _LIFTED[key] = t
+    return t
+
+
 def lift(x: Any, like: Optional[Tensor] = None, op: str = "") -> Tensor:
-    """Make ``x`` a Tensor. Python numbers and integer arrays take the float dtype of ``like``."""
+    """Make ``x`` a Tensor. Python numbers and integer arrays take the float dtype of ``like``; a Python
+    number becomes a shared read-only constant (:func:`_lift_number`)."""
     if isinstance(x, Tensor):
         return x
     dt = like._data.dtype if like is not None and like._data.dtype.kind == "f" else get_default_dtype()
     tx = type(x)  # float/int first: the abstract numbers.Number check costs more than the conversion
-    if tx is float or tx is int or (isinstance(x, numbers.Number) and not isinstance(x, complex)):
+    if tx is float or tx is int or tx is bool:
+        return _lift_number(x, tx, dt)
+    if isinstance(x, numbers.Number) and not isinstance(x, complex):
         return Tensor._wrap(np.asarray(x, dtype=dt))
     if isinstance(x, np.ndarray):
         if x.dtype.kind == "f":

@@ -335,6 +335,72 @@ class Tensor:
     # Operators and op methods (exp, sum, astype...) are bound from the op registry (ops.py / _opkit.py).
 
 
+class _Constant(Tensor):
+    """A Python number an op lifted to a Tensor (the 0.5 of ``y * 0.5``). ``_opkit.lift`` keeps one per
+    (number, type, dtype) and every op that uses that number shares it, so it is read-only: its array
+    is not writeable, it never requires a gradient and has no name, and in-place updates are refused."""
+
+    __slots__ = ()
+
+    @property
+    def requires_grad(self) -> bool:
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag:
+            raise _refuse_constant(self, "requires_grad_", "cannot require a gradient")
+
+    @property
+    def name(self) -> None:
+        return None
+
+    @name.setter
+    def name(self, name: Optional[str]) -> None:
+        if name is not None:
+            raise _refuse_constant(self, "name", "cannot be named")
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        raise _refuse_constant(self, "Tensor.data", "is read-only")
+
+    def _in_place(self, *args: Any) -> None:
+        raise _refuse_constant(self, "in-place update", "is read-only")
+
+    __iadd__ = __isub__ = __imul__ = __itruediv__ = zero_ = fill_ = copy_ = _in_place
+
+
+def _refuse_constant(t: Tensor, who: str, what: str) -> RuntimeError:
+    return RuntimeError(f"{who}: this tensor is the number {t._data.item()!r} that an op turned into a constant; "
+                        f"it is shared by every op that uses the same number, so it {what}. Make a Tensor of "
+                        "your own (Tensor(value, requires_grad=...)) to use instead")
+
+
+def constant(arr: np.ndarray) -> Tensor:
+    """A read-only leaf around ``arr`` (made not writeable), for a number an op lifts (see :class:`_Constant`)."""
+    arr.flags.writeable = False
+    t = _Constant.__new__(_Constant)
+    t._data = arr
+    t.grad = t._op = t._saved = t._pending = None
+    _REQUIRES_GRAD_SLOT.__set__(t, False)
+    t._parents = ()
+    t._tag = ""
+    t._version = 0
+    return t
+
+
+_REQUIRES_GRAD_SLOT = Tensor.__dict__["requires_grad"]
+
+
+def is_lifted_constant(t: Tensor) -> bool:
+    """Whether ``t`` is a number an op lifted (shared by every op that uses it; pictures draw it per use)."""
+    return type(t) is _Constant
+
+
 class _Size(int):
     """``t.size``: the number of elements, which can also be called like PyTorch's ``t.size()``."""
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
-from ..tensor import Tensor, get_default_dtype
+from ..tensor import Tensor, get_default_dtype, is_lifted_constant
 from . import _graph as G
 from . import diagnostics as D
 
@@ -136,19 +136,45 @@ def _lines(lines: Sequence[str], **font) -> str:
         '<BR ALIGN="LEFT"/>'
 
 
+def _drawing_order(roots: Sequence[Tensor]) -> List[Tuple[Tensor, Any, Optional[Tensor]]]:
+    """What the picture draws, each node after its inputs (the order of ``G.collect``): ``(tensor, key,
+    None)`` per tensor (key: its id), except that a number lifted by an op, one constant shared by
+    every op that uses it, is drawn once per use: ``(constant, (consumer id, input position), consumer)``."""
+    order: List[Tuple[Tensor, Any, Optional[Tensor]]] = []
+    seen = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(enumerate(root.parents)))]
+        while stack:
+            node, it = stack[-1]
+            for i, p in it:
+                if is_lifted_constant(p):
+                    order.append((p, (id(node), i), node))
+                elif id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append((p, iter(enumerate(p.parents))))
+                    break
+            else:
+                stack.pop()
+                order.append((node, id(node), None))
+    return order
+
+
 class _Builder:
     def __init__(self, roots: Tuple[Tensor, ...], o: DrawOptions, step: Optional[StepView]):
         self.roots, self.o, self.step = roots, o, step
         self.nodes = G.collect(roots)
-        self.index = {id(t): k for k, t in enumerate(self.nodes)}
+        self.drawn = _drawing_order(roots)
         self.root_ids = {id(r) for r in roots}
         self.cons = G.consumers(self.nodes)
         self.collapser = G.Collapser(o.collapse)
         self.place, self.groups = self._placement()
-        self.group = {id(t): key for key, members in self.groups.items() for t in members}
+        self.group.update((id(t), key) for key, members in self.groups.items() for t in members)
         self.group_ids = {k: f"g{i}" for i, k in enumerate(self.groups)}
-        self.ids = {id(t): self.group_ids[self.group[id(t)]] if id(t) in self.group else f"n{k}"
-                    for k, t in enumerate(self.nodes)}  # the DOT node id drawing each tensor
+        self.ids = {at: self.group_ids[self.group[at]] if at in self.group else f"n{k}"
+                    for k, (t, at, user) in enumerate(self.drawn)}  # the DOT node id drawing each tensor
         self._refuse_too_many_nodes()  # before any expensive work (labels, diagnostics, dot)
         if o.show_grad is None:
             o.show_grad = step is not None or any(t.grad is not None for t in self.nodes)
@@ -157,32 +183,38 @@ class _Builder:
         self._diagnose()
 
     # --- placement: which cluster holds each node, which nodes fold into a collapsed scope ----
-    def _placement(self) -> Tuple[Dict[int, str], Dict[str, List[Tensor]]]:
-        """(id -> the scope path whose cluster holds the drawn node, collapsed scope -> its folded nodes)."""
+    def _placement(self) -> Tuple[Dict[Any, str], Dict[str, List[Tensor]]]:
+        """(drawn node -> the scope path whose cluster holds it, collapsed scope -> its folded nodes); a drawn
+        node is a tensor's id, or (consumer id, input position) for a use of a shared constant."""
         all_scopes = set()
         for s in {t.scope for t in self.nodes if t.scope}:
             parts = G.scope_parts(s)
             all_scopes.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         all_scopes = sorted(all_scopes)
-        place: Dict[int, str] = {}
+        place: Dict[Any, str] = {}
         groups: Dict[str, List[Tensor]] = {}
-        for t in self.nodes:
+        self.group: Dict[Any, str] = {}  # drawn node -> the collapsed scope it folds into
+        for t, at, user in self.drawn:
             scope = G.param_scope(t, all_scopes) if t.is_leaf else t.scope
-            if self.is_const(t):  # the 2 of ``x ** 2`` sits next to its op
+            if user is not None:  # one use of a shared constant: drawn next to the op that uses it
+                scope = user.scope
+            elif self.is_const(t):  # the 2 of ``x ** 2`` sits next to its op
                 users = {c.scope for c, _ in self.cons[id(t)]}
                 scope = users.pop() if len(users) == 1 else scope
             # op results fold into a collapsed scope, and so do the constants only its ops use
             key = self.collapser.key(scope) if not t.is_leaf or self.is_const(t) else None
             if key is not None:
-                groups.setdefault(key, []).append(t)
-                place[id(t)] = key.rsplit("/", 1)[0] if "/" in key else ""
+                if user is None:
+                    groups.setdefault(key, []).append(t)
+                self.group[at] = key
+                place[at] = key.rsplit("/", 1)[0] if "/" in key else ""
             else:
                 k = self.collapser.key(scope)  # a leaf placed inside a folded scope stays outside it
-                place[id(t)] = (k.rsplit("/", 1)[0] if "/" in k else "") if k else scope
+                place[at] = (k.rsplit("/", 1)[0] if "/" in k else "") if k else scope
         return place, groups
 
     def _refuse_too_many_nodes(self) -> None:
-        drawn = sum(1 for t in self.nodes if id(t) not in self.group) + len(self.groups)
+        drawn = sum(1 for t, at, user in self.drawn if at not in self.group) + len(self.groups)
         if drawn > self.o.max_nodes:
             hint = ("pass collapse=True to draw each name scope (loss, layer) as one node, or "
                     "collapse=['Dense', ...] for chosen scopes" if not self.collapser.mode else
@@ -194,9 +226,10 @@ class _Builder:
         """The number of drawn nodes on the longest path (how deep the picture is)."""
         depth: Dict[str, int] = {}
         ids = self.ids
-        for t in self.nodes:  # parents first
-            me = ids[id(t)]
-            d = 1 + max((depth.get(ids[id(p)], 0) for p in t.parents if ids[id(p)] != me), default=0)
+        for t, at, user in self.drawn:  # parents first
+            me = ids[at]
+            d = 1 + max((depth.get(ids[self.use(t, i, p)], 0) for i, p in enumerate(t.parents)
+                         if ids[self.use(t, i, p)] != me), default=0)
             depth[me] = max(depth.get(me, 0), d)
         return max(depth.values(), default=0)
 
@@ -224,6 +257,11 @@ class _Builder:
     # --- ids ---------------------------------------------------------------------------
     def rep(self, t: Tensor) -> str:
         return self.ids[id(t)]
+
+    @staticmethod
+    def use(t: Tensor, i: int, p: Tensor) -> Any:
+        """The drawn node of ``t``'s input ``i`` (``p``): a shared constant is drawn once per use."""
+        return (id(t), i) if is_lifted_constant(p) else id(p)
 
     # --- labels ------------------------------------------------------------------------
     def grad_of(self, t: Tensor) -> Tuple[Optional[np.ndarray], bool]:
@@ -368,9 +406,9 @@ class _Builder:
             and id(t) not in self.root_ids
 
     # --- the whole graph -----------------------------------------------------------------
-    def node_stmt(self, t: Tensor) -> str:
+    def node_stmt(self, t: Tensor, at: Any) -> str:
         P = PALETTE
-        nid = self.rep(t)
+        nid = self.ids[at]
         if self.is_const(t):
             bad = self.anomaly is not None and id(t) in self.anomaly.bad_value
             txt = G.fmt_scalar(t.data.reshape(()).item(), self.o.precision)
@@ -412,9 +450,9 @@ class _Builder:
 
     def build(self) -> List[str]:
         stmts_by_scope: Dict[str, List[str]] = {}
-        for t in self.nodes:
-            if id(t) not in self.group:
-                stmts_by_scope.setdefault(self.place[id(t)], []).append(self.node_stmt(t))
+        for t, at, user in self.drawn:
+            if at not in self.group:
+                stmts_by_scope.setdefault(self.place[at], []).append(self.node_stmt(t, at))
         for key, members in self.groups.items():
             stmts_by_scope.setdefault(self.place[id(members[0])], []).append(self.group_stmt(key, members))
         return self.header() + self.clusters(stmts_by_scope) + self.edges()
@@ -474,12 +512,12 @@ class _Builder:
         """One edge per input of every drawn op; into a folded scope, one per distinct source."""
         P, lines = PALETTE, []
         seen: Set[Tuple[str, str]] = set()
-        for t in self.nodes:
+        for t, at, user in self.drawn:
             if t.is_leaf:
                 continue
             dst = self.rep(t)
-            for p in t.parents:
-                src = self.rep(p)
+            for i, p in enumerate(t.parents):
+                src = self.ids[self.use(t, i, p)]
                 if id(t) in self.group:
                     if src == dst or (src, dst) in seen:
                         continue
