@@ -100,3 +100,180 @@ def test_swapped_arguments_warning_fires_exactly_when_targets_are_soft_and_predi
     assert _order_warnings(monkeypatch, lambda: cce([[1.0, 0.0]], [[1.0, 0.0]])) == []
     assert _order_warnings(monkeypatch, lambda: bce([[0.0], [1.0]], [[1.0], [0.0]])) == []
     assert _order_warnings(monkeypatch, lambda: cce([[0.7, 0.3]], [[1.0, 1.0]])) == []
+
+
+# --- second pass (issue 19): mutants left alive after the Keras 3 losses and the validators landed -------
+
+def test_squeeze_or_expand_follows_keras_rank_rule():
+    """Mutants in ``_fit_rank``: ``and expand_rank_1`` made ``or`` (a rank-2 side expanded instead of the
+    other squeezed), the squeeze on another axis (``+1``, ``-2``) or on every size-1 axis (``None``)."""
+    col, row = tl.Tensor(np.zeros((3, 1))), tl.Tensor(np.zeros(3))
+    a, b = losses.squeeze_or_expand_to_same_rank(col, row)
+    assert (a.shape, b.shape) == ((3, 1), (3, 1))  # the rank-1 side gets the axis
+    a, b = losses.squeeze_or_expand_to_same_rank(col, row, expand_rank_1=False)
+    assert (a.shape, b.shape) == ((3,), (3,))  # Keras: without expand_rank_1 the size-1 axis is squeezed
+    a, b = losses.squeeze_or_expand_to_same_rank(tl.Tensor(np.zeros((1, 4))), tl.Tensor(np.zeros((1, 4, 1))))
+    assert (a.shape, b.shape) == ((1, 4), (1, 4))  # only the trailing axis goes, not the batch axis of 1
+    # what a user sees: (1, 4) targets against (1, 4, 1) predictions are one sample of four features
+    y, p = np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([[[1.5], [2.0], [2.0], [4.0]]])
+    got = losses.MeanSquaredError(reduction="none")(y, p)
+    assert got.shape == (1,)
+    np.testing.assert_allclose(got.numpy(), [np.mean((y - p[..., 0]) ** 2)], rtol=1e-12)
+
+
+def test_user_loss_subclass_is_named_in_snake_case_and_must_define_call():
+    """Mutants: ``_snake``'s pattern or separator changed (the default name of a user's Loss subclass), and
+    ``Loss.call``'s NotImplementedError losing the class name or its text."""
+
+    class SmoothL1Loss(losses.Loss):
+        pass
+
+    assert SmoothL1Loss().name == "smooth_l1_loss"
+    with pytest.raises(NotImplementedError, match=r"^SmoothL1Loss\.call\(y_true, y_pred\) must return per-sample "
+                                                  r"losses$"):
+        SmoothL1Loss()([[1.0]], [[2.0]])
+
+
+def test_loss_repr_shows_its_config():
+    """Mutants in ``Loss.__repr__``: the arguments dropped or joined by another separator."""
+    assert repr(losses.MeanSquaredError()) == \
+        "MeanSquaredError(name='mean_squared_error', reduction='sum_over_batch_size', dtype=None)"
+    assert repr(losses.Huber(delta=2.0, reduction="sum")) == \
+        "Huber(name='huber_loss', reduction='sum', dtype=None, delta=2.0)"
+
+
+def test_range_errors_end_with_the_index_and_only_the_right_hint():
+    """Mutants: ``_check_range``'s default hint made non-empty, the Poisson/RMSE hints wrapped in other text."""
+    with pytest.raises(ValueError, match=r"^BinaryCrossentropy: y_true must be in \[0.0, 1.0\], got 2.0 at index "
+                                         r"\(0, 0\)$"):
+        losses.BinaryCrossentropy()([[2.0]], [[0.5]])
+    with pytest.raises(ValueError, match=r"got -0.5 at index \(0, 0\) \(y_pred is a rate; use exp or softplus on the "
+                                         r"output\)$"):
+        losses.Poisson()([[1.0]], [[-0.5]])
+    with pytest.raises(ValueError, match=r"^RootMeanSquaredError: the weighted mean squared error must be >= 0.0, got "
+                                         r"-\d.*\(negative sample weights make the square root undefined\)$"):
+        losses.RootMeanSquaredError()([[1.0], [2.0]], [[0.5], [3.0]], sample_weight=[1.0, -1.0])
+
+
+def test_generalized_cross_entropy_refuses_scores_without_mentioning_from_logits():
+    """Mutant in ``_sparse``: the ``from_logits`` default made ``True``, so CategoricalGeneralizedCrossEntropy (which
+    has no from_logits) took y_pred = 1.5 as a probability. Its error used to suggest from_logits=True, an
+    argument it does not have (fixed: the hint is only given to losses that take from_logits)."""
+    with pytest.raises(ValueError, match=r"^CategoricalGeneralizedCrossEntropy: y_pred must be in \[0.0, 1.0\], got 1.5 "
+                                         r"at index \(0, 0\)$"):
+        losses.CategoricalGeneralizedCrossEntropy()([0], [[1.5, -0.5]])
+
+
+def test_integer_labels_are_checked_and_named_in_errors():
+    """Mutants in ``_labels``: the argument's name or the loss's name dropped from the TypeError for non-numeric
+    labels and from the non-finite check, the range in the out-of-range message (``n - 1`` made ``n + 1``/``n - 2``),
+    the trailing axis of 1 looked for on axis 1 (``shape[+1]``) or cut to the first axis (``shape[:+1]``)."""
+    scce = losses.SparseCategoricalCrossentropy()
+    p = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+    with pytest.raises(TypeError, match=r"^SparseCategoricalCrossentropy: y_true \(integer class labels\) must be "
+                                        r"numeric"):
+        scce(["a", "b"], p)
+    with pytest.raises(ValueError, match=r"^SparseCategoricalCrossentropy: y_true contains a non-finite value "
+                                         r"\(nan at index \(1,\)\)$"):
+        scce([0.0, np.nan], p)
+    with pytest.raises(ValueError, match=r"^SparseCategoricalCrossentropy: y_true must hold integer class labels, "
+                                         r"got 0.5$"):
+        scce([0.5, 1.0], p)
+    with pytest.raises(ValueError, match=r"^SparseCategoricalCrossentropy: class label 3 is out of range for y_pred "
+                                         r"with 3 classes \(labels must be in \[0, 2\]\)$"):
+        scce([0, 3], p)
+    with pytest.raises(ValueError, match=r"^SparseCategoricalCrossentropy: y_true has shape \(3,\) and y_pred has shape "
+                                         r"\(2, 3\); y_true must hold one class index per row of y_pred, i.e. have "
+                                         r"shape \(2,\)$"):
+        scce([0, 1, 2], p)
+    # a trailing axis of 1 is dropped, also for a sequence of rows: labels (2, 3, 1) for y_pred (2, 3, 4)
+    rng = np.random.default_rng(0)
+    probs = rng.uniform(0.1, 1.0, (2, 3, 4))
+    probs /= probs.sum(-1, keepdims=True)
+    labels = rng.integers(0, 4, (2, 3))
+    expected = -np.log(np.take_along_axis(probs, labels[..., None], -1)[..., 0])
+    for given in (labels, labels[..., None], labels.astype(float)[..., None]):
+        got = losses.SparseCategoricalCrossentropy(reduction="none")(given, probs)
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+
+
+def test_ignored_rows_with_a_single_class():
+    """Mutant in ``_labels``: the placeholder index for ignored rows made 1 (out of range with one class).
+    One class: every kept row has probability 1 after renormalising, so the loss is -log(1 - ε)."""
+    got = losses.SparseCategoricalCrossentropy(ignore_class=-1, reduction="none")([0, -1, 0],
+                                                                                  np.array([[0.4], [0.7], [1.0]]))
+    np.testing.assert_allclose(got.numpy(), [-np.log(1 - 1e-7), 0.0, -np.log(1 - 1e-7)], rtol=1e-6)
+
+
+def _focal_reference(y, p, alpha, gamma, axis):
+    """Keras's categorical focal cross-entropy in NumPy: -Σ_j α_j (1 - p_j)^γ y_j log p_j along ``axis``."""
+    p = np.clip(p / p.sum(axis=axis, keepdims=True), 1e-7, 1 - 1e-7)
+    return -np.sum(alpha * (1 - p) ** gamma * y * np.log(p), axis=axis)
+
+
+def test_categorical_focal_per_class_alpha_lies_along_the_class_axis():
+    """Mutants in ``_along``: per-class alpha not laid along ``axis`` (``reshape(None)``), or not given y_pred's dtype."""
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])  # classes along axis 0: one column per sample
+    p = np.array([[0.3, 0.6, 0.1], [0.3, 0.2, 0.5], [0.4, 0.2, 0.4]])
+    alpha = np.array([0.1, 0.2, 0.7])
+    got = losses.CategoricalFocalCrossentropy(alpha=list(alpha), axis=0, reduction="none")(y, p)
+    np.testing.assert_allclose(got.numpy(), _focal_reference(y, p, alpha[:, None], 2.0, 0), rtol=1e-12)
+    got = losses.CategoricalFocalCrossentropy(alpha=list(alpha), gamma=1.0, reduction="none")(y.T, p.T)
+    np.testing.assert_allclose(got.numpy(), _focal_reference(y.T, p.T, alpha, 1.0, -1), rtol=1e-12)
+    # float32 in, float32 out: the per-class weights take y_pred's dtype
+    out = losses.CategoricalFocalCrossentropy(alpha=[0.1, 0.2, 0.7])(y.T.astype(np.float32), p.T.astype(np.float32))
+    assert out.dtype == np.float32
+
+
+def test_categorical_focal_alpha_errors_name_the_loss_and_argument():
+    """Mutants in ``_class_weights``: the loss's or the argument's name dropped from the error (list and scalar)."""
+    with pytest.raises(ValueError, match=r"^CategoricalFocalCrossentropy: alpha must be a finite number, got .*nan"):
+        losses.CategoricalFocalCrossentropy(alpha=[0.1, np.nan])
+    with pytest.raises(TypeError, match=r"^CategoricalFocalCrossentropy: alpha must be a finite number, got 'a'"):
+        losses.CategoricalFocalCrossentropy(alpha="a")
+
+
+def test_categorical_focal_alpha_list_is_numeric_and_one_per_class():
+    """Bugs found reading the ``_class_weights`` mutants (``np.asarray(value, dtype=float)``): strings such as
+    ``"0.5"`` were silently taken as numbers and ``["a"]`` raised NumPy's bare conversion error; a list of the
+    wrong length failed deep inside ``mul``. Both are now refused naming the loss and ``alpha``."""
+    y, p = np.eye(3), np.full((3, 3), 1 / 3)
+    with pytest.raises(TypeError, match=r"^CategoricalFocalCrossentropy: alpha must be numeric"):
+        losses.CategoricalFocalCrossentropy(alpha=["0.5", "0.5"])
+    with pytest.raises(TypeError, match=r"^CategoricalFocalCrossentropy: alpha must be numeric"):
+        losses.CategoricalFocalCrossentropy(alpha=["a"])
+    with pytest.raises(ValueError, match=r"^CategoricalFocalCrossentropy: alpha has 2 per-class weights but y_pred has "
+                                         r"3 classes along axis 1$"):
+        losses.CategoricalFocalCrossentropy(alpha=[0.5, 0.5])(y, p)
+
+
+def test_cross_entropy_clips_probabilities_below_one_and_logits_use_the_class_axis():
+    """Mutants in ``_log_probs``: the upper clip ``1 - ε`` dropped or moved (``1 + ε``, ``2 - ε``): Keras gives a
+    certain, correct prediction the loss -log(1 - ε), not 0; ``log_softmax`` over every axis (``axis=None``) or its
+    default axis instead of the class axis; the renormalising error naming no loss."""
+    for cls in (losses.CategoricalCrossentropy, losses.CategoricalFocalCrossentropy):
+        got = cls(gamma=0.0) if cls is losses.CategoricalFocalCrossentropy else cls()
+        alpha = 0.25 if cls is losses.CategoricalFocalCrossentropy else 1.0
+        np.testing.assert_allclose(got(np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]])).item(),
+                                   -alpha * np.log(1 - 1e-7), rtol=1e-6)
+    np.testing.assert_allclose(losses.SparseCategoricalCrossentropy()([1], np.array([[0.0, 1.0]])).item(),
+                               -np.log(1 - 1e-7), rtol=1e-6)
+    x = np.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    log_softmax = lambda z, axis: z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))  # noqa: E731
+    got = losses.CategoricalCrossentropy(from_logits=True, reduction="none")(y, x)
+    np.testing.assert_allclose(got.numpy(), -np.sum(y * log_softmax(x, -1), axis=-1), rtol=1e-12)
+    got = losses.CategoricalCrossentropy(from_logits=True, axis=0, reduction="none")(y.T, x.T)
+    np.testing.assert_allclose(got.numpy(), -np.sum(y.T * log_softmax(x.T, 0), axis=0), rtol=1e-12)
+    got = losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")([0, 2], x)
+    np.testing.assert_allclose(got.numpy(), -log_softmax(x, -1)[[0, 1], [0, 2]], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^CategoricalCrossentropy: a row of y_pred sums to 0 along axis 1; "
+                                         r"probabilities cannot be renormalised$"):
+        losses.CategoricalCrossentropy()([[1.0, 0.0]], [[0.0, 0.0]])
+
+
+def test_categorical_axis_out_of_range_is_named():
+    """Mutant in ``_probabilities``: the one-hot check's axis validated without the loss's name."""
+    with pytest.raises(ValueError, match=r"^CategoricalCrossentropy: axis 2 is out of range for a tensor with 2 "
+                                         r"dimension\(s\)$"):
+        losses.CategoricalCrossentropy(axis=2)([[1.0, 0.0]], [[0.5, 0.5]])

@@ -719,6 +719,9 @@ def categorical_focal_crossentropy(y_true: Tensor, y_pred: Tensor, alpha: Any = 
     ``p`` is y_pred renormalised and clipped to [ε, 1-ε] (or ``softmax`` of logits, whose log is the
     exact ``log_softmax``); ``alpha`` is a scalar or one weight per class.
     """
+    if isinstance(alpha, list) and len(alpha) != y_pred.shape[axis]:
+        raise ValueError(f"CategoricalFocalCrossentropy: alpha has {len(alpha)} per-class weights but y_pred has "
+                         f"{y_pred.shape[axis]} classes along axis {axis}")
     y = _smooth_categorical(y_true, label_smoothing, axis)
     logp = _log_probs("CategoricalFocalCrossentropy", y_pred, from_logits, axis)
     p = ops.softmax(y_pred, axis=axis) if from_logits else ops.exp(logp)
@@ -774,8 +777,8 @@ def _sparse(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tu
     p = _checked(loss, "y_pred", y_pred, None)
     if p.ndim < 1:
         raise ValueError(f"{loss}: y_pred must have a class axis, got shape {p.shape}")
-    if not kw.get("from_logits", False):
-        _check_range(loss, "y_pred", p, 0.0, 1.0, _PROB_HINT)
+    if not kw.get("from_logits", False):  # a loss without from_logits (generalized CE) takes probabilities only
+        _check_range(loss, "y_pred", p, 0.0, 1.0, _PROB_HINT if "from_logits" in kw else "")
     return _labels(loss, y_true, p.shape[:-1], p.shape[-1], kw.get("ignore_class"), p.shape), p
 
 
