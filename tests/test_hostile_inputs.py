@@ -623,6 +623,7 @@ _viz_targets()
 # the message must name the *called* function (not a helper it delegates to: ``transpose``, not
 # ``permute``). A new public function is covered automatically; one whose parameters this table cannot
 # fill fails ``test_every_public_callable_has_a_valid_call`` until its valid call is added.
+import functools  # noqa: E402
 import inspect  # noqa: E402
 import re  # noqa: E402
 
@@ -642,6 +643,10 @@ VALID_BY_PARAM: Dict[str, Callable[[str], Any]] = {  # parameter name -> a valid
     "units": lambda tmp: 2, "rate": lambda tmp: 0.5, "filename": lambda tmp: os.path.join(tmp, "log.csv"),
     "filepath": lambda tmp: os.path.join(tmp, "w.npz"), "schedule": lambda tmp: (lambda epoch, lr: lr),
     "initial_learning_rate": lambda tmp: 0.1, "decay_steps": lambda tmp: 10, "decay_rate": lambda tmp: 0.5,
+    "activation": lambda tmp: "relu", "input_dim": lambda tmp: 3, "output_dim": lambda tmp: 2,
+    "target_shape": lambda tmp: (2,), "xlim": lambda tmp: (-1.0, 1.0), "ylim": lambda tmp: (-1.0, 1.0),
+    "optimizers": lambda tmp: {"sgd": optim.SGD},
+    "weights": lambda tmp: [np.ones((2, 2))], "rng": lambda tmp: np.random.default_rng(0),
 }
 VALID_CALLS: Dict[str, Callable[[str], Tuple[tuple, dict]]] = {  # whole calls the table above cannot make
     "matmul": lambda tmp: ((P2(), T32()), {}),
@@ -650,6 +655,11 @@ VALID_CALLS: Dict[str, Callable[[str], Tuple[tuple, dict]]] = {  # whole calls t
     "where": lambda tmp: ((np.array([True, False, True]), P2(), P2()), {}),
     "unbroadcast": lambda tmp: ((P2(), (1, 3)), {}),
     "clip": lambda tmp: ((P2(), 0.0, 1.0), {}),
+    "Input": lambda tmp: ((), {"shape": (2,)}),
+    "InputLayer": lambda tmp: ((), {"shape": (2,)}),
+    "model_loss_surface": lambda tmp: ((_model(), XS, YS), {"steps": 3}),
+    "loss_surface": lambda tmp: ((lambda w: (w * w).sum(), (-1.0, 1.0), (-1.0, 1.0)), {"steps": 3}),
+    "optimizer_paths": lambda tmp: ((lambda w: (w * w).sum(), (1.0, 1.0), {"sgd": optim.SGD}), {"steps": 3}),
     "render_backprop": lambda tmp: ((_LOSS(), os.path.join(tmp, "steps.html")), {}),
 }
 VAR_POSITIONAL = {"reshape": (3, 2), "expand": (2, 3), "broadcast_to": (2, 3), "permute": (1, 0),
@@ -658,7 +668,7 @@ VAR_POSITIONAL = {"reshape": (3, 2), "expand": (2, 3), "broadcast_to": (2, 3), "
 NOT_TARGETED = {  # public names that are not callables taking arguments to check
     "AnomalyError", "GraphReleasedError", "GradcheckResult", "BackpropSteps", "float32", "float64", "random",
     "current_scope", "get_default_dtype", "get_generator", "is_grad_enabled", "detect_anomaly", "History",
-    "TerminateOnNaN",
+    "TerminateOnNaN", "KerasTensor", "unique_name", "clear_session",
 }
 VALID_VALUES = {  # hostile-looking values that are valid for one parameter
     ("concatenate", "tensors"): lambda v: isinstance(v, np.ndarray),  # an array of 1-D lists: lists of tensors
@@ -669,11 +679,19 @@ UNIVERSALLY_BAD = st.sampled_from([object(), {1, 2}, 1 + 2j, np.datetime64("2020
     np.array([[1.0], [2.0, 3.0]], dtype=object))
 
 
+EXTRA_NAMESPACES = (tl.nn, tl.landscape)  # public names of these modules not re-exported at the top level
+
+
+@functools.lru_cache(maxsize=None)
 def public_callables() -> Dict[str, Callable]:
-    names = {n for n in dir(tl) if not n.startswith("_")} | set(tl.ops.__all__)
+    names = {n: getattr(tl, n, None) or getattr(tl.ops, n)
+             for n in {n for n in dir(tl) if not n.startswith("_")} | set(tl.ops.__all__)}
+    for mod in EXTRA_NAMESPACES:
+        for n in mod.__all__:
+            names.setdefault(n, getattr(mod, n))
     out = {}
-    for n in sorted(names - NOT_TARGETED):
-        obj = getattr(tl, n, None) or getattr(tl.ops, n)
+    for n in sorted(set(names) - NOT_TARGETED):
+        obj = names[n]
         if callable(obj) and not inspect.ismodule(obj) and not (inspect.isclass(obj) and issubclass(obj, BaseException)):
             out[n] = obj
     return out
@@ -724,7 +742,8 @@ def names_the_function(msg: str, name: str) -> bool:
     itself by its instance name (``dense_3: input_shape ...``), as Keras does."""
     if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", msg):
         return True
-    layer = isinstance(getattr(tl, name, None), type) and issubclass(getattr(tl, name), tl.nn.Layer)
+    obj = public_callables().get(name)
+    layer = isinstance(obj, type) and issubclass(obj, tl.nn.Layer)
     return layer and re.search(rf"(?<!\w){_snake(name)}(_\d+)?:", msg) is not None
 
 
@@ -1086,6 +1105,21 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: tl.scatter_add(tl.Tensor(np.ones(3)), (2, 3), 1j), IndexError, "scatter_add: idx 1j"),
     (lambda: tl.relu_grad(T2(), 1j), TypeError, "relu_grad: a must be numeric"),
     (lambda: tl.stack({1, 2}), TypeError, "stack: tensors must be a list of tensors"),
+    # found when the signature targets were extended to tinygrad_loss.nn and tinygrad_loss.landscape
+    (lambda: NN.BatchNormalization(gamma_initializer=5), TypeError, "BatchNormalization: gamma_initializer: expected"),
+    (lambda: NN.Activation(1j), TypeError, "Activation: activation: expected a name or a callable"),
+    (lambda: NN.Input(shape=object()), TypeError, "Input: input_shape must be a tuple"),
+    (lambda: NN.InputLayer(shape=(2,), batch_shape=(None, 3)), ValueError, "InputLayer: give shape"),
+    (lambda: tl.landscape.loss_curves(kind=np.array(["regression"])), TypeError, "loss_curves: kind must be a string"),
+    (lambda: tl.landscape.loss_curves(x=[1j, 2j]), TypeError, "loss_curves: x must be numeric"),
+    (lambda: tl.landscape.loss_surface(lambda w: (w * w).sum(), {1, 2}, (0, 1)), TypeError, "loss_surface: xlim"),
+    (lambda: tl.landscape.model_loss_surface(_model(), XS, YS, xlim=np.array([[1.0], [2.0]]), steps=3), TypeError,
+     "model_loss_surface: xlim"),
+    (lambda: tl.landscape.model_loss_surface(_model(), XS, YS, seed="a"), TypeError, "model_loss_surface: seed"),
+    (lambda: tl.landscape.filter_normalized_direction([np.ones((2, 2))], 5), TypeError,
+     "filter_normalized_direction: rng must be a numpy.random.Generator"),
+    (lambda: tl.landscape.optimizer_paths(lambda w: (w * w).sum(), (1j, 1.0), {"sgd": optim.SGD}), TypeError,
+     "optimizer_paths: start must be numeric"),
 ]
 
 

@@ -145,7 +145,7 @@ def test_surface_accepts_numpy_results_and_rejects_bad_grids():
     np.testing.assert_allclose(Z, X ** 2 + Y ** 2)
     with pytest.raises(ValueError, match="loss_surface: xlim"):
         loss_surface(rosenbrock_batched, (1, 1), (0, 1))
-    with pytest.raises(ValueError, match="loss_surface: ylim"):
+    with pytest.raises(TypeError, match="loss_surface: ylim"):  # a string is the wrong kind of value
         loss_surface(rosenbrock_batched, (0, 1), "ab")
     with pytest.raises(ValueError, match="loss_surface: steps"):
         loss_surface(rosenbrock_batched, (0, 1), (0, 1), steps=1)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import _validate as V
 from . import losses as _losses
 from .autograd import no_grad
 from .tensor import Tensor
@@ -70,6 +71,8 @@ def _label(spec: Any, loss: Any) -> str:
 def _resolve(losses: Any, who: str) -> Dict[str, Any]:
     if isinstance(losses, (str, _losses.Loss)) or callable(losses) and not isinstance(losses, Mapping):
         losses = [losses]
+    if not isinstance(losses, (Mapping, list, tuple)):
+        raise TypeError(f"{who}: losses must be a loss, a list of losses or a dict {{label: loss}}, got {V.show(losses)}")
     items = list(losses.items()) if isinstance(losses, Mapping) else [(None, spec) for spec in losses]
     out: Dict[str, Any] = {}
     for label, spec in items:
@@ -132,14 +135,14 @@ def loss_curves(losses: Any = None, kind: str = "regression", x: Optional[Sequen
     d loss / d y_pred of one sample, computed by ``backward()``.
     """
     who = "loss_curves"
-    if kind not in ("regression", "classification"):
-        raise ValueError(f"{who}: kind must be 'regression' or 'classification', got {kind!r}")
+    V.string(who, "kind", kind, choices=("regression", "classification"))
+    y_true = V.number(who, "y_true", y_true, allow_none=True)
     if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 2:
         raise ValueError(f"{who}: steps must be an int >= 2, got {steps!r}")
     if losses is None:
         losses = REGRESSION_LOSSES() if kind == "regression" else CLASSIFICATION_LOSSES()
     resolved = _resolve(losses, who)
-    given = None if x is None else np.asarray(x, dtype=float).reshape(-1)
+    given = None if x is None else V.real_array(who, x, "x", allow_bool=False).astype(float).reshape(-1)
     if given is not None and (given.size < 2 or not np.all(np.isfinite(given))):
         raise ValueError(f"{who}: x must hold at least 2 finite numbers")
     out: Dict[str, Curve] = {}
@@ -162,12 +165,13 @@ def loss_curves(losses: Any = None, kind: str = "regression", x: Optional[Sequen
 
 def _grid(xlim: Sequence[float], ylim: Sequence[float], steps: Any, who: str) -> Tuple[np.ndarray, np.ndarray]:
     for name, lim in (("xlim", xlim), ("ylim", ylim)):
-        try:
-            lo, hi = (float(v) for v in lim)
-        except (TypeError, ValueError):
-            raise ValueError(f"{who}: {name} must be a pair (low, high) of numbers, got {lim!r}") from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        if not (isinstance(lim, (tuple, list)) or isinstance(lim, np.ndarray) and lim.shape == (2,)) or len(lim) != 2:
+            raise TypeError(f"{who}: {name} must be a pair (low, high) of numbers, got {V.show(lim)}")
+        lo, hi = (V.number(who, name, v) for v in lim)
+        if not lo < hi:
             raise ValueError(f"{who}: {name} must be finite with low < high, got {lim!r}")
+    if not isinstance(steps, (numbers.Integral, tuple, list)) or not isinstance(steps, numbers.Integral) and len(steps) != 2:
+        raise TypeError(f"{who}: steps must be an int >= 2 or a pair of them, got {V.show(steps)}")
     nx, ny = (steps, steps) if isinstance(steps, numbers.Integral) else tuple(steps)
     for n in (nx, ny):
         if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 2:
@@ -223,9 +227,14 @@ def filter_normalized_direction(weights: Sequence[np.ndarray], rng: np.random.Ge
     gets the norm of the same filter of the weights. A filter is a slice along the last axis (one
     output unit of a ``(inputs, units)`` kernel). Biases and other 1-D weights get a zero
     direction, as in the authors' default."""
+    who = "filter_normalized_direction"
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(f"{who}: weights must be a list of arrays, got {V.show(weights)}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{who}: rng must be a numpy.random.Generator, got {V.show(rng)}")
+    weights = [V.real_array(who, w, "weights", allow_bool=False).astype(float) for w in weights]
     out = []
     for w in weights:
-        w = np.asarray(w, dtype=float)
         if w.ndim < 2:
             out.append(np.zeros_like(w))
             continue
@@ -286,11 +295,18 @@ def model_loss_surface(model: Any, x: Any, y: Any, loss: Any = "mse", directions
     params = list(model.parameters()) if hasattr(model, "parameters") else []
     if not params:
         raise ValueError(f"{who}: the model has no parameters (build it first: input_shape=..., or call it once)")
-    loss_fn = _losses.get(loss)
+    try:
+        loss_fn = _losses.get(loss)
+    except (TypeError, ValueError) as e:
+        raise V.renamed(e, f"{who}: loss", ("losses.get",)) from None
     if not callable(loss_fn):
         raise TypeError(f"{who}: loss must be a loss name, a Loss or a callable, got {type(loss).__name__}")
-    if not (isinstance(span, numbers.Real) and 0 < span < np.inf):
-        raise ValueError(f"{who}: span must be a positive number, got {span!r}")
+    span = V.number(who, "span", span, lo=0.0, lo_open=True)
+    seed = V.integer(who, "seed", seed, lo=0)
+    x, y = V.real_array(who, x, "x"), V.real_array(who, y, "y")
+    if not isinstance(directions, (str, list, tuple)):
+        raise TypeError(f"{who}: directions must be 'filter-normalized' or two (weight, index) pairs, "
+                        f"got {V.show(directions)}")
     saved = [p.data.copy() for p in params]
     if isinstance(directions, str):
         if directions not in ("filter-normalized", "filter-normalised"):
@@ -298,7 +314,7 @@ def model_loss_surface(model: Any, x: Any, y: Any, loss: Any = "mse", directions
                              f"got {directions!r}")
         rng = np.random.default_rng(seed)
         d1, d2 = filter_normalized_direction(saved, rng), filter_normalized_direction(saved, rng)
-        A, B = _grid(xlim or (-span, span), ylim or (-span, span), steps, who)
+        A, B = _grid((-span, span) if xlim is None else xlim, (-span, span) if ylim is None else ylim, steps, who)
 
         def place(a: float, b: float) -> None:
             for p, w, u, v in zip(params, saved, d1, d2):
@@ -309,7 +325,8 @@ def model_loss_surface(model: Any, x: Any, y: Any, loss: Any = "mse", directions
             raise ValueError(f"{who}: directions must name exactly two weights, got {len(pairs)}")
         (p1, i1), (p2, i2) = (_named_weight(model, s, who) for s in pairs)
         c1, c2 = float(p1.data[i1]), float(p2.data[i2])
-        A, B = _grid(xlim or (c1 - span, c1 + span), ylim or (c2 - span, c2 + span), steps, who)
+        A, B = _grid((c1 - span, c1 + span) if xlim is None else xlim, (c2 - span, c2 + span) if ylim is None else ylim,
+                     steps, who)
 
         def place(a: float, b: float) -> None:
             p1.data[i1], p2.data[i2] = a, b
@@ -340,7 +357,7 @@ def optimizer_paths(fn: Callable[[Tensor], Any], start: Sequence[float], optimiz
     who = "optimizer_paths"
     if not callable(fn):
         raise TypeError(f"{who}: fn must be callable, got {type(fn).__name__}")
-    w0 = np.asarray(start, dtype=float)
+    w0 = V.real_array(who, start, "start", allow_bool=False).astype(float)
     if w0.shape != (2,) or not np.all(np.isfinite(w0)):
         raise ValueError(f"{who}: start must be 2 finite numbers, got {start!r}")
     if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:

@@ -217,6 +217,8 @@ class InputLayer(Layer):
 
     def __init__(self, shape: Optional[Sequence[int]] = None, dtype: Any = None, name: Optional[str] = None,
                  batch_shape: Optional[Sequence[Optional[int]]] = None):
+        if shape is not None and batch_shape is not None:
+            raise ValueError("InputLayer: give shape (without the batch axis) or batch_shape, not both")
         if shape is None and batch_shape is not None:  # Keras's config spelling: batch axis first
             shape = tuple(batch_shape)[1:]
         if shape is None:
@@ -240,7 +242,11 @@ class InputLayer(Layer):
 def Input(shape: Sequence[int], dtype: Any = None, name: Optional[str] = None) -> symbolic.KerasTensor:
     """``keras.Input(shape=...)``: a symbolic tensor to build a functional model from (layers called on it
     record the call), or the first entry of a :class:`Sequential`."""
-    return input_tensor(InputLayer(shape, dtype=dtype, name=name))
+    try:
+        layer = InputLayer(shape, dtype=dtype, name=name)
+    except (TypeError, ValueError) as e:  # "input_layer_3: ..." / "InputLayer: ...": the user called Input
+        raise type(e)("Input: " + str(e).split(": ", 1)[-1]) from None
+    return input_tensor(layer)
 
 
 def input_tensor(layer: InputLayer) -> symbolic.KerasTensor:
@@ -258,7 +264,7 @@ class Activation(Layer):
     def __init__(self, activation: Union[str, Callable, None], name: Optional[str] = None,
                  input_shape: Optional[Sequence[int]] = None, dtype: Any = None):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
-        self.activation = activations.get(activation)
+        self.activation = _get("Activation", "activation", activations.get, activation)
         self._build_now_if_shape_known()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -332,7 +338,8 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding: {what} must be a positive int, got {n!r}")
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_initializer = _get("Embedding", "embeddings_initializer", initializers.get,
+                                           embeddings_initializer)
         self.embeddings = None
         self._build_now_if_shape_known()
 

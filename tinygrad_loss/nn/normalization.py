@@ -21,7 +21,7 @@ from .. import ops
 from ..autograd import no_grad
 from ..tensor import Tensor, get_default_dtype
 from . import initializers
-from .layers import Layer, Shape
+from .layers import Layer, Shape, _get
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -46,8 +46,8 @@ class _Normalization(Layer):
         super().__init__(name=name, input_shape=input_shape, dtype=dtype)
         self.axis = axis
         self.epsilon, self.center, self.scale = float(epsilon), center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_initializer = _get(type(self).__name__, "beta_initializer", initializers.get, beta_initializer)
+        self.gamma_initializer = _get(type(self).__name__, "gamma_initializer", initializers.get, gamma_initializer)
         self.gamma = self.beta = None
 
     def _feature_axes(self, ndim: int) -> Tuple[int, ...]:
@@ -103,8 +103,8 @@ class BatchNormalization(_Normalization):
         momentum = _check_unit_interval("BatchNormalization", "momentum", momentum, low_open=False)
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, name, input_shape, dtype)
         self.momentum = momentum
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.moving_mean_initializer = _get(type(self).__name__, "moving_mean_initializer", initializers.get, moving_mean_initializer)
+        self.moving_variance_initializer = _get(type(self).__name__, "moving_variance_initializer", initializers.get, moving_variance_initializer)
         self._build_now_if_shape_known()
 
     def build(self, input_shape: Shape) -> None:
