@@ -910,7 +910,7 @@ OPTION_RANGES = {  # values of the right type but out of range, by option
     "precision": st.sampled_from([0, 18, -1, 10 ** 30, 2.0]), "max_nodes": st.sampled_from([0, -5, 1.5]),
     "gradcheck": st.sampled_from([{"atol": -1.0}, {"rtol": math.nan}, {"max_elements": 0}, {"max_elements": 2.5},
                                   {"foo": 1}, {"atol": "a"}]),
-    "collapse": st.sampled_from([[""], [5], [None], {"a": 1}]), "rankdir": st.sampled_from(["XX", "lr", "", 5]),
+    "collapse": st.sampled_from([[""], [5], [None], {"a": 1}, np.array([]), {"Dense"}]), "rankdir": st.sampled_from(["XX", "lr", "", 5]),
     "title": st.sampled_from([5, b"t", ["t"]]), "show_grad": st.sampled_from(["yes", 2, np.ones(2)]),
     "anomaly": st.sampled_from(["yes", 2, np.ones(2)]),
 }
@@ -1101,6 +1101,8 @@ REPORTED = [  # (call, error type, a phrase the message must contain)
     (lambda: tl.backprop_steps(_graph()["loss"], show_grad="yes"), TypeError, "backprop_steps: show_grad"),
     (lambda: tl.draw(_graph()["loss"], precision=0), ValueError, "draw: precision"),
     (lambda: tl.to_dot(_graph()["loss"], collapse=[""]), TypeError, "to_dot: collapse"),
+    (lambda: tl.to_dot(_graph()["loss"], collapse={"a": 1}), TypeError, "to_dot: collapse"),
+    (lambda: tl.draw(_graph()["loss"], collapse=np.array([])), TypeError, "draw: collapse"),
     (lambda: tl.plot_model(_model(), rankdir=np.array(["TB"])), TypeError, "plot_model: rankdir must be a string"),
     (lambda: tl.scatter_add(tl.Tensor(np.ones(3)), (2, 3), 1j), IndexError, "scatter_add: idx 1j"),
     (lambda: tl.relu_grad(T2(), 1j), TypeError, "relu_grad: a must be numeric"),

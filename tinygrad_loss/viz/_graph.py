@@ -173,11 +173,10 @@ class Collapser:
             self.mode = True
         elif isinstance(collapse, str):
             self.mode = [collapse]
+        elif isinstance(collapse, (list, tuple)):  # (not a dict, a set or an array: a list of names, in order)
+            self.mode = list(collapse)
         else:
-            try:
-                self.mode = list(collapse)
-            except TypeError:
-                raise TypeError(f"collapse: expected True, False or a list of scope names, got {collapse!r}") from None
+            raise TypeError(f"collapse: expected True, False or a list of scope names, got {collapse!r}")
         self.patterns = [] if self.mode in (None, True) else [(p, _pattern(p)) for p in self.mode]
 
     def key(self, scope: str) -> Optional[str]:
