@@ -66,3 +66,29 @@ def test_logsumexp_and_log_softmax_of_rows_holding_minus_infinity():
     assert ls[0, 2] == -np.inf
     with np.errstate(invalid="ignore"):
         assert np.isnan(tl.softmax(tl.Tensor(x[:1]), axis=1).data).all()   # 0/0, as NumPy's formula gives
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_logsumexp_over_no_axis_is_the_identity_also_for_infinite_entries(create_graph):
+    """``logsumexp(x, axis=())`` reduces nothing: the output is x and the gradient is 1 everywhere, on
+    both backward paths, also where x is ±inf (a softmax over single elements would give inf/inf or
+    0/0 there). Mutant in ``_softmax_over_np``: the softmax computed even for no axis."""
+    x = tl.Tensor(np.array([-np.inf, 0.0, 1.5, np.inf]), requires_grad=True)
+    with np.errstate(divide="ignore"):            # the forward's log(exp(-inf)) = log 0 = -inf
+        y = tl.logsumexp(x, axis=())
+    np.testing.assert_array_equal(y.data, x.data)
+    y.backward(gradient=np.array([1.0, 2.0, 3.0, 4.0]), create_graph=create_graph)
+    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_power_zero_has_gradient_zero_also_for_huge_bases(create_graph):
+    """``a ** 0`` is the constant 1, so its gradient is 0 for every base, including 0 and 1e200 (where
+    an exponent other than 1 in the guarded ``b a^(b-1)`` would overflow to 0 · inf = nan).
+    Mutant in ``_pow_exponent``: the guarded exponent 2 instead of 1."""
+    a = tl.Tensor(np.array([0.0, -3.0, 1e200]), requires_grad=True)
+    y = a ** 0.0
+    np.testing.assert_array_equal(y.data, [1.0, 1.0, 1.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        y.backward(gradient=np.ones(3), create_graph=create_graph)
+    np.testing.assert_array_equal(a.grad.data, [0.0, 0.0, 0.0])
