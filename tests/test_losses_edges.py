@@ -277,3 +277,66 @@ def test_categorical_axis_out_of_range_is_named():
     with pytest.raises(ValueError, match=r"^CategoricalCrossentropy: axis 2 is out of range for a tensor with 2 "
                                          r"dimension\(s\)$"):
         losses.CategoricalCrossentropy(axis=2)([[1.0, 0.0]], [[0.5, 0.5]])
+
+
+def test_ctc_input_errors_name_the_loss_and_argument():
+    """Mutants in ``_sequences``: the loss's or the argument's name dropped from the y_pred/y_true errors, the
+    label-shape check's ``or`` made ``and`` (1-D labels of the right length got through), the message's batch size
+    read from the time axis."""
+    x = np.zeros((2, 4, 3))
+    with pytest.raises(ValueError, match=r"^CTC: y_pred contains a non-finite value \(nan at index \(0, 0, 0\)\)$"):
+        losses.CTC()([[1], [2]], np.full((2, 4, 3), np.nan))
+    with pytest.raises(TypeError, match=r"^CTC: y_true \(integer label sequences\) must be numeric"):
+        losses.CTC()([["a"], ["b"]], x)
+    with pytest.raises(ValueError, match=r"^CTC: y_true must hold one label sequence per sample, shape \(2, "
+                                         r"max_label_length\); got \(2,\)$"):
+        losses.CTC()([1, 2], x)
+
+
+def test_circle_reference_set_arguments_are_checked():
+    """Mutants in ``_embeddings``: ref_embeddings without ref_labels silently ignored (the key looked up as None or
+    another spelling), ref_embeddings' errors naming no loss or argument, the
+    width check's ``or`` made ``and`` (a 1-D reference set then failed with an IndexError)."""
+    emb = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"^circle: give both ref_labels and ref_embeddings, or neither$"):
+        losses.circle([0, 1], emb, ref_embeddings=emb)
+    with pytest.raises(ValueError, match=r"^circle: ref_embeddings contains a non-finite value \(nan at index \(0, 0\)\)$"):
+        losses.circle([0, 1], emb, ref_labels=[0, 1], ref_embeddings=[[np.nan, 1.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"^circle: ref_embeddings must have shape \(m, 2\); got \(2,\)$"):
+        losses.circle([0, 1], emb, ref_labels=[0], ref_embeddings=[1.0, 0.0])
+    with pytest.raises(ValueError, match=r"^circle: ref_embeddings must have shape \(m, 2\); got \(1, 3\)$"):
+        losses.circle([0, 1], emb, ref_labels=[0], ref_embeddings=[[1.0, 0.0, 0.0]])
+
+
+def test_loss_function_wrapper_around_a_builtin_keeps_its_mask_and_arguments():
+    """Mutants in ``LossFunctionWrapper._values_and_mask``: the built-in function's mask not used (``with_mask``
+    looked up as None or another name), or its keyword arguments dropped. Keras: with ignore_class the mean runs
+    over the kept rows only."""
+    p = np.array([[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]])
+    wrapped = losses.LossFunctionWrapper(losses.sparse_categorical_crossentropy, ignore_class=-1)
+    np.testing.assert_allclose(wrapped([0, -1, 1], p).item(), -(np.log(0.7) + np.log(0.5)) / 2, rtol=1e-12)
+
+
+def test_sample_weight_and_y_pred_errors_name_the_loss_and_argument():
+    """Mutants in ``reduce_weighted_values`` and ``Loss.__call__``: sample_weight/y_pred errors naming no loss or
+    another argument, the 1-D hint dropped or reworded, the no-loss default name ``"loss"`` changed."""
+    mse = losses.MeanSquaredError()
+    with pytest.raises(TypeError, match=r"^MeanSquaredError: sample_weight must be numeric"):
+        mse([[1.0]], [[2.0]], sample_weight="a")
+    with pytest.raises(ValueError, match=r"^MeanSquaredError: sample_weight contains a non-finite value"):
+        mse([[1.0]], [[2.0]], sample_weight=[np.inf])
+    with pytest.raises(TypeError, match=r"^MeanSquaredError: y_pred must be numeric"):
+        mse([[1.0]], [["a"]])
+    with pytest.raises(ValueError, match=r"^MeanSquaredError: sample_weight of shape \(3,\) does not match the per-sample "
+                                         r"losses of shape \(\); the last axis of y_true/y_pred is the feature axis, so "
+                                         r"1-D inputs are a single sample \(reshape them to \(n, 1\) for n samples\)$"):
+        mse([1.0, 2.0, 3.0], [1.0, 2.0, 2.0], sample_weight=[1.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^MeanSquaredError: sample_weight of shape \(3,\) does not match the per-sample "
+                                         r"losses of shape \(2,\)$"):
+        mse([[1.0], [2.0]], [[1.0], [3.0]], sample_weight=[1.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^loss: sample_weight of shape \(3,\)"):
+        losses.reduce_weighted_values(tl.Tensor([1.0, 2.0]), [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"^MeanSquaredError: y_true has shape \(2, 2\) but y_pred has shape \(2, 3\); "
+                                         r"they must match \(only a trailing axis of size 1 on one side is allowed, e.g. "
+                                         r"\(n,\) against \(n, 1\)\)$"):
+        mse(np.zeros((2, 2)), np.zeros((2, 3)))
