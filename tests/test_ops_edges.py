@@ -53,13 +53,16 @@ def test_pow_gradient_for_the_exponent_at_an_all_zero_base_is_zero():
 
 def test_logsumexp_and_log_softmax_of_rows_holding_minus_infinity():
     """A row that is all -inf has logsumexp -inf (log of an empty sum), not nan; a row with one -inf entry
-    gives that entry probability 0 and the others their usual softmax. Mutant in ``_shifted``: the
-    non-finite maxima left as they are (-inf - -inf = nan) when the guard is inverted or skipped."""
+    gives that entry probability 0 and the others their usual softmax. Mutants in ``_shifted``: the
+    non-finite maxima left as they are (-inf - -inf = nan) when the guard is inverted or skipped, or
+    every row left unshifted (``np.where(None, m, 0)``: e^1000 overflows in the finite row)."""
     x = np.array([[-np.inf, -np.inf, -np.inf], [0.0, np.log(3.0), -np.inf]])
     with np.errstate(divide="ignore"):            # log 0 = -inf is the answer here
         lse = tl.logsumexp(tl.Tensor(x), axis=1)
-    assert lse.data[0] == -np.inf
+        big = tl.logsumexp(tl.Tensor(x + np.array([[0.0], [1000.0]])), axis=1)
+    assert lse.data[0] == -np.inf == big.data[0]
     np.testing.assert_allclose(lse.data[1], np.log(4.0), rtol=1e-12)
+    np.testing.assert_allclose(big.data[1], 1000.0 + np.log(4.0), rtol=1e-12)  # the finite row is still shifted
     np.testing.assert_allclose(tl.softmax(tl.Tensor(x[1:]), axis=1).data, [[0.25, 0.75, 0.0]], rtol=1e-12)
     ls = tl.log_softmax(tl.Tensor(x[1:]), axis=1).data
     np.testing.assert_allclose(ls[0, :2], [np.log(0.25), np.log(0.75)], rtol=1e-12)
