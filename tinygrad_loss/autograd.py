@@ -239,7 +239,8 @@ def _check_alive(nodes: Sequence[Tensor]) -> None:
                 "no_grad() (`with no_grad(): w -= lr * w.grad`): `w = w - lr * w.grad` makes the new w part of "
                 "the old graph. To run backward twice through one graph, pass retain_graph=True to the first call"
             )
-        seen = node._saved_versions
+        tag = node._tag  # (the scope string, or a _Tag that may hold the versions the op saw)
+        seen = None if tag.__class__ is str else tag.saved_versions
         if seen is None:  # the op saw its inputs (and made its output) at version 0
             if node._version:
                 _stale(node, None, 0)
