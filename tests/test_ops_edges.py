@@ -95,3 +95,14 @@ def test_power_zero_has_gradient_zero_also_for_huge_bases(create_graph):
     with np.errstate(over="ignore", invalid="ignore"):
         y.backward(gradient=np.ones(3), create_graph=create_graph)
     np.testing.assert_array_equal(a.grad.data, [0.0, 0.0, 0.0])
+
+
+def test_gradient_of_a_broadcast_input_with_fewer_and_size_one_axes():
+    """(1, 1) + (2, 5, 1): the (1, 1) input is copied along a new leading axis and along axis 1, so its
+    gradient sums all 10 copies. Mutant in ``_broadcast_axes``: ``gs[i - lead]`` for ``gs[i + lead]``
+    (it reads the wrong axis of the gradient and skips the sum over the size-5 axis)."""
+    a = tl.Tensor(np.ones((1, 1)), requires_grad=True)
+    b = tl.Tensor(np.ones((2, 5, 1)), requires_grad=True)
+    (a + b).backward(gradient=np.full((2, 5, 1), 0.5))
+    np.testing.assert_array_equal(a.grad.data, [[5.0]])
+    np.testing.assert_array_equal(b.grad.data, np.full((2, 5, 1), 0.5))
