@@ -104,7 +104,7 @@ def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tenso
 def _checked(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tensor:
     t = _as_tensor(loss, what, x, dtype)
     check_finite(loss, what, t.data)
-    if t.size == 0:
+    if t.data.size == 0:
         raise ValueError(f"{loss}: {what} is empty (shape {t.shape})")
     return t
 
@@ -216,6 +216,11 @@ def _same_shape(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tupl
     return yt, yp
 
 
+# Input rules that start with _same_shape: a loss function built on one says so (``fn.same_shape_inputs``),
+# so fit can convert y to y_true once per batch, or once per fit, instead of in every step.
+_same_shape.same_shape = True  # type: ignore[attr-defined]
+
+
 def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Dict[str, Callable]] = None
                    ) -> Callable[[Callable[..., Any]], Callable[..., Tensor]]:
     """Make ``body(y_true, y_pred, **kwargs)`` a loss function: its keyword arguments are
@@ -254,6 +259,7 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
                 raise V.renamed(e, body.__name__, (scope,)) from None
 
         fn.scope_name = scope  # type: ignore[attr-defined]
+        fn.same_shape_inputs = getattr(inputs, "same_shape", False)  # type: ignore[attr-defined]
         fn.with_mask = with_mask  # type: ignore[attr-defined]
         fn.run = run  # type: ignore[attr-defined]
         fn.check_args = lambda kw: _check_args(scope, kw, checks)  # type: ignore[attr-defined]
@@ -608,6 +614,9 @@ def _probabilities(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> T
     return yt, yp
 
 
+_probabilities.same_shape = True  # type: ignore[attr-defined]
+
+
 def _smooth_binary(z: Tensor, s: float) -> Tensor:
     return ops.add(ops.mul(z, 1.0 - s), 0.5 * s) if s else z
 
@@ -844,6 +853,9 @@ def _rates(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Ten
     yt, yp = _same_shape(loss, y_true, y_pred, kw)
     _check_range(loss, "y_pred", yp, 0.0, None, " (y_pred is a rate; use exp or softplus on the output)")
     return yt, yp
+
+
+_rates.same_shape = True  # type: ignore[attr-defined]
 
 
 @_loss_function("Poisson", inputs=_rates)

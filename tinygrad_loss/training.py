@@ -19,7 +19,7 @@ import copy
 import math
 import sys
 import time
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optim
 from .autograd import no_grad
-from .callbacks import Callback, CallbackList, History
+from .callbacks import HOOKS, Callback, CallbackList, History
 from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
 
 __all__ = ["Trainable", "ProgressBar", "History"]
@@ -191,17 +191,35 @@ def _one_or_list(items: List[Any]) -> Any:
     return items[0] if len(items) == 1 else list(items)
 
 
+def _finite(a: np.ndarray) -> bool:
+    # counting the finite entries costs half of np.isfinite(a).all() on the small arrays of a step
+    return np.count_nonzero(np.isfinite(a)) == a.size
+
+
 def _all_finite(pred: Any) -> bool:
-    if isinstance(pred, Tensor):  # the common case, without a generator (ndarray.all skips np.all's wrapper)
-        return bool(np.isfinite(pred.data).all())
-    return all(np.isfinite(p.data).all() for p in pred)
+    if isinstance(pred, Tensor):  # the common case, without a generator
+        return _finite(pred.data)
+    return all(_finite(p.data) for p in pred)
 
 
 def _uses_hook(callbacks: CallbackList, hook: str) -> bool:
     """Whether any callback has its own ``hook`` (not the base class's no-op), so fit can skip
-    building the arguments of a call that would do nothing."""
+    a call that would do nothing."""
     base = getattr(Callback, hook)
     return any(getattr(getattr(cb, hook), "__func__", None) is not base for cb in callbacks.callbacks)
+
+
+def _target_maker(loss: Any, y: np.ndarray, pred: Any) -> Optional[Callable[[np.ndarray], Tensor]]:
+    """How the compiled loss itself turns a batch of ``y`` into the ``y_true`` it computes with, when fit
+    can do that once per batch (or once per fit) instead of the loss in every step: for a built-in loss of
+    Keras's squeeze/expand rule, a Tensor of the loss's dtype, with the trailing axis Keras gives labels of
+    shape ``(n,)`` against predictions of shape ``(n, 1)``. None: ``y`` goes to the loss as it is."""
+    rule = getattr(getattr(loss, "fn", None), "same_shape_inputs", False)
+    if not rule or type(loss).__module__ != losses_mod.__name__ or not isinstance(pred, Tensor):
+        return None
+    dtype = loss.dtype or pred.dtype
+    expand = y.ndim == 1 and pred.ndim == 2 and pred.shape[-1] == 1
+    return lambda a: Tensor._wrap(np.array(a[:, None] if expand else a, dtype=dtype))
 
 
 class _Data(NamedTuple):
@@ -219,22 +237,47 @@ class _Data(NamedTuple):
         return _Data([a[idx] for a in self.x], [a[idx] for a in self.y], sw)
 
 
+class _Feed:
+    """The training batches of one ``fit``, ready for :meth:`Trainable.train_step`: tuples
+    ``(x, y, sample_weight, y arrays for the metrics, number of samples)``, inputs cast to the
+    parameters' dtype (``dtype``) and ``y`` made by ``targets`` (see :func:`_target_maker`).
+
+    Data that fits in one batch is prepared once, for every epoch. It is not shuffled: reordering
+    the samples of the only batch would reorder the terms of its sums and nothing else.
+    """
+
+    def __init__(self, model: "Trainable", data: _Data, batch_size: int, shuffle: bool, dtype: np.dtype,
+                 targets: Optional[Callable[[np.ndarray], Tensor]]):
+        self.model, self.data, self.batch_size, self.shuffle = model, data, batch_size, shuffle
+        self.dtype, self.targets = dtype, targets
+        self.steps = math.ceil(data.size / batch_size)
+        self.whole = [self._batch(data.take(np.arange(data.size)))] if self.steps == 1 else None
+
+    def epoch(self) -> Iterable[Tuple[Any, Any, Optional[np.ndarray], List[np.ndarray], int]]:
+        if self.whole is not None:
+            return self.whole
+        order = creation.get_generator().permutation(self.data.size) if self.shuffle else None
+        return (self._batch(self.data.take(idx)) for idx in _batches(self.data.size, self.batch_size, order))
+
+    def _batch(self, batch: _Data) -> Tuple[Any, Any, Optional[np.ndarray], List[np.ndarray], int]:
+        y = _one_or_list(batch.y) if self.targets is None else self.targets(batch.y[0])
+        return self.model._wrap_inputs(batch.x, self.dtype), y, batch.sample_weight, batch.y, batch.size
+
+
 class _FitPlan(NamedTuple):
     """What every epoch of one ``fit`` call shares."""
     epochs: int
-    data: _Data
+    feed: _Feed
     val: Optional[_Data]
     batch_size: int
-    shuffle: bool
     verbose: int
     callbacks: CallbackList
     history: History
-    dtype: np.dtype  # the parameters' dtype: what the inputs are cast to
-    batch_hooks: bool  # a callback has its own on_train_batch_begin/_end
+    hooks: frozenset  # the callback hooks some callback overrides (the others are not called)
 
     @property
     def steps(self) -> int:
-        return math.ceil(self.data.size / self.batch_size)
+        return self.feed.steps
 
 
 def _split_validation(data: _Data, validation_split: float) -> Tuple[_Data, _Data]:
@@ -372,17 +415,18 @@ class Trainable:
         finally:
             self.train(was)
 
-    def _probe(self, fn: str, data: _Data) -> None:
+    def _probe(self, fn: str, data: _Data) -> Any:
         """Run the model (and the loss) on the first sample, in inference mode: this builds a
         lazily-built model, and a shape mismatch between the data, the model and the loss fails
-        here, before any training."""
+        here, before any training. Returns the model's output."""
         with self._inference():
             try:
-                pred = self(self._wrap_inputs([a[:1] for a in data.x]))
+                pred = self(self._wrap_inputs([a[:1].copy() for a in data.x]))  # a copy: never the caller's
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{fn}: x of shape {data.x[0].shape} does not fit the model: {e}") from None
             if data.y and _all_finite(pred):
                 self._probe_loss(fn, data, pred)
+        return pred
 
     def _probe_loss(self, fn: str, data: _Data, pred: Any) -> None:
         if isinstance(pred, (list, tuple)) and self._metric_specs:
@@ -452,7 +496,7 @@ class Trainable:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches of ``batch_size`` (32 by default).
 
         ``shuffle`` reorders the training samples every epoch with the project's generator
-        (``manual_seed`` makes the history reproducible). ``validation_split`` holds out the
+        (``manual_seed`` makes the history reproducible); a single batch is fed in order. ``validation_split`` holds out the
         *last* fraction of the samples (before shuffling, as Keras does); ``validation_data=(x_val,
         y_val)`` gives a validation set explicitly. ``sample_weight`` (one weight per sample) or
         ``class_weight`` (``{class: weight}``) weight each sample's loss. Returns a :class:`History`.
@@ -465,15 +509,16 @@ class Trainable:
         _check_verbose("fit", verbose)
         data, val = self._validation_set(self._prepare("fit", x, y, sample_weight, class_weight),
                                          validation_split, validation_data)
-        self._probe("fit", data)
+        pred = self._probe("fit", data)
         if val is not None:
             self._probe("fit (validation_data)", val)
         self._bind_optimizer()
         history = History()  # last, as in Keras: it records what the other callbacks added to the logs
         cbs = CallbackList(list(callbacks or []) + [history])
-        batch_hooks = _uses_hook(cbs, "on_train_batch_begin") or _uses_hook(cbs, "on_train_batch_end")
-        plan = _FitPlan(epochs, data, val, batch_size, bool(shuffle), verbose, cbs, history, self._param_dtype(),
-                        batch_hooks)
+        feed = _Feed(self, data, batch_size, bool(shuffle), self._param_dtype(),
+                     _target_maker(self.loss, data.y[0], pred) if len(data.y) == 1 else None)
+        plan = _FitPlan(epochs, feed, val, batch_size, verbose, cbs, history,
+                        frozenset(h for h in HOOKS if _uses_hook(cbs, h)))
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
@@ -492,7 +537,8 @@ class Trainable:
         """One epoch with its callbacks, progress line and validation; False when training stops."""
         if plan.verbose:
             print(f"Epoch {epoch + 1}/{plan.epochs}")
-        plan.callbacks.on_epoch_begin(epoch)
+        if "on_epoch_begin" in plan.hooks:
+            plan.callbacks.on_epoch_begin(epoch)
         bar = ProgressBar(plan.steps, plan.verbose)
         logs = self._train_batches(epoch, plan, bar)
         if logs is None:  # stopped at the first batch of the epoch
@@ -505,29 +551,27 @@ class Trainable:
 
     def _train_batches(self, epoch: int, plan: _FitPlan, bar: "ProgressBar") -> Optional[Dict[str, float]]:
         self.train()
-        data, cbs = plan.data, plan.callbacks
-        order = creation.get_generator().permutation(data.size) if plan.shuffle else None
+        cbs = plan.callbacks
         metrics: Optional[List[metrics_mod.Metric]] = None
         loss_sum, seen = 0.0, 0
-        hooks, show = plan.batch_hooks, bar.verbose == 1 and bar.dynamic  # else bar.update would only count
-        for step, idx in enumerate(_batches(data.size, plan.batch_size, order)):
-            if hooks:
+        begin, end = "on_train_batch_begin" in plan.hooks, "on_train_batch_end" in plan.hooks
+        show = bar.verbose == 1 and bar.dynamic  # else bar.update would only count
+        for step, (x, y, sample_weight, y_arrays, n) in enumerate(plan.feed.epoch()):
+            if begin:
                 cbs.on_train_batch_begin(step)
-            batch = data.take(idx)
-            value, y_pred = self.train_step(self._wrap_inputs(batch.x, plan.dtype), _one_or_list(batch.y),
-                                            batch.sample_weight)
+            value, y_pred = self.train_step(x, y, sample_weight)
             if not math.isfinite(value):
                 what = "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
                 self._stop_nan(plan.history, epoch, step, plan.steps, what)
                 break
-            metrics = self._update_metrics(metrics, batch.y, y_pred)
-            loss_sum += value * len(idx)
-            seen += len(idx)
+            metrics = self._update_metrics(metrics, y_arrays, y_pred)
+            loss_sum += value * n
+            seen += n
             if show:
                 bar.update(step + 1, self._logs(loss_sum / seen, metrics))
             else:
                 bar.current = step + 1
-            if hooks:
+            if end:
                 cbs.on_train_batch_end(step, {"loss": value})
             if self.stop_training:
                 break

@@ -63,6 +63,11 @@ def _check_name(owner: str, name: Any) -> str:
     return name
 
 
+def _holds_layers(items: tuple) -> bool:
+    """Whether a tuple holds a Module or a Tensor: one that does not (a shape) never will, being immutable."""
+    return any(isinstance(v, (Module, Tensor)) for v in items)
+
+
 class Module:
     """Base class: weights, sub-modules, train/eval mode, name scope on call.
 
@@ -94,7 +99,7 @@ class Module:
             self._modules[key] = value
         elif isinstance(value, Tensor) and value.requires_grad:
             self._weights[key] = value
-        elif isinstance(value, (list, tuple, dict)):
+        elif isinstance(value, (list, dict)) or (isinstance(value, tuple) and _holds_layers(value)):
             self._containers.append(key)
         object.__setattr__(self, key, value)
 
