@@ -195,8 +195,11 @@ class Tensor:
 
     @_scope.setter
     def _scope(self, scope: str) -> None:
-        tag = self._tag
-        self._tag = scope if tag.__class__ is str else _Tag(tag.name, scope, tag.saved_versions)
+        self._retag(self.name, scope, self._saved_versions)
+
+    def _retag(self, name: Optional[str], scope: str, seen: Optional[tuple]) -> None:
+        """One slot for three fields: the bare scope string unless a name or saved versions need a _Tag."""
+        self._tag = scope if name is None and seen is None else _Tag(name, scope, seen)
 
     @property
     def name(self) -> Optional[str]:
@@ -206,12 +209,7 @@ class Tensor:
 
     @name.setter
     def name(self, name: Optional[str]) -> None:
-        tag = self._tag
-        if tag.__class__ is str:
-            if name is not None:
-                self._tag = _Tag(name, tag, None)
-        else:
-            self._tag = _Tag(name, tag.scope, tag.saved_versions)
+        self._retag(name, self._scope, self._saved_versions)
 
     @property
     def _saved_versions(self) -> Optional[tuple]:
@@ -220,12 +218,7 @@ class Tensor:
 
     @_saved_versions.setter
     def _saved_versions(self, seen: Optional[tuple]) -> None:
-        tag = self._tag
-        if tag.__class__ is str:
-            if seen is not None:
-                self._tag = _Tag(None, tag, seen)
-        else:
-            self._tag = _Tag(tag.name, tag.scope, seen)
+        self._retag(self.name, self._scope, seen)
 
     @property
     def saved(self) -> Optional[Dict[str, Any]]:
