@@ -326,3 +326,38 @@ def test_load_state_dict_checks_every_state_array():
         with pytest.raises(err, match=match):
             opt.load_state_dict({**good, "state": state})
         assert opt.iterations == 0  # refused: nothing changed
+
+
+def test_add_params_takes_a_single_tensor_and_steps_it():
+    """Kills optim.Optimizer.add_params__mutmut_1 (a single Tensor no longer wrapped in a list)."""
+    w = tl.Tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD(learning_rate=0.5)
+    opt.add_params(w)
+    assert len(opt.params) == 1 and opt.params[0] is w
+    w.grad = tl.Tensor([1.0, -2.0])
+    opt.step()
+    np.testing.assert_allclose(w.data, [1.0 - 0.5 * 1.0, 2.0 + 0.5 * 2.0])
+
+
+def test_a_schedule_giving_several_values_is_refused_before_the_step():
+    """Kills optim.Optimizer.current_learning_rate__mutmut_10 (`and` -> `or`: a 2-element array reached
+    reshape(()) and NumPy's ValueError escaped instead of the optimizer's TypeError); the weights stay."""
+    w = tl.Tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD(learning_rate=lambda step: np.array([0.1, 0.2]))
+    opt.add_params(w)
+    w.grad = tl.Tensor([1.0, 1.0])
+    with pytest.raises(TypeError, match=r"SGD: the learning-rate schedule must return a number"):
+        opt.step()
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+def test_a_schedule_giving_a_one_element_array_or_tensor_is_its_number():
+    """A 1-element array or Tensor from a schedule is read as its number (Keras schedules return tensors)."""
+    for value in (np.array([0.5]), tl.Tensor([[0.5]])):
+        w = tl.Tensor([1.0], requires_grad=True)
+        opt = optim.SGD(learning_rate=lambda step, v=value: v)
+        opt.add_params(w)
+        assert opt.current_learning_rate() == 0.5
+        w.grad = tl.Tensor([2.0])
+        opt.step()
+        np.testing.assert_allclose(w.data, [1.0 - 0.5 * 2.0])
