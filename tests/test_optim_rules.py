@@ -361,3 +361,33 @@ def test_a_schedule_giving_a_one_element_array_or_tensor_is_its_number():
         w.grad = tl.Tensor([2.0])
         opt.step()
         np.testing.assert_allclose(w.data, [1.0 - 0.5 * 2.0])
+
+
+def test_step_without_parameters_is_refused():
+    """Kills optim.Optimizer.step__mutmut_1 (the no-parameter check inverted)."""
+    with pytest.raises(RuntimeError, match=r"SGD.step: the optimizer has no parameters"):
+        optim.SGD(learning_rate=0.1).step()
+
+
+def test_every_step_counts_as_a_new_change_of_the_parameter():
+    """Kills optim.Optimizer._apply__mutmut_38 (`_version = 1` instead of `+= 1`): a graph built after the
+    first step saw version 1; the second step must make backward through it fail, not look unchanged."""
+    w = tl.Tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD(learning_rate=0.1)
+    opt.add_params(w)
+    w.grad = tl.Tensor([1.0, 1.0])
+    opt.step()
+    y = (w * w).sum()  # uses w after the first step
+    w.grad = tl.Tensor([1.0, 1.0])
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_load_state_dict_refuses_a_state_with_keys_missing_only():
+    """Kills optim.Optimizer.load_state_dict__mutmut_21 (`missing or unknown` -> `and`: a dict lacking
+    'state' but with no unknown key was accepted); the optimizer keeps its iteration count."""
+    opt = optim.SGD([tl.Tensor([1.0], requires_grad=True)], learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"missing \['state'\], unexpected none"):
+        opt.load_state_dict({"iterations": 7})
+    assert opt.iterations == 0
