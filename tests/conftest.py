@@ -6,6 +6,7 @@ header and under any failing property test; ``HYPOTHESIS_SEED=<n>`` replays that
 """
 import os
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -30,6 +31,11 @@ def _run_seed() -> int:
 
 
 HYPOTHESIS_RUN_SEED = _run_seed()
+
+# Under mutmut every package call goes through its trampoline (a few extra frames per call), so
+# tests that recurse legitimately deep (hostile nested lists) hit Python's default limit there only.
+if "MUTANT_UNDER_TEST" in os.environ or "MUTMUT_DEPENDENCY_DEPTH" in os.environ:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 _COLLECTED = {"property tests": False}
 
 
