@@ -5,7 +5,8 @@ bounded for any N), forward + backward, for N = 10 ... 1,000,000.
 - *time per op*: forward + backward of the whole chain divided by N, on both clocks, against the
   same chain written by hand in NumPy (forward + backward, the floor) and PyTorch eager. A cost
   per op that grows with N is the garbage collector scanning the growing graph, or anything else
-  superlinear.
+  superlinear. Objects alive before the timing (torch's, for one) are ``gc.freeze()``d, as in
+  ``timing.measure``.
 - *memory per op*: tracemalloc bytes still held after ``backward()`` while the output (and so
   the graph) is alive, divided by N; by default every intermediate keeps its ``.grad``;
   ``backward(intermediate_grads=False)`` keeps the leaves' only. The peak during the pass too.
@@ -72,14 +73,22 @@ def _leaves(framework, xv: np.ndarray, wv: np.ndarray):
 
 
 def _time(fn: Callable[[], object], repeat: int) -> timing.Seconds:
+    """Median seconds of ``fn()``. As in :func:`timing.measure`, the garbage collector stays on but
+    what was alive before (e.g. the objects ``import torch`` leaves) is frozen out of its view: a
+    full collection during a long chain scans the chain, not whichever libraries the process loaded."""
     fn()  # warm-up
     main, other = [], []
-    for _ in range(repeat):
-        gc.collect()
-        t0, o0 = timing.clock(), timing.other_clock()
-        fn()
-        main.append(timing.clock() - t0)
-        other.append(timing.other_clock() - o0)
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(repeat):
+            gc.collect()
+            t0, o0 = timing.clock(), timing.other_clock()
+            fn()
+            main.append(timing.clock() - t0)
+            other.append(timing.other_clock() - o0)
+    finally:
+        gc.unfreeze()
     return timing.Seconds.of(statistics.median(main), statistics.median(other))
 
 

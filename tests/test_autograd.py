@@ -506,6 +506,57 @@ def test_backward_pauses_the_garbage_collector_and_restores_it_also_on_errors(mo
     np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.exp([1.0, 2.0]))
 
 
+def test_the_garbage_collector_is_put_back_exactly_as_it_was_also_after_an_interrupt():
+    import gc
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def interrupt(event, tensor, payload):
+        assert not gc.isenabled()
+        if event == "visit":
+            raise KeyboardInterrupt
+
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            x.grad = None
+            states = []
+            tg.grad((tg.exp(x) * 2.0).sum(), x, observer=lambda *event: states.append(gc.isenabled()))
+            assert states and not any(states) and gc.isenabled() is enabled
+            with pytest.raises(KeyboardInterrupt):
+                (x * 3.0).sum().backward(observer=interrupt)
+            assert gc.isenabled() is enabled and x._pending is None and x.grad is None
+            y = x * 2.0
+            y.sum().backward()
+            with pytest.raises(tg.GraphReleasedError):  # raised by the walk, before the pass
+                y.sum().backward()
+            assert gc.isenabled() is enabled
+            assert len(tg.topological_order(y)) == 1 and len(tg.visit_order(y)) == 2
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_intermediate_grads_are_stored_bare_and_made_tensors_when_read():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    h = tg.tanh(x)
+    s = (h * h).sum()          # a 0-d intermediate too
+    out = s * 3.0
+    out.backward(retain_graph=True)
+    assert type(h._grad) is np.ndarray  # no Tensor made for a gradient nobody reads
+    dh = 6 * np.tanh([0.5, -1.0])
+    g = h.grad
+    assert type(g) is Tensor and g is h.grad and not g.requires_grad and g.op is None
+    np.testing.assert_allclose(g.numpy(), dh)
+    out.backward()             # a second pass adds, to a read (Tensor) and an unread (array) gradient
+    np.testing.assert_allclose(h.grad.numpy(), 2 * dh)
+    assert type(s.grad) is Tensor and s.grad.shape == () and s.grad.item() == 6.0
+    np.testing.assert_allclose(x.grad.numpy(), 2 * dh * (1 - np.tanh([0.5, -1.0]) ** 2))
+    h.zero_grad()
+    assert h.grad is None
+
+
 def test_intermediate_grads_false_keeps_leaf_grads_only():
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     h = tg.tanh(x)

@@ -176,8 +176,10 @@ def test_scaling_benchmark_rows_and_memory_per_op():
                                                          ("chain fwd+bwd per op, N=100", "ours"),
                                                          ("chain fwd+bwd per op, N=100", "NumPy by hand")]
     mem = [r for r in res.rows if r.benchmark.startswith("chain memory")]
-    kept, lean = mem[2], mem[3]  # N=100: keeping every intermediate .grad costs a Tensor and an array per op
-    assert kept.value - lean.value > 100 and lean.met == (lean.value <= scaling.TARGET_BYTES)
+    # N=100: keeping every intermediate .grad costs about an array per op (some ops share one), and no
+    # Tensor (112 bytes more) until a .grad is read
+    kept, lean = mem[2], mem[3]
+    assert 60 < kept.value - lean.value < 150 and lean.met == (lean.value <= scaling.TARGET_BYTES)
 
 
 def test_bytes_per_op_counts_what_the_graph_holds():

@@ -174,7 +174,7 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
         data = np.asarray(data)
     t = _new_tensor(Tensor)
     t._data = data
-    t.grad = t._pending = None
+    t._grad = t._pending = None
     t._version = 0
     state = STATE
     if state.grad_enabled:

@@ -141,38 +141,48 @@ class _GCPaused:
         return False
 
 
-def _sort(roots: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[List[Tensor], List[Tensor]]:
     """(op nodes that need a gradient, each after all of its parents; leaves that need one).
 
-    Iterative depth-first search, so a chain of 100,000 ops needs no recursion.
+    Iterative depth-first search, so a chain of 100,000 ops needs no recursion. ``check``: each
+    node is also checked as it is emitted (:func:`_check_alive`), in the same walk: the first
+    failing node in topological order raises, before any gradient is touched.
     """
     order: List[Tensor] = []
     leaves: List[Tensor] = []
-    visited = set()
+    visited = set()  # of tensors, hashed by identity
     mark, emit = visited.add, order.append
-    with _GCPaused():
-        for root in roots:
-            if not root.requires_grad or id(root) in visited:
-                continue
-            mark(id(root))
-            if root._op is None:
-                leaves.append(root)
-                continue
-            stack = [(root, iter(root._parents))]
-            push, pop = stack.append, stack.pop
-            while stack:
-                node, it = stack[-1]
-                for p in it:
-                    if p.requires_grad and id(p) not in visited:
-                        mark(id(p))
-                        if p._op is None:
-                            leaves.append(p)
-                        else:
-                            push((p, iter(p._parents)))
-                            break
-                else:
-                    pop()
-                    emit(node)
+    for root in roots:
+        if not root.requires_grad or root in visited:
+            continue
+        mark(root)
+        if root._op is None:
+            leaves.append(root)
+            continue
+        stack = [(root, iter(root._parents))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, it = stack[-1]
+            for p in it:
+                if p.requires_grad and p not in visited:
+                    mark(p)
+                    if p._op is None:
+                        leaves.append(p)
+                    else:
+                        push((p, iter(p._parents)))
+                        break
+            else:
+                pop()
+                if check:
+                    # _check_alive's test, inline: a node whose inputs and output are all still at
+                    # version 0 (nearly every node) costs a loop over its parents and nothing more.
+                    if node._saved is RELEASED or node._tag.__class__ is not str or node._version:
+                        _check_alive((node,))
+                    else:
+                        for q in node._parents:
+                            if q._version:
+                                _check_alive((node,))
+                emit(node)
     return order, leaves
 
 
@@ -191,13 +201,15 @@ def topological_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
 
     The backward pass visits exactly this list, in reverse, then the leaves (:func:`visit_order`).
     """
-    return _sort(_roots(roots, "topological_order"))[0]
+    with _GCPaused():
+        return _sort(_roots(roots, "topological_order"))[0]
 
 
 def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     """Every tensor a backward pass from ``roots`` may hand a gradient to, in the order it does:
     the op nodes in reverse topological order, then the leaves that require a gradient."""
-    nodes, leaves = _sort(_roots(roots, "visit_order"))
+    with _GCPaused():
+        nodes, leaves = _sort(_roots(roots, "visit_order"))
     return nodes[::-1] + leaves
 
 
@@ -209,7 +221,7 @@ def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradi
                 f"{who}: a {what} argument is needed for a non-scalar output of shape {root.shape}; "
                 "pass gradient=ones_like(output) to sum, or reduce the output to a scalar first"
             )
-        return Tensor._wrap(np.ones_like(root.data))
+        return _wrap(np.ones(root._data.shape, root._data.dtype))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(V.real_array(who, gradient, what), dtype=root.dtype)
     if gradient.shape != root.shape:
@@ -281,8 +293,7 @@ def _tensor(g: Any) -> Tensor:
 def _schedule(roots: Sequence[Tensor]) -> List[Tensor]:
     """Every tensor a pass may visit, in its order: op nodes from the roots back, then the leaves
     (checked first: a released graph or a stale input fails before any gradient is touched)."""
-    nodes, leaves = _sort(roots)
-    _check_alive(nodes)
+    nodes, leaves = _sort(roots, check=True)
     nodes.reverse()
     nodes += leaves
     return nodes
@@ -299,30 +310,43 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
     Tensors computed by the ops' Tensor rules with recording on, so the result is itself
     differentiable. ``detect_anomaly()`` also takes the Tensor loop, whose ops it checks one by one.
     Gradients are summed on the tensors themselves (``_pending``), not in a dict keyed by id.
+    The cyclic garbage collector is paused for the whole call (the walk and the pass), then put back
+    as it was, also after an error or a KeyboardInterrupt.
     """
-    nodes = _schedule(roots)
-    on_arrays = not create_graph and STATE.anomaly is None
+    gc_was_enabled = gc.isenabled()  # (_GCPaused and _GradMode, inline: this runs on every training step)
+    grad_was_enabled = STATE.grad_enabled
+    nodes: List[Tensor] = []
     try:
-        with _GradMode(bool(create_graph)), _GCPaused():
-            for r, g in zip(roots, seeds):
-                if r.requires_grad:
-                    if observer is not None:
-                        observer("contribution", r, (None, g))
-                    if on_arrays:
-                        g = g._data
-                    r._pending = g if r._pending is None else r._pending + g
-            if on_arrays:
-                _run_on_arrays(nodes, retain_graph, observer, sink)
-            else:
-                _run_on_tensors(nodes, create_graph, retain_graph, observer, sink)
-    finally:  # after an error, no half-summed gradient may leak into the next pass
+        gc.disable()
+        nodes = _schedule(roots)
+        on_arrays = not create_graph and STATE.anomaly is None
+        STATE.grad_enabled = bool(create_graph)
+        for r, g in zip(roots, seeds):
+            if r.requires_grad:
+                if observer is not None:
+                    observer("contribution", r, (None, g))
+                if on_arrays:
+                    g = g._data
+                r._pending = g if r._pending is None else r._pending + g
+        if on_arrays:
+            _run_on_arrays(nodes, retain_graph, observer, sink)
+        else:
+            _run_on_tensors(nodes, create_graph, retain_graph, observer, sink)
+    except BaseException:  # no half-summed gradient may leak into the next pass (a finished pass leaves none)
         for t in nodes:
             t._pending = None
+        raise
+    finally:
+        STATE.grad_enabled = grad_was_enabled
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[Observer], sink: Sink) -> None:
     """The first-order pass: gradients are arrays, each op's ``raw`` rules make its parents' terms.
-    The observer, if any, is handed Tensors (made only for it)."""
+    The observer, if any, is handed Tensors (made only for it). One- and two-parent ops (nearly all)
+    take a path without the generic loop's ``enumerate`` and ``*parents`` call; the three paths
+    differ in nothing else (the term is checked, summed into the parent's ``_pending``, observed)."""
     for t in nodes:
         g = t._pending
         if g is None:  # does not lead to any root that was given a gradient
@@ -335,15 +359,44 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
         if op is None:
             continue
         parents, rules, check = t._parents, op.raw, op.check_shapes
-        for i, p in enumerate(parents):
+        if len(parents) == 1:
+            p = parents[0]
             if p.requires_grad:
-                gp = rules[i](g, t, *parents)
+                gp = rules[0](g, t, p)
                 if check and gp.shape != p._data.shape:
-                    _wrong_shape(op, i, gp, p)
+                    _wrong_shape(op, 0, gp, p)
                 prev = p._pending
                 p._pending = gp if prev is None else prev + gp
                 if observer is not None:
                     observer("contribution", p, (t, _tensor(gp)))
+        elif len(parents) == 2:
+            a, b = parents
+            if a.requires_grad:
+                gp = rules[0](g, t, a, b)
+                if check and gp.shape != a._data.shape:
+                    _wrong_shape(op, 0, gp, a)
+                prev = a._pending
+                a._pending = gp if prev is None else prev + gp
+                if observer is not None:
+                    observer("contribution", a, (t, _tensor(gp)))
+            if b.requires_grad:
+                gp = rules[1](g, t, a, b)
+                if check and gp.shape != b._data.shape:
+                    _wrong_shape(op, 1, gp, b)
+                prev = b._pending
+                b._pending = gp if prev is None else prev + gp
+                if observer is not None:
+                    observer("contribution", b, (t, _tensor(gp)))
+        else:
+            for i, p in enumerate(parents):
+                if p.requires_grad:
+                    gp = rules[i](g, t, *parents)
+                    if check and gp.shape != p._data.shape:
+                        _wrong_shape(op, i, gp, p)
+                    prev = p._pending
+                    p._pending = gp if prev is None else prev + gp
+                    if observer is not None:
+                        observer("contribution", p, (t, _tensor(gp)))
         if not retain_graph:
             t._saved = RELEASED
 
@@ -409,7 +462,16 @@ def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
                 return
             if type(g) is not np.ndarray:
                 g = np.asarray(g)
-        elif t.grad is None:
+            handed_out.add(id(g))
+            if g.dtype != t._data.dtype:
+                g = g.astype(t._data.dtype)
+            # Stored bare: ``Tensor.grad`` wraps it the first time it is read (most never are).
+            prev = t._grad
+            if prev is not None:  # a second backward() adds (0-d sums are NumPy scalars: made arrays)
+                g = np.asarray((prev if type(prev) is np.ndarray else prev._data) + g)
+            t._grad = g
+            return
+        if t._grad is None:
             # A leaf's .grad gets an array of its own, writable: rules like add's pass the same
             # array to several tensors and sum's is a read-only broadcast view, so in-place
             # edits (gradient clipping) must not reach another tensor's gradient.
@@ -443,7 +505,9 @@ def backward(
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"backward: tensor must be a Tensor, got {V.show(tensor)}")
-    _flags("backward", retain_graph, create_graph=create_graph, intermediate_grads=intermediate_grads)
+    if create_graph.__class__ is not bool or intermediate_grads.__class__ is not bool or not (
+            retain_graph is None or retain_graph.__class__ is bool):  # (the checks, skipped for plain bools)
+        _flags("backward", retain_graph, create_graph=create_graph, intermediate_grads=intermediate_grads)
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require a gradient (no input had requires_grad=True, "

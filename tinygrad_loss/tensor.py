@@ -97,7 +97,9 @@ class Tensor:
     # ``_tag`` holds what most nodes share or lack: the scope string; a :class:`_Tag` when the tensor
     # also has a ``name`` or ``_saved_versions`` (properties below). One slot instead of three: a
     # node is 16 bytes smaller and its creation stores two attributes fewer (docs/performance.md).
-    __slots__ = ("_data", "grad", "requires_grad", "_op", "_parents", "_saved", "_tag", "_version", "_pending",
+    # ``_grad`` is ``grad``'s slot: None, a Tensor, or the bare array backward() stored for an
+    # intermediate, wrapped into a Tensor the first time ``grad`` is read (most never are).
+    __slots__ = ("_data", "_grad", "requires_grad", "_op", "_parents", "_saved", "_tag", "_version", "_pending",
                  "__weakref__")
     # ``data`` is a property over the ``_data`` slot (its setter checks what is assigned); the op
     # front-ends and the engine read ``_data`` directly. NumPy calls on Tensors are answered by
@@ -109,7 +111,7 @@ class Tensor:
         self._data = _to_array(data, dtype)
         if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"Tensor: only float tensors can require gradients, got dtype {self._data.dtype}")
-        self.grad: Optional[Tensor] = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._parents: Tuple[Tensor, ...] = ()
@@ -123,7 +125,7 @@ class Tensor:
         """A leaf around ``data`` as is (no copy, no dtype conversion): for internal use."""
         t = Tensor.__new__(Tensor)
         t._data = data
-        t.grad = t._op = t._saved = t._pending = None
+        t._grad = t._op = t._saved = t._pending = None
         t.requires_grad = False
         t._parents = ()
         t._tag = ""
@@ -131,6 +133,18 @@ class Tensor:
         return t
 
     # --- plain properties -------------------------------------------------------------
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The gradient accumulated by ``backward()`` (None before any): a Tensor of this tensor's shape."""
+        g = self._grad
+        if g.__class__ is np.ndarray:  # an intermediate's gradient, stored bare by backward(): wrap it once
+            g = self._grad = Tensor._wrap(g)
+        return g
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        self._grad = value
+
     @property
     def data(self) -> np.ndarray:
         """The array of values. Assigning it (``w.data = w.data - lr * w.grad``) is not recorded: it
@@ -288,10 +302,10 @@ class Tensor:
                  observer: Any = None, intermediate_grads: bool = True) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor that requires a gradient
         (see :func:`tinygrad_loss.backward` for the arguments)."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, observer=observer,
-                 intermediate_grads=intermediate_grads)
+        global _engine_backward
+        if _engine_backward is None:  # autograd imports this module: bound on first use, not per call
+            from .autograd import backward as _engine_backward
+        _engine_backward(self, gradient, retain_graph, create_graph, observer, intermediate_grads)
 
     def draw(self, **options):
         """Draw the graph that produced this tensor (see :func:`tinygrad_loss.draw`)."""
@@ -322,10 +336,13 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
-    def __hash__(self) -> int:
-        return id(self)
+    # Hashed by identity, in C (sets of tensors, as the engine's walk keeps, call no Python code).
+    __hash__ = object.__hash__
 
     # Operators and op methods (exp, sum, astype...) are bound from the op registry (ops.py / _opkit.py).
+
+
+_engine_backward = None  # autograd.backward, once Tensor.backward has run
 
 
 class _Constant(Tensor):
@@ -378,7 +395,7 @@ def constant(arr: np.ndarray) -> Tensor:
     arr.flags.writeable = False
     t = _Constant.__new__(_Constant)
     t._data = arr
-    t.grad = t._op = t._saved = t._pending = None
+    t._grad = t._op = t._saved = t._pending = None
     _REQUIRES_GRAD_SLOT.__set__(t, False)
     t._parents = ()
     t._tag = ""
