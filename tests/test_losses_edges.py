@@ -1,6 +1,9 @@
 """Loss edge cases written for mutants mutmut left alive in tinygrad_loss/losses.py (issue 19):
 error messages that must name the loss, the argument and the fix, y_true taking y_pred's dtype,
-and LossFunctionWrapper passing its keyword arguments on. Expected values are NumPy formulas."""
+and LossFunctionWrapper passing its keyword arguments on. Expected values are NumPy formulas (for the
+circle loss: Sun et al.'s definition anchor by anchor over explicit positive/negative lists, below)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -340,3 +343,140 @@ def test_sample_weight_and_y_pred_errors_name_the_loss_and_argument():
                                          r"they must match \(only a trailing axis of size 1 on one side is allowed, e.g. "
                                          r"\(n,\) against \(n, 1\)\)$"):
         mse(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+# --- third pass: survivors of a complete run on the current losses.py --------------------------------------
+
+
+def circle_reference(labels, emb, ref_labels=None, ref=None, gamma=80.0, margin=0.4, remove_diagonal=True):
+    """Circle loss per anchor in float64: logsumexp over the positives and the negatives only
+    (an anchor without a positive or without a negative has loss 0)."""
+    emb = np.asarray(emb, dtype=np.float64)
+    ref = emb if ref is None else np.asarray(ref, dtype=np.float64)
+    ref_labels = labels if ref_labels is None else ref_labels
+    out = []
+    for i in range(len(labels)):
+        d = np.maximum(1.0 - ref @ emb[i], 0.0)
+        pos = [j for j in range(len(ref)) if ref_labels[j] == labels[i] and not (remove_diagonal and j == i)]
+        neg = [j for j in range(len(ref)) if ref_labels[j] != labels[i]]
+        if not pos or not neg:
+            out.append(0.0)
+            continue
+        p = np.logaddexp.reduce([-gamma * max(margin + d[j], 0.0) * (margin - d[j]) for j in pos])
+        n = np.logaddexp.reduce([gamma * max(1.0 + margin - d[j], 0.0) * (1.0 - margin - d[j]) for j in neg])
+        out.append(np.logaddexp(0.0, p + n))
+    return np.array(out)
+
+
+EMB = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.8, -0.6]])
+
+
+def test_circle_label_errors_name_the_arguments_that_hold_them():
+    """Mutants in ``_embeddings``: the shapes in the error for y_true (``pred_shape`` passed as None or dropped), and
+    for ref_labels: the loss's name (``None``), ``pred_shape`` (None or dropped). ref_labels' errors used to say
+    ``y_true``/``y_pred`` (fixed in this pass: ``_labels`` takes the argument names)."""
+    with pytest.raises(ValueError, match=r"^circle: y_true has shape \(3,\) and y_pred has shape \(4, 2\); y_true must "
+                                         r"hold one class index per row of y_pred, i.e. have shape \(4,\)$"):
+        losses.circle([0, 0, 1], EMB)
+    ref = [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]
+    with pytest.raises(ValueError, match=r"^circle: ref_labels has shape \(2,\) and ref_embeddings has shape \(3, 2\); "
+                                         r"ref_labels must hold one class index per row of ref_embeddings, i\.e\. have "
+                                         r"shape \(3,\)$"):
+        losses.circle([0, 0, 1, 1], EMB, ref_labels=[0, 1], ref_embeddings=ref)
+    with pytest.raises(ValueError, match=r"^circle: ref_labels must hold integer class labels, got 1\.5$"):
+        losses.circle([0, 0, 1, 1], EMB, ref_labels=[0, 1.5, 1], ref_embeddings=ref)
+    with pytest.raises(ValueError, match=r"^circle: ref_labels contains a non-finite value \(nan at index \(1,\)\)$"):
+        losses.circle([0, 0, 1, 1], EMB, ref_labels=[0, np.nan, 1], ref_embeddings=ref)
+    with pytest.raises(TypeError, match=r"^circle: ref_labels \(integer class labels\) must be numeric"):
+        losses.circle([0, 0, 1, 1], EMB, ref_labels=["a", "b", "c"], ref_embeddings=ref)
+
+
+def test_circle_reference_embeddings_take_the_embeddings_dtype():
+    """Mutant in ``_embeddings``: ref_embeddings converted with no dtype (a list then becomes float32 next to float64
+    embeddings, and a float64 array stays float64 next to float32 ones)."""
+    labels, ref_labels = [0, 0, 1, 1], [0, 1, 1]
+    ref = [[0.1, 0.995], [0.3, -0.7], [0.9, 0.2]]  # 0.1, 0.3, ... are not float32 numbers
+    expected = circle_reference(labels, EMB, ref_labels, ref, gamma=4.0, margin=0.25, remove_diagonal=False)
+    out = losses.circle(labels, EMB, ref_labels=ref_labels, ref_embeddings=ref, gamma=4.0, margin=0.25,
+                        remove_diagonal=False)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    out32 = losses.circle(labels, EMB.astype(np.float32), ref_labels=ref_labels, ref_embeddings=np.array(ref),
+                          gamma=4.0, margin=0.25, remove_diagonal=False)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32.numpy(), expected, rtol=1e-5)
+
+
+def test_circle_stand_in_for_log_zero_is_below_every_real_term():
+    """Mutants in ``_log_zero``: float32/float64 given float16's stand-in -3e4 (always, or with the dtype test
+    inverted). With gamma = 1e6 a positive pair at distance 0 has the term -0.16 gamma = -1.6e5, far below -3e4, so
+    a stand-in of -3e4 for the masked entries outweighs it; an anchor with no positive then gets a huge loss
+    instead of 0."""
+    labels = [0, 0, 1]
+    emb = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    expected = circle_reference(labels, emb, gamma=1e6)
+    assert expected[2] == 0.0 and expected[0] == pytest.approx(0.68e6, rel=1e-12)  # softplus(-0.16 γ + 0.84 γ)
+    for dtype in (np.float64, np.float32):
+        out = losses.circle(labels, emb.astype(dtype), gamma=1e6)
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+
+
+def test_circle_in_float16_has_no_overflow_for_an_anchor_without_positives():
+    """Mutants: ``_log_zero`` giving float16 the stand-in -1e30 (the dtype test made always false), or
+    ``_masked_logsumexp`` asking ``_log_zero(None)``. -1e30 is -inf in float16: the anchor's log-sum-exp over
+    nothing is then log 0, with NumPy's divide-by-zero and invalid-value warnings on the way (the stand-in exists
+    so that this row stays finite)."""
+    labels = [0, 0, 1]  # anchor 2 has no positive
+    emb = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    e = tl.Tensor(emb.astype(np.float16), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = losses.circle(labels, e, gamma=2.0)
+        out.sum().backward()
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.numpy().astype(np.float64), circle_reference(labels, emb, gamma=2.0), rtol=2e-3)
+    assert np.all(np.isfinite(e.grad.numpy()))
+
+
+def test_get_lists_every_valid_name_in_case_insensitive_order():
+    """Mutants in ``get``: the valid names joined with another separator, or sorted by code point (``key`` dropped
+    or None: every capitalised name first) or by ``upper()`` (then ``_`` sorts after the letters:
+    ``MeanAbsoluteError`` before ``mean_absolute_error``)."""
+    with pytest.raises(ValueError, match=r"^losses\.get: unknown loss 'nope'; valid names are: ") as err:
+        losses.get("nope")
+    names = str(err.value).split("valid names are: ", 1)[1].split(", ")
+    assert {"mse", "MSE", "mean_absolute_error", "MeanAbsoluteError", "huber_loss", "Huber", "ctc"} <= set(names)
+    assert all(losses.get(name) is not None for name in names)  # each listed item is a name get() takes
+    assert names == sorted(names, key=str.lower)
+
+
+def test_get_config_dicts_and_refusals_name_what_was_wrong():
+    """Mutants in ``get``: a dict without ``config`` (its default ``{}`` made None or dropped), a class_name that is
+    not a string looked up anyway (a list is unhashable: TypeError), and the three refusals' messages dropped or
+    naming ``NoneType`` instead of the type given."""
+    huber = losses.get({"class_name": "Huber"})
+    assert type(huber) is losses.Huber and huber.delta == 1.0 and huber.reduction == "sum_over_batch_size"
+    with pytest.raises(ValueError, match=r"^losses\.get: unknown loss class_name \['mse'\] in \{'class_name': \['mse'\]\}$"):
+        losses.get({"class_name": ["mse"]})
+    with pytest.raises(ValueError, match=r"^losses\.get: unknown loss class_name 'Nope' in \{'class_name': 'Nope'\}$"):
+        losses.get({"class_name": "Nope"})
+    with pytest.raises(TypeError, match=r"^losses\.get: int is not a Loss subclass$"):
+        losses.get(int)
+    with pytest.raises(TypeError, match=r"^losses\.get: expected a loss name, a Loss, a config dict or a callable; "
+                                        r"got float$"):
+        losses.get(4.5)
+
+
+def test_sample_weight_takes_the_losses_dtype():
+    """Mutant in ``reduce_weighted_values``: sample_weight converted with no dtype (a list is then float32, so a
+    weight of 0.1 is off by 1.5e-9 next to float64 losses, and a float64 array made a float32 loss float64)."""
+    y = np.array([[1.0], [2.0], [4.0]])
+    p = np.array([[1.5], [1.0], [3.0]])
+    w = [0.1, 0.3, 0.7]
+    per_sample = ((y - p) ** 2)[:, 0]
+    got = losses.MeanSquaredError()(y, p, sample_weight=w)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.item(), np.sum(np.array(w) * per_sample) / 3, rtol=1e-14)
+    got32 = losses.MeanSquaredError()(y.astype(np.float32), p.astype(np.float32), sample_weight=np.array(w))
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32.item(), np.sum(np.array(w) * per_sample) / 3, rtol=1e-6)

@@ -755,21 +755,23 @@ def _along(values: Any, axis: int, ndim: int, dtype: np.dtype) -> Any:
 
 
 def _labels(loss: str, labels: Any, shape: Tuple[int, ...], n_classes: Optional[int],
-            ignore_class: Optional[int] = None, pred_shape: Tuple[int, ...] = ()
-            ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+            ignore_class: Optional[int] = None, pred_shape: Tuple[int, ...] = (),
+            names: Tuple[str, str] = ("y_true", "y_pred")) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Integer class labels of ``shape`` (a trailing axis of 1 is dropped), range-checked, and the
-    mask of labels to keep (``None`` when ``ignore_class`` is ``None``). ``n_classes=None``: any int."""
-    lab = numeric_array(labels, loss, "y_true (integer class labels)")
+    mask of labels to keep (``None`` when ``ignore_class`` is ``None``). ``n_classes=None``: any int.
+    ``names``: the arguments holding the labels and the predictions, for the error messages."""
+    what, pred = names
+    lab = numeric_array(labels, loss, f"{what} (integer class labels)")
     given = lab.shape
     if lab.ndim == len(shape) + 1 and lab.shape[-1] == 1:
         lab = lab.reshape(lab.shape[:-1])
     if lab.shape != shape:
-        raise ValueError(f"{loss}: y_true has shape {given} and y_pred has shape {pred_shape}; y_true must hold "
-                         f"one class index per row of y_pred, i.e. have shape {shape}")
+        raise ValueError(f"{loss}: {what} has shape {given} and {pred} has shape {pred_shape}; {what} must hold "
+                         f"one class index per row of {pred}, i.e. have shape {shape}")
     if lab.dtype.kind == "f":
-        check_finite(loss, "y_true", lab)
+        check_finite(loss, what, lab)
         if not np.all(lab == np.round(lab)):
-            raise ValueError(f"{loss}: y_true must hold integer class labels, got {lab[lab != np.round(lab)].flat[0]}")
+            raise ValueError(f"{loss}: {what} must hold integer class labels, got {lab[lab != np.round(lab)].flat[0]}")
     lab = lab.astype(np.int64)
     keep = None if ignore_class is None else lab != ignore_class
     if keep is not None:
@@ -987,7 +989,8 @@ def _embeddings(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]
     ref = _checked(loss, "ref_embeddings", kw["ref_embeddings"], emb.dtype)
     if ref.ndim != 2 or ref.shape[1] != emb.shape[1]:
         raise ValueError(f"{loss}: ref_embeddings must have shape (m, {emb.shape[1]}); got {ref.shape}")
-    return (labels, _labels(loss, kw["ref_labels"], ref.shape[:1], None, None, ref.shape)[0], ref), emb
+    ref_labels = _labels(loss, kw["ref_labels"], ref.shape[:1], None, None, ref.shape, ("ref_labels", "ref_embeddings"))
+    return (labels, ref_labels[0], ref), emb
 
 
 def _log_zero(dtype: np.dtype) -> float:
