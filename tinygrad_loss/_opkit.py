@@ -322,7 +322,13 @@ def binary(op: Op) -> Callable:
 
     def fn(a: Any, b: Any) -> Tensor:
         if type(a) is not Tensor or type(b) is not Tensor:
-            a, b = pair(a, b, name)
+            # ``y * 0.5``: the constant lift() would return, found without the calls (zeros and
+            # other cases take lift()'s path: see _lift_number)
+            c = _LIFTED.get((b, float, a._data.dtype.num)) if type(b) is float and b and type(a) is Tensor else None
+            if c is not None and c._data.dtype is a._data.dtype:
+                b = c
+            else:
+                a, b = pair(a, b, name)
         sa, sb = a._data.shape, b._data.shape
         # Check only what could fail: a 0-d operand, or one whose shape is the other's tail
         # (a bias (n,) against a batch (b, n)), always broadcasts.

@@ -268,9 +268,9 @@ div_grad_b = defop("div_grad_b", lambda g, y, b: _div_grad_b_np(g, y, b),
 # --- forwards longer than one expression ----------------------------------------------------
 
 def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number only: never overflows, for any magnitude of x.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    # exp of a non-positive number only: never overflows, for any magnitude of x. 1 / (1 + e^-x) for
+    # x >= 0 and e^x / (1 + e^x) below, with e^min(x, 0) as the numerator (no np.where: half the time).
+    return (np.exp(np.minimum(x, 0)) / (1.0 + np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
 
 
 _erf_np = np.vectorize(math.erf, otypes=[np.float64])
