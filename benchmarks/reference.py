@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import statistics
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 from . import timing
 from .timing import Results, Row
@@ -63,17 +63,28 @@ def time_fit(repeat: int, warmup: int, epochs: int = EPOCHS, make: Callable = bu
              train: Callable = fit) -> "timing.Seconds":
     """Median time of ``train(model, epochs)`` (``fit`` by default) over ``repeat`` fresh models,
     after ``warmup`` untimed runs; the other clock's median rides along."""
+    return time_trainers({"train": train}, repeat, warmup, epochs, make)["train"]
+
+
+def time_trainers(trainers: Dict[str, Callable], repeat: int, warmup: int, epochs: int = EPOCHS,
+                  make: Callable = build) -> Dict[str, "timing.Seconds"]:
+    """Median time of each ``train(model, epochs)`` of ``trainers`` on fresh models, measured in
+    interleaved rounds (each round times every trainer once, in turn, so a change of the machine's
+    load hits them alike: timed one after the other, fit and the loop drifted 1.1x-1.5x apart)."""
     for _ in range(warmup):
-        train(make(), epochs)
-    samples, others = [], []
+        for train in trainers.values():
+            train(make(), epochs)
+    samples: Dict[str, list] = {k: [] for k in trainers}
+    others: Dict[str, list] = {k: [] for k in trainers}
     for _ in range(repeat):
-        model = make()
-        gc.collect()
-        t0, o0 = timing.clock(), timing.other_clock()
-        train(model, epochs)
-        samples.append(timing.clock() - t0)
-        others.append(timing.other_clock() - o0)
-    return timing.Seconds.of(statistics.median(samples), statistics.median(others))
+        for name, train in trainers.items():
+            model = make()
+            gc.collect()
+            t0, o0 = timing.clock(), timing.other_clock()
+            train(model, epochs)
+            samples[name].append(timing.clock() - t0)
+            others[name].append(timing.other_clock() - o0)
+    return {k: timing.Seconds.of(statistics.median(samples[k]), statistics.median(others[k])) for k in trainers}
 
 
 def run(repeat: int = 11, warmup: int = 2, epochs: int = EPOCHS) -> Results:
@@ -84,8 +95,8 @@ def run(repeat: int = 11, warmup: int = 2, epochs: int = EPOCHS) -> Results:
         res.add(Row(bench, "ours", None, note="skipped"))
         res.notes.append(f"reference program skipped: {why}")
         return res
-    t = time_fit(repeat, warmup, epochs)
-    loop = time_fit(repeat, warmup, epochs, train=explicit_loop)
+    times = time_trainers({"fit": fit, "loop": explicit_loop}, repeat, warmup, epochs)
+    t, loop = times["fit"], times["loop"]
     target = TARGET_SECONDS * epochs / EPOCHS
     res.add(Row(bench, "ours, verbose=0", t, target=f"< {target * 1e3:g} ms", met=t < target,
                 note=f"{t / epochs * 1e6:.0f} us/epoch"))

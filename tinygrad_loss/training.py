@@ -30,6 +30,7 @@ from . import metrics as metrics_mod
 from . import optim
 from .autograd import no_grad
 from .callbacks import HOOKS, Callback, CallbackList, History
+from .nn import module as _nn_module
 from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
 
 __all__ = ["Trainable", "ProgressBar", "History"]
@@ -191,22 +192,41 @@ def _one_or_list(items: List[Any]) -> Any:
     return items[0] if len(items) == 1 else list(items)
 
 
+try:  # the C function behind np.count_nonzero, without its Python wrapper (about 2k instructions a call)
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # NumPy 1.x
+    _count_nonzero = np.count_nonzero
+_isfinite, isfinite = np.isfinite, math.isfinite
+
+
 def _finite(a: np.ndarray) -> bool:
     # counting the finite entries costs half of np.isfinite(a).all() on the small arrays of a step
-    return np.count_nonzero(np.isfinite(a)) == a.size
+    return _count_nonzero(_isfinite(a)) == a.size
 
 
 def _all_finite(pred: Any) -> bool:
-    if isinstance(pred, Tensor):  # the common case, without a generator
+    if pred.__class__ is Tensor:  # the common case, without a call or a generator (it runs every step)
+        a = pred._data
+        return _count_nonzero(_isfinite(a)) == a.size
+    if isinstance(pred, Tensor):
         return _finite(pred.data)
     return all(_finite(p.data) for p in pred)
 
 
+def _value(loss: Tensor) -> float:
+    """The loss's number (``float(loss.item())``; a 0-d array's ``item`` directly)."""
+    a = loss._data if loss.__class__ is Tensor else None
+    return a.item() if a is not None and a.ndim == 0 and a.dtype.kind == "f" else float(loss.item())
+
+
+def _overrides(cb: Callback, hook: str) -> bool:
+    """Whether ``cb`` has its own ``hook`` (not the base class's no-op)."""
+    return getattr(getattr(cb, hook), "__func__", None) is not getattr(Callback, hook)
+
+
 def _uses_hook(callbacks: CallbackList, hook: str) -> bool:
-    """Whether any callback has its own ``hook`` (not the base class's no-op), so fit can skip
-    a call that would do nothing."""
-    base = getattr(Callback, hook)
-    return any(getattr(getattr(cb, hook), "__func__", None) is not base for cb in callbacks.callbacks)
+    """Whether any callback has its own ``hook``, so fit can skip a call that would do nothing."""
+    return any(_overrides(cb, hook) for cb in callbacks.callbacks)
 
 
 def _target_maker(loss: Any, y: np.ndarray, pred: Any) -> Optional[Callable[[np.ndarray], Tensor]]:
@@ -264,16 +284,20 @@ class _Feed:
         return self.model._wrap_inputs(batch.x, self.dtype), y, batch.sample_weight, batch.y, batch.size
 
 
-class _FitPlan(NamedTuple):
-    """What every epoch of one ``fit`` call shares."""
-    epochs: int
-    feed: _Feed
-    val: Optional[_Data]
-    batch_size: int
-    verbose: int
-    callbacks: CallbackList
-    history: History
-    hooks: frozenset  # the callback hooks some callback overrides (the others are not called)
+class _FitPlan:
+    """What every epoch of one ``fit`` call shares, and the little state that carries across epochs."""
+
+    __slots__ = ("epochs", "feed", "val", "batch_size", "verbose", "callbacks", "history", "hooks", "epoch_end",
+                 "modes_seen")
+
+    def __init__(self, epochs: int, feed: _Feed, val: Optional[_Data], batch_size: int, verbose: int,
+                 callbacks: CallbackList, history: History, hooks: frozenset):
+        self.epochs, self.feed, self.val, self.batch_size = epochs, feed, val, batch_size
+        self.verbose, self.callbacks, self.history = verbose, callbacks, history
+        self.hooks = hooks  # the callback hooks some callback overrides (the others are not called)
+        # the callbacks whose on_epoch_end does something (History's, at least), in order
+        self.epoch_end = [cb for cb in callbacks.callbacks if _overrides(cb, "on_epoch_end")]
+        self.modes_seen = -1  # nn.module.mode_changes() when fit last put the model in training mode
 
     @property
     def steps(self) -> int:
@@ -431,8 +455,11 @@ class Trainable:
     def _probe_loss(self, fn: str, data: _Data, pred: Any) -> None:
         if isinstance(pred, (list, tuple)) and self._metric_specs:
             raise ValueError(f"{fn}: metrics are supported for models with a single output; this one has {len(pred)}")
+        # y as fit will feed it (see _target_maker): the same check, without the loss's own expand of y
+        targets = _target_maker(self.loss, data.y[0], pred) if len(data.y) == 1 else None
+        y = _one_or_list([a[:1] for a in data.y]) if targets is None else targets(data.y[0][:1])
         try:
-            value = self._compute_loss(_one_or_list([a[:1] for a in data.y]), pred)
+            value = self._compute_loss(y, pred)
         except (ValueError, TypeError) as e:
             shape = pred.shape[1:] if isinstance(pred, Tensor) else pred[0].shape[1:]
             raise type(e)(f"{fn}: y of shape {data.y[0].shape} does not fit the model's output of shape "
@@ -469,19 +496,24 @@ class Trainable:
         """One update: exactly the explicit loop of this module's docstring. Returns the batch's
         loss (before the update) and the predictions. A non-finite output or loss is returned
         without ``backward``/``step``, so ``fit`` can stop before applying it."""
+        return self._step(x, y, sample_weight, True)
+
+    def _step(self, x: Any, y: Any, sample_weight: Any, intermediate_grads: bool) -> Tuple[float, Any]:
+        """:meth:`train_step`; ``fit`` runs it with ``intermediate_grads=False`` (the graph of its step is
+        never handed out, so only the parameters' gradients are stored)."""
         self.optimizer.zero_grad()
         y_pred = self(x)
         if not _all_finite(y_pred):
             return math.nan, y_pred
-        loss = self._compute_loss(y, y_pred, sample_weight)
-        value = float(loss.item())
-        if math.isfinite(value):
-            loss.backward()
+        loss = self.loss(y, y_pred, sample_weight=sample_weight) if y_pred.__class__ is Tensor else \
+            self._compute_loss(y, y_pred, sample_weight)
+        value = _value(loss)
+        if isfinite(value):
+            loss.backward(intermediate_grads=intermediate_grads)
             self.optimizer.step()
         return value, y_pred
 
-    def _bind_optimizer(self) -> None:
-        params = self.parameters()
+    def _bind_optimizer(self, params: List[Tensor]) -> None:
         if not self.optimizer.params:
             self.optimizer.add_params(params)
         elif {id(p) for p in self.optimizer.params} != {id(p) for p in params}:
@@ -512,10 +544,11 @@ class Trainable:
         pred = self._probe("fit", data)
         if val is not None:
             self._probe("fit (validation_data)", val)
-        self._bind_optimizer()
+        params = self.parameters()
+        self._bind_optimizer(params)
         history = History()  # last, as in Keras: it records what the other callbacks added to the logs
         cbs = CallbackList(list(callbacks or []) + [history])
-        feed = _Feed(self, data, batch_size, bool(shuffle), self._param_dtype(),
+        feed = _Feed(self, data, batch_size, bool(shuffle), params[0].dtype if params else get_default_dtype(),
                      _target_maker(self.loss, data.y[0], pred) if len(data.y) == 1 else None)
         plan = _FitPlan(epochs, feed, val, batch_size, verbose, cbs, history,
                         frozenset(h for h in HOOKS if _uses_hook(cbs, h)))
@@ -529,7 +562,8 @@ class Trainable:
                 if not self._fit_epoch(epoch, plan):
                     break
         finally:
-            self.train(was_training)
+            if not was_training or plan.modes_seen != _nn_module._MODE_CHANGES:  # else it is in training mode
+                self.train(was_training)
         cbs.on_train_end()
         return plan.history
 
@@ -539,43 +573,58 @@ class Trainable:
             print(f"Epoch {epoch + 1}/{plan.epochs}")
         if "on_epoch_begin" in plan.hooks:
             plan.callbacks.on_epoch_begin(epoch)
-        bar = ProgressBar(plan.steps, plan.verbose)
+        bar = ProgressBar(plan.steps, plan.verbose) if plan.verbose else None
         logs = self._train_batches(epoch, plan, bar)
         if logs is None:  # stopped at the first batch of the epoch
             return False
         if plan.val is not None:
             logs.update({"val_" + k: v for k, v in self._evaluate_arrays(plan.val, plan.batch_size).items()})
-        bar.update(bar.current, logs, finished=True)
-        plan.callbacks.on_epoch_end(epoch, logs)
+        if bar is not None:
+            bar.update(bar.current, logs, finished=True)
+        for cb in plan.epoch_end:
+            cb.on_epoch_end(epoch, logs)
         return not self.stop_training
 
-    def _train_batches(self, epoch: int, plan: _FitPlan, bar: "ProgressBar") -> Optional[Dict[str, float]]:
-        self.train()
+    def _training_mode(self, plan: _FitPlan) -> None:
+        """Training mode for every layer (Keras's ``training=True`` at each step), set again only when
+        some module's mode was assigned since fit last set it (a callback, validation, ``evaluate``)."""
+        if plan.modes_seen != _nn_module._MODE_CHANGES:
+            self.train()
+            plan.modes_seen = _nn_module._MODE_CHANGES
+
+    def _train_batches(self, epoch: int, plan: _FitPlan, bar: Optional[ProgressBar]) -> Optional[Dict[str, float]]:
+        self._training_mode(plan)
         cbs = plan.callbacks
         metrics: Optional[List[metrics_mod.Metric]] = None
+        specs = self._metric_specs
         loss_sum, seen = 0.0, 0
         begin, end = "on_train_batch_begin" in plan.hooks, "on_train_batch_end" in plan.hooks
-        show = bar.verbose == 1 and bar.dynamic  # else bar.update would only count
+        show = bar is not None and bar.verbose == 1 and bar.dynamic  # else bar.update would only count
+        own_step = type(self).train_step is not Trainable.train_step  # a subclass's train_step is what fit runs
         for step, (x, y, sample_weight, y_arrays, n) in enumerate(plan.feed.epoch()):
             if begin:
                 cbs.on_train_batch_begin(step)
-            value, y_pred = self.train_step(x, y, sample_weight)
-            if not math.isfinite(value):
+            value, y_pred = self.train_step(x, y, sample_weight) if own_step else \
+                self._step(x, y, sample_weight, False)
+            if not isfinite(value):
                 what = "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
                 self._stop_nan(plan.history, epoch, step, plan.steps, what)
                 break
-            metrics = self._update_metrics(metrics, y_arrays, y_pred)
+            if specs:
+                metrics = self._update_metrics(metrics, y_arrays, y_pred)
             loss_sum += value * n
             seen += n
             if show:
                 bar.update(step + 1, self._logs(loss_sum / seen, metrics))
-            else:
+            elif bar is not None:
                 bar.current = step + 1
             if end:
                 cbs.on_train_batch_end(step, {"loss": value})
             if self.stop_training:
                 break
-        return self._logs(loss_sum / seen, metrics) if seen else None
+        if not seen:
+            return None
+        return self._logs(loss_sum / seen, metrics) if specs else {"loss": loss_sum / seen}
 
     def _stop_nan(self, history: History, epoch: int, step: int, steps: int, what: str) -> None:
         msg = (f"fit: {what} became non-finite at epoch {epoch + 1}, batch {step + 1} of {steps}; training stopped "

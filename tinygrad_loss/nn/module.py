@@ -39,6 +39,14 @@ from ..tensor import Tensor
 __all__ = ["Module", "unique_name", "clear_session"]
 
 _NAME_COUNTS: Dict[str, int] = defaultdict(int)
+# How many times a module's ``training`` flag was assigned (any module): ``fit`` puts the model back
+# in training mode at an epoch's start only when this moved since it last did (docs/training.md).
+_MODE_CHANGES = 0
+
+
+def mode_changes() -> int:
+    """A counter of assignments to any module's ``training`` flag (``train()``/``eval()`` or directly)."""
+    return _MODE_CHANGES
 
 
 def unique_name(base: str) -> str:
@@ -92,6 +100,9 @@ class Module:
         if key.startswith("_"):
             object.__setattr__(self, key, value)
             return
+        if key == "training":
+            global _MODE_CHANGES
+            _MODE_CHANGES += 1
         if "_modules" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         self._untrack(key)
