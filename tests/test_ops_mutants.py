@@ -322,3 +322,17 @@ def test_reshape_and_indexing_errors_name_the_function_shape_and_argument():
         t[0, 7]
     with pytest.raises(IndexError, match=r"\(tensor of shape \(2, 3\), index 5\)$"):
         t[5]
+
+
+def test_the_diagnostics_replay_a_cast_in_float64():
+    """``defop`` mutant 24 (``replay=`` dropped: astype's entry re-runs its forward, casting the float64
+    replay down to float32, so the finite differences of the gradient badge see float32 rounding and
+    the badge of a correct gradient turns red)."""
+    from tinygrad_loss.viz import diagnostics
+
+    x = Tensor(np.array([0.3, -1.2, 2.5]), requires_grad=True)
+    c = x.astype("float32")
+    out = (c * c).sum()
+    badge = diagnostics.gradcheck_badges(out, [x, c, out.parents[0], out])[id(x)]  # parents first
+    assert badge.ok, badge
+    np.testing.assert_allclose(tl.grad(out, [x])[0].data, 2 * x.data, rtol=1e-6)  # d Σ x² = 2x (float32 path)
