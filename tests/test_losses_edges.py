@@ -2,6 +2,7 @@
 error messages that must name the loss, the argument and the fix, y_true taking y_pred's dtype,
 and LossFunctionWrapper passing its keyword arguments on. Expected values are NumPy formulas (for the
 circle loss: Sun et al.'s definition anchor by anchor over explicit positive/negative lists, below)."""
+import functools
 import warnings
 
 import numpy as np
@@ -480,3 +481,109 @@ def test_sample_weight_takes_the_losses_dtype():
     got32 = losses.MeanSquaredError()(y.astype(np.float32), p.astype(np.float32), sample_weight=np.array(w))
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32.item(), np.sum(np.array(w) * per_sample) / 3, rtol=1e-6)
+
+
+def test_a_single_number_is_one_sample_with_one_feature():
+    """Mutants in ``_same_shape``: a 0-d y_true or y_pred not reshaped to ``(1,)`` (``reshape`` without its shape).
+    A 0-d y_pred has no class count for per-class focal weights, a 0-d y_true none for categorical label
+    smoothing (IndexError). Keras formulas, with one class for the categorical loss: the
+    renormalised prediction is 1, clipped to 1 - 1e-7."""
+    t, p, s = np.float64(0.3), np.float64(0.6), 0.1
+    z = t * (1 - s) + s / 2
+    cases = [
+        (losses.MeanSquaredError(reduction=None), (t - p) ** 2),
+        (losses.BinaryCrossentropy(label_smoothing=s, reduction=None), -(z * np.log(p) + (1 - z) * np.log(1 - p))),
+        (losses.CategoricalCrossentropy(label_smoothing=s, reduction=None), -(t * (1 - s) + s) * np.log(1 - 1e-7)),
+        (losses.Hinge(reduction=None), max(1 - t * p, 0.0)),  # labels other than 0/1 are used as given
+        # alpha for the one class: -α (1 - p)² y log p with p = 1 - 1e-7
+        (losses.CategoricalFocalCrossentropy(alpha=[0.5], reduction=None), -0.5 * 1e-14 * t * np.log(1 - 1e-7)),
+    ]
+    for loss, expected in cases:
+        got = loss(t, p)
+        assert got.shape == () and got.dtype == np.float64, type(loss).__name__  # one sample: one value
+        np.testing.assert_allclose(got.item(), expected, rtol=1e-6, err_msg=type(loss).__name__)
+
+
+def test_mean_with_sample_weight_is_zero_when_the_weights_sum_to_zero():
+    """Mutant in ``reduce_weighted_values``: ``total * 0`` made ``total * 1`` when ``Σ w = 0`` (Keras divides with
+    ``divide_no_nan``: 0, not the weighted sum). Weights 1 and -1 on losses 1 and 4 sum to 0 with a total of -3."""
+    loss = losses.MeanSquaredError(reduction="mean_with_sample_weight")
+    p = tl.Tensor(np.zeros((2, 1)), requires_grad=True)
+    got = loss(np.array([[1.0], [2.0]]), p, sample_weight=[1.0, -1.0])
+    assert got.item() == 0.0
+    got.backward()
+    np.testing.assert_array_equal(p.grad.numpy(), np.zeros((2, 1)))
+
+
+def test_integer_and_boolean_tensors_become_float_constants_of_the_losses_dtype():
+    """Mutants in ``_as_tensor``'s branch for a Tensor that is not float (comparisons, argmax): the constant built
+    from None, cast with ``astype(None)`` (float64 always) or with ``dtype and default`` (the default float32 when
+    a dtype is asked for, float64 when none is). Mixed with float16 or float32, a wrong cast shows in the result's
+    dtype."""
+    x = np.array([[0.2, 0.9], [0.7, 0.4]])
+    y_bool = tl.Tensor(x) > 0.5
+    y_int = tl.Tensor(x).argmax(axis=-1)  # [1, 0]
+    assert y_bool.dtype == np.bool_ and y_int.dtype.kind == "i"
+    expected = np.mean((x.round() - x) ** 2)
+    for dtype in (np.float16, np.float32, np.float64):
+        got = losses.MeanSquaredError()(y_bool, tl.Tensor(x, dtype=dtype))
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got.item(), expected, rtol=1e-3 if dtype == np.float16 else 1e-6)
+        got = losses.sparse_categorical_crossentropy(y_int, tl.Tensor(x, dtype=dtype))
+        assert got.dtype == dtype
+        got = losses.MeanSquaredError(dtype="float16")(y_int, tl.Tensor(x[:, :1], dtype=dtype))
+        assert got.dtype == np.float16
+    got = losses.MeanSquaredError()(x.round(), y_bool)  # y_pred of no float dtype: the default dtype
+    assert got.dtype == np.float32 and got.item() == 0.0
+    assert losses.mean_squared_error(y_bool, y_bool).dtype == np.float32
+
+
+def _op_scopes(root):
+    seen, stack, scopes = set(), [root], set()
+    while stack:
+        t = stack.pop()
+        if id(t) not in seen:
+            seen.add(id(t))
+            scopes |= set() if t.is_leaf else {t.scope}
+            stack.extend(t.parents)
+    return scopes
+
+
+def test_a_class_inside_a_users_scope_does_not_repeat_its_own():
+    """Mutant in ``_scope.__enter__``: the suffix test ``endswith("/" + name)`` changed, so a class called inside a
+    user's name scope opened its scope a second time when calling its function
+    (``Model/MeanSquaredError/MeanSquaredError``)."""
+    with tl.name_scope("Model"):
+        out = losses.MeanSquaredError()([[1.0, 2.0]], [[0.0, 0.0]])
+        wrapped = losses.LossFunctionWrapper(losses.huber)([[1.0, 2.0]], [[0.0, 0.0]])
+    assert _op_scopes(out) == {"Model/MeanSquaredError"}
+    assert _op_scopes(wrapped) == {"Model/Huber"}
+
+
+def test_loss_function_wrapper_names_a_nameless_callable_loss_and_refuses_a_non_callable():
+    """Mutants in ``LossFunctionWrapper.__init__``: the fallback name ``"loss"`` for a callable without
+    ``__name__`` (a ``functools.partial``) made None (then the class's snake name), another string, or dropped
+    (AttributeError); the non-callable error's message dropped or naming ``NoneType``."""
+    def powered(y_true, y_pred, power=2):
+        return tl.mean(tl.abs(y_pred - y_true) ** power, axis=-1)
+
+    loss = losses.LossFunctionWrapper(functools.partial(powered, power=3))
+    assert loss.name == "loss" and loss.get_config()["name"] == "loss"
+    out = loss([[1.0, 2.0]], [[0.0, 0.0]])
+    assert out.item() == (1.0 + 8.0) / 2 and out.scope == "loss"
+    with pytest.raises(TypeError, match=r"^LossFunctionWrapper: fn must be callable, got int$"):
+        losses.LossFunctionWrapper(5)
+
+
+def test_reduce_weighted_values_names_the_loss_it_reduces_for_in_a_reduction_error():
+    """Mutant in ``_check_reduction``: its default name ``"Loss"`` changed. Called directly, ``reduce_weighted_values``
+    used that default, so a bad reduction named a ``Loss`` that was never built; it now names the ``loss`` it is
+    given, as its sample_weight errors do (fixed in this pass)."""
+    values = tl.Tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^loss: reduction must be one of \('sum_over_batch_size', 'sum', 'none', "
+                                         r"'mean_with_sample_weight'\), 'mean' or None; got 'nope'$"):
+        losses.reduce_weighted_values(values, reduction="nope")
+    with pytest.raises(TypeError, match=r"^Quartic: reduction must be a string, got 5 of type int$"):
+        losses.reduce_weighted_values(values, reduction=5, loss="Quartic")
+    with pytest.raises(ValueError, match=r"^MeanSquaredError: reduction must be one of"):
+        losses.MeanSquaredError(reduction="average")

@@ -270,7 +270,7 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 
 # --- reduction ------------------------------------------------------------------------------
 
-def _check_reduction(reduction: Optional[str], who: str = "Loss") -> str:
+def _check_reduction(reduction: Optional[str], who: str) -> str:
     if reduction is None:
         return "none"
     V.string(who, "reduction", reduction)  # an array or a number is a TypeError, not NumPy's truth-value error
@@ -299,7 +299,7 @@ def reduce_weighted_values(values: Tensor, sample_weight: Any = None, reduction:
     (``"mean_with_sample_weight"`` divides by ``Σ w`` broadcast to the values, and gives 0 when
     ``Σ w = 0``). ``mask`` (booleans shaped like ``values``) drops values from the sums and the count.
     """
-    reduction = _check_reduction(reduction)
+    reduction = _check_reduction(reduction, loss)
     sw = None
     if sample_weight is not None:
         sw = _as_tensor(loss, "sample_weight", sample_weight, values.dtype)
