@@ -309,8 +309,9 @@ def test_second_derivatives_of_squared_reductions(name, axis, keepdims):
 # --- error messages of the forwards -------------------------------------------------------------
 
 def test_reshape_and_indexing_errors_name_the_function_shape_and_argument():
-    """``_reshape_np`` mutant 2 (the message dropped) and ``_getitem_np`` mutant 2 (the index shown as
-    None): a wrong reshape or an out-of-range index names the op, the tensor's shape and what was asked."""
+    """``_getitem_np`` mutant 2 (the index shown as None): an out-of-range index, like a wrong reshape,
+    names the op, the tensor's shape and what was asked. (``_reshape_np`` mutant 2, its message dropped,
+    survives: the front-end refuses these shapes first, with this message, so that branch is unreachable.)"""
     t = Tensor(np.arange(6.0).reshape(2, 3))
     with pytest.raises(ValueError, match=r"^reshape: cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into "
                                          r"shape \(4, -1\)$"):
