@@ -162,7 +162,7 @@ mean = defop("mean", lambda x, axes, keepdims: np.mean(x, axis=axes, keepdims=ke
              lambda g, o, a: div(_expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
                                  _count(a.shape, o.saved["axes"])),
              frontend=reduction(empty_ok=False), method=True,
-             raw=(lambda g, o, a: _expand_back_np(g, o, a) / _count(a._data.shape, o._saved["axes"]),))
+             raw=(lambda g, o, a: _mean_vjp_np(g, o, a),))
 # d max(a): the gradient goes to the maximal element(s), split evenly between ties.
 max = defop("max", lambda x, axes, keepdims: np.maximum.reduce(x, axis=axes, keepdims=keepdims),
             lambda g, o, a: _extreme_vjp(g, o, a), frontend=reduction(empty_ok=False), method=True,
@@ -406,6 +406,8 @@ def _unbroadcast_np(g: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     if gs == shape:
         return g
     axes = _broadcast_axes(gs, shape)
+    if shape and len(axes) == len(gs) - len(shape):  # only new leading axes (a bias): the sum has the shape,
+        return np.add.reduce(g, axis=axes)             # a new array (no reshaped view for backward to copy)
     return (np.add.reduce(g, axis=axes, keepdims=True) if axes else g).reshape(shape)
 
 
@@ -416,12 +418,26 @@ def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepd
     return _expand_to(g, shape)
 
 
+def _mean_vjp_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
+    """mean's raw rule: ``g`` spread back over the reduced axes, divided by their size (in place when spread)."""
+    out = _expand_back_np(g, o, a)
+    n = _count(a._data.shape, o._saved["axes"])
+    if out is g or out.dtype.kind != "f":
+        return out / n
+    out /= n
+    return out
+
+
 def _expand_back_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
-    """:func:`_expand_back` of an array, undoing the reduction ``o`` of ``a`` (a read-only view)."""
+    """:func:`_expand_back` of an array, undoing the reduction ``o`` of ``a`` (a new array, or ``g``)."""
     shape, saved = a._data.shape, o._saved
     if not saved["keepdims"]:
         g = g.reshape(_keepdims_shape(shape, saved["axes"]))
-    return g if g.shape == shape else np.broadcast_to(g, shape)
+    if g.shape == shape:
+        return g
+    out = np.empty(shape, g.dtype)  # filled by broadcasting: a third of np.broadcast_to's cost (its view
+    out[...] = g                    # is made in Python), and every consumer but sum's reads it whole anyway
+    return out
 
 
 # The four helpers below build exactly the node that sum/reshape/expand/permute would, for

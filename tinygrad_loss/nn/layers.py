@@ -13,6 +13,7 @@ import numpy as np
 from .. import _validate as V
 
 from .. import creation, ops
+from .._opkit import OPS, make_node
 from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers, symbolic
 from .module import Module
@@ -20,6 +21,7 @@ from .module import Module
 __all__ = ["Layer", "Dense", "Dropout", "InputLayer", "Input", "Activation", "Embedding"]
 
 Shape = Tuple[Optional[int], ...]
+_MATMUL, _ADD = OPS["matmul"], OPS["add"]
 
 
 # Keras config keys with no counterpart here, harmless at these values
@@ -101,6 +103,10 @@ class Layer(Module):
         return _as_input(self, x)
 
     def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        if x.__class__ is Tensor and self.built and x._data.dtype is self.dtype and \
+                type(self)._convert_inputs is Layer._convert_inputs:  # a Tensor _convert_inputs would keep
+            with self._name_scope():
+                return self.forward(x, *args, **kwargs)
         if symbolic.is_symbolic(x):
             return symbolic.call_layer(self, x, args, kwargs)
         first = x[0] if isinstance(x, (list, tuple)) and x else x
@@ -192,9 +198,10 @@ class Dense(Layer):
         if x.ndim < 2 or x.shape[-1] != expected:
             raise ValueError(f"{self.name}: expected inputs with {expected} features on the last axis "
                              f"(shape (batch, {expected})), got shape {x.shape}")
-        y = ops.matmul(x, self.kernel)
+        # the registry's matmul and add nodes, made directly: the shapes are checked above
+        y = make_node(np.matmul(x._data, self.kernel._data), _MATMUL, (x, self.kernel))
         if self.use_bias:
-            y = ops.add(y, self.bias)
+            y = make_node(y._data + self.bias._data, _ADD, (y, self.bias))
         return self.activation(y)
 
     def get_config(self) -> Dict[str, Any]:

@@ -162,8 +162,12 @@ class Sequential(Model):
         """Apply the layers in order; ``training=True/False`` sets the mode for this call only (Keras)."""
         if not self.layers:
             raise ValueError(f"{self.name}: the model has no layers; add some before calling it")
+        if training is None:  # the usual call: no mode to set and restore
+            for layer in self._layers:
+                x = layer(x)
+            return x
         with self._mode(training):
-            for layer in self.layers:
+            for layer in self._layers:
                 x = layer(x)
             return x
 

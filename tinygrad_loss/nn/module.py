@@ -252,8 +252,16 @@ class Module:
         return call(self, *args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with name_scope(self.name):
+        with self._name_scope():
             return self.forward(*args, **kwargs)
+
+    def _name_scope(self) -> Any:
+        """The name scope of this module's calls, made once per name (it is re-entrant: a stack)."""
+        scope = self.__dict__.get("_scope_of_calls")
+        if scope is None or scope.name != self.name:
+            scope = name_scope(self.name)
+            object.__setattr__(self, "_scope_of_calls", scope)
+        return scope
 
     # --- weights as arrays ----------------------------------------------------------------
     def get_weights(self) -> List[np.ndarray]:
