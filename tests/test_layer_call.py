@@ -66,3 +66,15 @@ def test_a_layer_with_its_own_input_conversion_keeps_it_once_built():
     first, again = emb(idx), emb(idx)  # the second call is on a built layer
     np.testing.assert_array_equal(again.data, emb.embeddings.data[[[3, 2, 0]]])
     np.testing.assert_array_equal(first.data, again.data)
+
+
+def test_mean_over_axes_of_size_one_leaves_the_upstream_gradient_alone():
+    x = tl.Tensor(np.array([[2.0], [4.0]]), requires_grad=True)
+    m = x.mean(axis=1)                     # nothing to spread back: the rule must not divide g in place
+    g = tl.Tensor(np.array([3.0, 5.0]))
+    g.data.flags.writeable = False         # a read-only upstream gradient (written in place, this would raise)
+    m.backward(g)
+    np.testing.assert_array_equal(x.grad.data, [[3.0], [5.0]])
+    y = tl.Tensor(np.ones((2, 3)), requires_grad=True)
+    y.mean(axis=1).backward(g)             # spread over 3: each entry gets g / 3
+    np.testing.assert_allclose(y.grad.data, np.repeat(g.data[:, None] / 3.0, 3, axis=1), rtol=1e-15)

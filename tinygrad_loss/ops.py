@@ -419,11 +419,15 @@ def _expand_back(g: Tensor, shape: Tuple[int, ...], axes: Tuple[int, ...], keepd
 
 
 def _mean_vjp_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
-    """mean's raw rule: ``g`` spread back over the reduced axes, divided by their size (in place when spread)."""
-    out = _expand_back_np(g, o, a)
-    n = _count(a._data.shape, o._saved["axes"])
-    if out is g or out.dtype.kind != "f":
-        return out / n
+    """mean's raw rule: ``g`` spread back over the reduced axes, divided by their size (in place once spread)."""
+    shape, saved = a._data.shape, o._saved
+    n = _count(shape, saved["axes"])
+    if not saved["keepdims"]:
+        g = g.reshape(_keepdims_shape(shape, saved["axes"]))
+    if g.shape == shape:  # nothing to spread: a new array, g (or the array it views) may be another's too
+        return g / n
+    out = np.empty(shape, g.dtype)
+    out[...] = g
     out /= n
     return out
 
