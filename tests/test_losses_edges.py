@@ -587,3 +587,15 @@ def test_reduce_weighted_values_names_the_loss_it_reduces_for_in_a_reduction_err
         losses.reduce_weighted_values(values, reduction=5, loss="Quartic")
     with pytest.raises(ValueError, match=r"^MeanSquaredError: reduction must be one of"):
         losses.MeanSquaredError(reduction="average")
+
+
+def test_a_loss_functions_keyword_arguments_may_be_given_by_position():
+    """Import-time mutant of ``_loss_function`` (its ``with_mask``): the positional arguments after y_true and
+    y_pred dropped when binding, so ``huber(y, p, 0.5)`` silently used delta = 1. mutmut cannot switch it on (the
+    function runs when the module is imported); it was switched on with ``MUTANT_UNDER_TEST`` set before the
+    import, and planted by hand. Huber: ½ x² for |x| <= δ, δ |x| - ½ δ² beyond."""
+    y, p, delta = np.array([[0.0, 0.0]]), np.array([[0.3, 2.0]]), 0.5
+    x = np.abs(p - y)
+    expected = np.mean(np.where(x <= delta, 0.5 * x ** 2, delta * x - 0.5 * delta ** 2), axis=-1)
+    np.testing.assert_allclose(losses.huber(y, p, delta).numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(losses.huber(y, p, delta=delta).numpy(), expected, rtol=1e-12)
