@@ -404,3 +404,23 @@ def test_detect_anomaly_names_the_gradient_rules_op_that_made_the_inf():
     with tl.detect_anomaly(), np.errstate(divide="ignore"):
         with pytest.raises(tl.AnomalyError, match="its gradient rule's 'div' produced"):
             s.backward()
+
+
+@pytest.mark.parametrize("through", ["leaf root", "reshape", "getitem of all", "grad()"])
+def test_a_callers_seed_tensor_is_never_handed_out_as_a_gradient(through):
+    """The upstream gradient a caller passes stays the caller's: a pass-through VJP (reshape, a
+    leaf that is its own root) must not store that very array as ``.grad`` or return it from
+    ``grad()``, or an in-place edit of the gradient (clipping, ``zero_()``) changes the caller's
+    tensor (PyTorch copies it too)."""
+    x = tl.Tensor(np.ones(3), requires_grad=True)
+    seed = tl.Tensor(np.full(3, 2.0))
+    if through == "grad()":
+        (g,) = tl.grad(x.reshape(3), x, grad_outputs=seed)
+    else:
+        out = {"leaf root": lambda: x, "reshape": lambda: x.reshape(3), "getitem of all": lambda: x[:]}[through]()
+        out.backward(seed)
+        g = x.grad
+    assert not np.shares_memory(g.data, seed.data)
+    g.data *= 10
+    np.testing.assert_array_equal(seed.data, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(g.data, [20.0, 20.0, 20.0])

@@ -213,8 +213,11 @@ def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     return nodes[::-1] + leaves
 
 
-def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradient") -> Tensor:
-    """The gradient backward starts from at ``root`` (ones for a scalar), checked against its shape."""
+def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradient", own: bool = False) -> Tensor:
+    """The gradient backward starts from at ``root`` (ones for a scalar), checked against its shape.
+
+    ``own``: a caller's Tensor is copied, since pass-through VJPs (reshape, a leaf root) would
+    otherwise hand its very array out as a ``.grad`` or a result of ``grad()``."""
     if gradient is None:
         if root.data.size != 1:
             raise RuntimeError(
@@ -222,13 +225,14 @@ def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradi
                 "pass gradient=ones_like(output) to sum, or reduce the output to a scalar first"
             )
         return _wrap(np.ones(root._data.shape, root._data.dtype))
+    given = gradient
     if not isinstance(gradient, Tensor):
         gradient = Tensor(V.real_array(who, gradient, what), dtype=root.dtype)
     if gradient.shape != root.shape:
         raise ValueError(
             f"{who}: {what} has shape {gradient.shape} but the output has shape {root.shape}; they must match"
         )
-    return gradient
+    return _wrap(np.array(gradient._data)) if own and isinstance(given, Tensor) else gradient
 
 
 Observer = Callable[[str, Tensor, Any], None]
@@ -513,7 +517,7 @@ def backward(
             "backward: this tensor does not require a gradient (no input had requires_grad=True, "
             "or it was computed under no_grad())"
         )
-    g = _seed(tensor, gradient)
+    g = _seed(tensor, gradient, own=not create_graph)
     if retain_graph is None:
         retain_graph = create_graph
     if observer is None:
@@ -550,7 +554,7 @@ def _flags(who: str, retain_graph: Any, **flags: Any) -> None:
         V.boolean(who, name, value)
 
 
-def _grad_args(outputs, inputs, grad_outputs) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
+def _grad_args(outputs, inputs, grad_outputs, own: bool) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
     outs = list(_roots(outputs, "grad", "outputs"))
     ins = list(_roots(inputs, "grad", "inputs"))
     for t in ins:
@@ -567,7 +571,7 @@ def _grad_args(outputs, inputs, grad_outputs) -> Tuple[List[Tensor], List[Tensor
     for o in outs:
         if not o.requires_grad:
             raise RuntimeError("grad: an output does not require a gradient (it does not depend on any input)")
-    return outs, ins, [_seed(o, g, "grad", "grad_outputs") for o, g in zip(outs, gos)]
+    return outs, ins, [_seed(o, g, "grad", "grad_outputs", own) for o, g in zip(outs, gos)]
 
 
 def grad(
@@ -587,7 +591,7 @@ def grad(
     """
     _flags("grad", retain_graph, create_graph=create_graph, allow_unused=allow_unused)
     V.callable_or_none("grad", "observer", observer)
-    outs, ins, seeds = _grad_args(outputs, inputs, grad_outputs)
+    outs, ins, seeds = _grad_args(outputs, inputs, grad_outputs, not create_graph)
     if retain_graph is None:
         retain_graph = create_graph
     wanted = {id(t) for t in ins}
