@@ -599,3 +599,62 @@ def test_a_loss_functions_keyword_arguments_may_be_given_by_position():
     expected = np.mean(np.where(x <= delta, 0.5 * x ** 2, delta * x - 0.5 * delta ** 2), axis=-1)
     np.testing.assert_allclose(losses.huber(y, p, delta).numpy(), expected, rtol=1e-12)
     np.testing.assert_allclose(losses.huber(y, p, delta=delta).numpy(), expected, rtol=1e-12)
+
+
+def _numpy_max_dims():
+    """The most dimensions a NumPy array may have (64 in NumPy 2, 32 in NumPy 1), found by trying."""
+    n = 1
+    while True:
+        try:
+            np.empty((1,) * (n + 1))
+        except ValueError:
+            return n
+        n += 1
+
+
+def test_a_loss_class_refuses_at_construction_an_axis_no_numpy_array_can_have():
+    """Import-time mutant ``_keep_checked`` 7 (the construction-time range bound 64 made 65): ``axis=64`` was
+    accepted by the class and refused only at the first call. NumPy arrays have at most 64 dimensions, so an axis
+    outside ``[-64, 64)`` can fit no input: the class refuses it when built; an axis inside waits for the rank."""
+    top = _numpy_max_dims()
+    for cls in (losses.CategoricalCrossentropy, losses.CosineSimilarity, losses.Dice):
+        for bad in (top, -top - 1):
+            with pytest.raises(ValueError, match=rf"^{cls.__name__}: axis {bad} is out of range"):
+                cls(axis=bad)
+        for kept in (top - 1, -top):
+            assert cls(axis=kept).axis == kept  # kept as given; checked against the inputs' rank at the call
+
+
+def test_a_loss_functions_bad_keyword_argument_error_names_the_function_and_the_argument():
+    """Import-time mutant ``_loss_function`` 66 (``with_mask`` checking the given keyword arguments under the
+    name ``None``): ``huber(y, p, delta=-1)`` said "None: delta ...". Called as a function, a loss names itself;
+    as a class, the class."""
+    y, p = [[0.0, 1.0]], [[0.5, 0.5]]
+    for call in (lambda: losses.huber(y, p, delta=-1.0), lambda: losses.huber(y, p, -1.0)):
+        with pytest.raises(ValueError, match=r"^huber: delta must be"):
+            call()
+    with pytest.raises(TypeError, match=r"^categorical_crossentropy: from_logits must be"):
+        losses.categorical_crossentropy(y, p, from_logits="yes")
+    with pytest.raises(ValueError, match=r"^Huber: delta must be"):
+        losses.Huber(delta=-1.0)
+
+
+def test_fit_gives_circle_its_integer_labels_as_they_are():
+    """Import-time mutant ``_loss_function`` 85 (``same_shape_inputs`` defaulting to True for every input rule):
+    fit then converted the labels of a class-index loss to the model's float dtype once per fit, and float32
+    cannot tell 2**24 from 2**24 + 1, so two classes became one. Circle's labels are only compared for equality:
+    renaming the classes 0, 1 to 2**24, 2**24 + 1 changes nothing, in fit as in a direct call."""
+    from tinygrad_loss import optim
+    from tinygrad_loss.nn import Dense, Sequential
+
+    x = np.array([[1.0, 0.0, 2.0], [0.5, 1.0, -1.0], [2.0, -1.0, 0.0], [-1.0, 0.5, 1.0]], dtype=np.float32)
+    small = np.array([0, 1, 0, 1])
+    history = []
+    for labels in (small, small + 2 ** 24):
+        tl.nn.clear_session()
+        model = Sequential([Dense(2, kernel_initializer="ones", bias_initializer="zeros")])
+        model.compile(optimizer=optim.SGD(learning_rate=0.0), loss=losses.Circle())
+        history.append(model.fit(x, labels, epochs=1, batch_size=4, verbose=0).history["loss"][0])
+        direct = losses.Circle()(labels, model(tl.Tensor(x)))
+        np.testing.assert_allclose(history[-1], direct.item(), rtol=1e-6)
+    np.testing.assert_allclose(history[1], history[0], rtol=1e-6)
