@@ -424,3 +424,35 @@ def test_a_callers_seed_tensor_is_never_handed_out_as_a_gradient(through):
     g.data *= 10
     np.testing.assert_array_equal(seed.data, [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(g.data, [20.0, 20.0, 20.0])
+
+
+def test_a_differentiable_seed_keeps_its_graph_with_create_graph():
+    """With ``create_graph=True`` the seed is not copied: ``grad(y, x, v, create_graph=True)`` is
+    ``vᵀ J``, itself a function of ``v`` (the double-VJP trick for a Jacobian-vector product).
+    For ``y = x²``: ``vᵀ J = 2 x v`` and its gradient with respect to ``v`` is ``2 x`` (kills
+    ``_seed`` mutants that copy a seed Tensor also when recording)."""
+    x = tl.Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True, dtype=np.float64)
+    v = tl.Tensor(np.array([0.5, 0.25, -1.0]), requires_grad=True, dtype=np.float64)
+    (vjp,) = tl.grad(x * x, x, grad_outputs=v, create_graph=True)
+    np.testing.assert_allclose(vjp.data, 2 * x.data * v.data)
+    (dv,) = tl.grad(vjp.sum(), v)
+    np.testing.assert_allclose(dv.data, 2 * x.data)
+    w = tl.Tensor(np.array([0.5, 0.25, -1.0]), requires_grad=True, dtype=np.float64)
+    y = x * x
+    y.backward(w, create_graph=True)
+    (dw,) = tl.grad(x.grad.sum(), w)
+    np.testing.assert_allclose(dw.data, 2 * x.data)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_the_default_seed_has_the_outputs_dtype(dtype):
+    """The ones a scalar's backward starts from are in the output's dtype: the engine's first
+    event carries them, and every gradient of a float32/float16 graph stays in that dtype on the
+    way (kills ``_seed`` mutants that drop the dtype of ``np.ones``, which gives float64)."""
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True, dtype=dtype)
+    loss = (x * 3.0).sum()
+    events = tl.trace_backward(loss)
+    seed = [payload for event, t, payload in events if event == "visit" and t is loss][0]
+    assert np.asarray(seed.data if isinstance(seed, tl.Tensor) else seed).dtype == dtype
+    terms = [payload[1] for event, _, payload in events if event == "contribution"]
+    assert all(np.asarray(t.data if isinstance(t, tl.Tensor) else t).dtype == dtype for t in terms)
