@@ -658,3 +658,156 @@ def test_fit_gives_circle_its_integer_labels_as_they_are():
         direct = losses.Circle()(labels, model(tl.Tensor(x)))
         np.testing.assert_allclose(history[-1], direct.item(), rtol=1e-6)
     np.testing.assert_allclose(history[1], history[0], rtol=1e-6)
+
+
+# --- survivors of mutating the loss formulas themselves (tools/undecorate_for_mutmut.py, issue 19) ------------
+
+def _np_rank3():
+    rng = np.random.default_rng(19)
+    return rng.uniform(0.1, 2.0, (2, 3, 4)), rng.uniform(0.1, 2.0, (2, 3, 4))
+
+
+_LAST_AXIS_FORMULAS = {  # per-element NumPy formulas, averaged (or, for kl, summed) over the last axis below
+    "huber": lambda t, p: np.where(np.abs(p - t) <= 1.0, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5),
+    "log_cosh": lambda t, p: np.log(np.cosh(p - t)),
+    "mean_absolute_percentage_error": lambda t, p: 100.0 * np.abs(t - p) / np.abs(t),
+    "mean_squared_logarithmic_error": lambda t, p: (np.log1p(p) - np.log1p(t)) ** 2,
+    "poisson": lambda t, p: p - t * np.log(p + 1e-7),
+    "squared_hinge": lambda t, p: np.maximum(1.0 - t * p, 0.0) ** 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAST_AXIS_FORMULAS))
+def test_elementwise_losses_reduce_the_last_axis_of_rank_3_inputs(name):
+    """Mutants: ``axis=-1`` made ``axis=+1`` in the bodies of huber, log_cosh, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, poisson and squared_hinge (the same axis for 2-D inputs, not for 3-D)."""
+    t, p = _np_rank3()
+    got = getattr(losses, name)(t, p)
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got.data, _LAST_AXIS_FORMULAS[name](t, p).mean(axis=-1), rtol=1e-10)
+
+
+def test_kl_divergence_and_categorical_hinge_reduce_the_last_axis_of_rank_3_inputs():
+    """Mutants: ``axis=-1`` made ``axis=+1`` in kl_divergence's sum and in categorical_hinge's ``pos``/``neg``."""
+    t, p = _np_rank3()
+    t, p = t / 2.0, p / 2.0  # inside [ε, 1]: the clip does nothing
+    np.testing.assert_allclose(losses.kl_divergence(t, p).data, np.sum(t * np.log(t / p), axis=-1), rtol=1e-10)
+    onehot = np.eye(4)[np.array([[0, 1, 2], [3, 0, 1]])]
+    pos, neg = np.sum(onehot * p, axis=-1), np.max((1.0 - onehot) * p, axis=-1)
+    np.testing.assert_allclose(losses.categorical_hinge(onehot, p).data, np.maximum(neg - pos + 1.0, 0.0), rtol=1e-12)
+
+
+def test_kl_divergence_clips_both_sides_to_eps_and_one():
+    """Mutants in kl_divergence: either ``clip`` without its upper bound, with 2.0 for 1.0, or with no lower
+    bound for y_pred (log of y_true/0). Keras clips both to [ε, 1]."""
+    t, p = np.array([[3.0, 0.5]]), np.array([[0.0, 3.0]])
+    ct, cp = np.clip(t, 1e-7, 1.0), np.clip(p, 1e-7, 1.0)
+    np.testing.assert_allclose(losses.kl_divergence(t, p).data, np.sum(ct * np.log(ct / cp), axis=-1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [losses.SparseCategoricalCrossentropy, losses.CategoricalFocalCrossentropy])
+def test_a_row_of_probabilities_summing_to_zero_is_refused_naming_the_loss(cls):
+    """Mutants: the loss name given to ``_log_probs`` made None, ``XX…XX``, lower or upper case in
+    sparse_categorical_crossentropy and categorical_focal_crossentropy."""
+    y_true = [1, 0] if cls is losses.SparseCategoricalCrossentropy else [[0.0, 1.0], [1.0, 0.0]]
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: a row of y_pred sums to 0"):
+        cls()(y_true, [[0.0, 0.0], [0.5, 0.5]])
+
+
+def _np_bce(z, p):
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return -(z * np.log(p) + (1 - z) * np.log(1 - p))
+
+
+def test_binary_focal_crossentropy_with_gamma_0_is_binary_crossentropy():
+    """Mutants: the arguments of the ``gamma == 0`` branch's ``_bce_terms`` dropped or made None (z, y_pred,
+    from_logits) in binary_focal_crossentropy."""
+    z, p = np.array([[1.0, 0.0, 1.0]]), np.array([[0.8, 0.3, 0.4]])
+    np.testing.assert_allclose(losses.binary_focal_crossentropy(z, p, gamma=0.0).data,
+                               _np_bce(z, p).mean(axis=-1), rtol=1e-7)
+    x = np.array([[2.0, -1.0, 0.5]])
+    np.testing.assert_allclose(losses.binary_focal_crossentropy(z, x, gamma=0.0, from_logits=True).data,
+                               (np.logaddexp(0.0, x) - x * z).mean(axis=-1), rtol=1e-12)
+
+
+def test_binary_focal_crossentropy_with_gamma_0_has_a_finite_gradient_where_p_t_is_1():
+    """Mutants: the ``gamma == 0`` branch's ``_bce_terms`` given None or too few arguments in
+    binary_focal_crossentropy. As for binary cross-entropy, the clip to [ε, 1-ε] makes the gradient 0 there
+    (the ``if gamma or True`` mutant is equivalent: pow's VJP is 0 for exponent 0, also at base 0)."""
+    p = tl.Tensor(np.array([[1.0, 0.0]]), requires_grad=True)
+    losses.binary_focal_crossentropy([[1.0, 0.0]], p, gamma=0.0).sum().backward()
+    np.testing.assert_array_equal(p.grad, [[0.0, 0.0]])
+
+
+def test_categorical_focal_crossentropy_from_logits_along_axis_0():
+    """Mutants: ``softmax(y_pred, axis=axis)`` made ``axis=None`` or given no axis in
+    categorical_focal_crossentropy (the focal factor's probabilities over the wrong axis)."""
+    x = np.array([[2.0, -1.0], [0.5, 0.0], [-1.0, 1.5]])
+    y = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    e = np.exp(x - x.max(axis=0))
+    sm = e / e.sum(axis=0)
+    want = -np.sum(0.25 * (1 - sm) ** 2.0 * y * np.log(sm), axis=0)
+    got = losses.categorical_focal_crossentropy(y, x, from_logits=True, axis=0)
+    np.testing.assert_allclose(got.data, want, rtol=1e-10)
+
+
+def _ctc_logp(x):
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def test_ctc_label_with_a_repeat_after_another_label_needs_no_extra_frame():
+    """Mutant: ``y_true[:, :-1]`` made ``y_true[:, :+1]`` in ctc's count of repeated labels (every label compared
+    with the first): [1, 2, 1] in 3 frames is feasible, with the single alignment 1, 2, 1."""
+    x = np.random.default_rng(7).normal(size=(1, 3, 3))
+    lp = _ctc_logp(x)[0]
+    got = losses.ctc(np.array([[1, 2, 1]]), x)
+    np.testing.assert_allclose(got.data, [-(lp[0, 1] + lp[1, 2] + lp[2, 1])], rtol=1e-10)
+
+
+def test_ctc_padding_after_the_label_is_not_a_repeat():
+    """Mutants: ``np.arange(1, y_true.shape[1])`` made ``np.arange(1, None)`` or ``np.arange(1, )`` in ctc (the
+    padding zeros counted as repeats): [1, 0, 0] in one frame is the label 1, probability softmax(x)[1]."""
+    x = np.array([[[0.3, 1.2, -0.4]]])
+    np.testing.assert_allclose(losses.ctc(np.array([[1, 0, 0]]), x).data, [-_ctc_logp(x)[0, 0, 1]], rtol=1e-12)
+
+
+def test_ctc_of_empty_label_sequences_is_all_blanks():
+    """Mutant: ``np.maximum(2 * lengths - 1, 0)`` made ``..., 1)`` in ctc: with labels of length 0 the
+    lattice has one position and index 1 does not exist. The loss is -Σ_t log softmax(x_t)[blank]."""
+    x = np.random.default_rng(3).normal(size=(2, 4, 3))
+    np.testing.assert_allclose(losses.ctc(np.zeros((2, 0), dtype=np.int64), x).data,
+                               -_ctc_logp(x)[:, :, 0].sum(axis=1), rtol=1e-10)
+
+
+_Y01, _P01 = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), np.array([[0.7, 0.2, 0.1], [0.3, 0.6, 0.1]])
+_KERAS_DEFAULTS = [  # the defaults of keras.losses' functions, from Keras's documentation
+    ("binary_crossentropy", _Y01, _P01, dict(from_logits=False, label_smoothing=0.0)),
+    ("binary_focal_crossentropy", _Y01, _P01,
+     dict(apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0)),
+    ("categorical_crossentropy", _Y01, _P01, dict(from_logits=False, label_smoothing=0.0)),
+    ("categorical_focal_crossentropy", _Y01, _P01, dict(alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0)),
+    ("sparse_categorical_crossentropy", [0, 1], _P01, dict(from_logits=False)),
+    ("categorical_generalized_cross_entropy", [0, 1], _P01, dict(q=0.5)),
+    ("huber", _Y01, _P01 * 5.0, dict(delta=1.0)),
+    ("tversky", _Y01, _P01, dict(alpha=0.5, beta=0.5)),
+    ("circle", [0, 0, 1], np.array([[1.0, 0.2], [0.8, 0.5], [0.1, 1.0]]),
+     dict(remove_diagonal=True, gamma=80.0, margin=0.4)),
+]
+
+
+@pytest.mark.parametrize("name,y,p,keras", _KERAS_DEFAULTS, ids=[c[0] for c in _KERAS_DEFAULTS])
+def test_loss_functions_default_to_kerass_keyword_arguments(name, y, p, keras):
+    """Mutants: every default of a formula's signature changed (from_logits True, label_smoothing 1.0, alpha 1.25,
+    gamma 3.0, q 1.5, delta 2.0, beta 1.5, remove_diagonal False, circle's gamma 81, margin 1.4). Under mutmut
+    they cannot be killed (the decorator reads the defaults of the original's signature once, at import, and
+    passes every argument); this test catches them in the real code (seen with huber's delta planted as 2.0)."""
+    fn = getattr(losses, name)
+    np.testing.assert_array_equal(fn(y, p).data, fn(y, p, **keras).data)
+    if "apply_class_balancing" in keras:  # alpha's default is read only with class balancing on
+        np.testing.assert_array_equal(fn(y, p, apply_class_balancing=True).data,
+                                      fn(y, p, **{**keras, "apply_class_balancing": True}).data)
+        keras = {**keras, "apply_class_balancing": True}
+    # and each default matters for these inputs: the Keras value is not a no-op
+    for key, value in keras.items():
+        other = (not value) if isinstance(value, bool) else (value * 0.5 if key != "label_smoothing" else 0.5)
+        assert not np.array_equal(fn(y, p, **{**keras, key: other}).data, fn(y, p, **keras).data), key

@@ -106,3 +106,21 @@ def test_gradient_of_a_broadcast_input_with_fewer_and_size_one_axes():
     (a + b).backward(gradient=np.full((2, 5, 1), 0.5))
     np.testing.assert_array_equal(a.grad.data, [[5.0]])
     np.testing.assert_array_equal(b.grad.data, np.full((2, 5, 1), 0.5))
+
+
+# --- survivors of mutating the @public composites (tools/undecorate_for_mutmut.py, issue 19) ---------------
+
+def test_swapaxes_and_transpose_name_the_argument_out_of_range():
+    """Mutants: swapaxes checking ``j`` under the name None, ``XXjXX``, ``J`` or its default; transpose's renaming
+    of ``j`` to ``axes`` keyed ``XXjXX``/``J`` or made ``XXaxesXX``/``AXES``."""
+    x = tl.Tensor(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"^swapaxes: j 5 is out of range"):
+        tl.swapaxes(x, 0, 5)
+    with pytest.raises(ValueError, match=r"^transpose: axes 5 is out of range"):
+        tl.transpose(x, 0, 5)
+
+
+def test_transpose_with_three_axes_given_separately_permutes():
+    """Mutant: transpose's ``len(axes) == 2 and all ints`` made ``or``: three ints would swap the first two."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(tl.transpose(tl.Tensor(a), 2, 0, 1).data, np.transpose(a, (2, 0, 1)))
