@@ -16,12 +16,13 @@ trampoline is made with ``functools.wraps``, so the decorator still sees the bod
     python tools/undecorate_for_mutmut.py /tmp/decor-scratch/tinygrad_loss/losses.py
     cd /tmp/decor-scratch && mutmut run "tinygrad_loss.losses.x_huber*" --max-children 1
 
-It refuses to rewrite a file under /work/ (the main checkout and the worktrees): pass
+It refuses to rewrite a file of the checkout it lives in (or of /work/main and the worktrees): pass
 ``--force`` if you really mean it (never commit the result).
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import List
@@ -29,6 +30,7 @@ from typing import List
 import libcst as cst
 
 SKIPPED = ("staticmethod", "classmethod", "property")
+HERE = Path(__file__).resolve().parents[1]  # the checkout this tool lives in
 
 
 class _Undecorate(cst.CSTTransformer):
@@ -76,7 +78,7 @@ def main(argv: List[str]) -> int:
     args = ap.parse_args(argv)
     for path in args.files:
         resolved = path.resolve()
-        if not args.force and (str(resolved).startswith("/work/") and not str(resolved).startswith("/work/tmp")):
+        if not args.force and (HERE in resolved.parents or re.match(r"/work/(main|wt-[^/]+)/", str(resolved))):
             print(f"refusing to rewrite {path}: copy the repository to a scratch directory first "
                   "(or pass --force)", file=sys.stderr)
             return 2
