@@ -54,6 +54,11 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight")
 DTYPES = ("float16", "float32", "float64")
 
 _LOG2 = math.log(2.0)
+try:  # the C function behind np.count_nonzero, without its Python wrapper
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # NumPy 1.x
+    _count_nonzero = np.count_nonzero
+_isfinite, _min_of, _max_of = np.isfinite, np.minimum.reduce, np.maximum.reduce
 
 
 class ArgumentOrderWarning(UserWarning):
@@ -103,9 +108,12 @@ def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tenso
 
 def _checked(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tensor:
     t = _as_tensor(loss, what, x, dtype)
-    check_finite(loss, what, t.data)
-    if t.data.size == 0:
-        raise ValueError(f"{loss}: {what} is empty (shape {t.shape})")
+    d = t._data
+    # counting finite entries (C calls only) is the cheapest full test; check_finite finds the culprit
+    if d.dtype.kind == "f" and _count_nonzero(_isfinite(d)) != d.size:
+        check_finite(loss, what, d)
+    if d.size == 0:
+        raise ValueError(f"{loss}: {what} is empty (shape {d.shape})")
     return t
 
 
@@ -130,7 +138,10 @@ def _fit_rank(low: Tensor, high: Tensor, expand_rank_1: bool) -> Tuple[Tensor, T
 
 
 def _check_range(loss: str, what: str, t: Tensor, lo: float, hi: Optional[float], hint: str = "") -> None:
-    d = t.data
+    d = t._data
+    # the extremes (two reductions, no temporary arrays) clear the usual case; NaN and the rest take the full test
+    if d.size and lo <= _min_of(d, axis=None) and (hi is None or _max_of(d, axis=None) <= hi):
+        return
     bad = (d < lo) if hi is None else ((d < lo) | (d > hi))
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -175,27 +186,45 @@ def _check_args(loss: str, kwargs: Dict[str, Any], extra: Optional[Dict[str, Cal
 
 # --- the name scope and the decorator that makes a body into a loss function ------------------
 
-class _scope:
-    """``name_scope(name)``, unless the innermost scope already is ``name`` (a class calling its function)."""
+class _Scope:
+    """``name_scope(name)``, unless the innermost scope already is ``name`` (a class calling its function).
 
-    __slots__ = ("name", "cm")
+    Re-entrant (a stack of what each entry did), so one is made per name and reused: a loss is
+    called on every training step."""
+
+    __slots__ = ("name", "suffix", "cm", "pushed")
 
     def __init__(self, name: str):
-        self.name = name
-        self.cm = None
+        self.name, self.suffix = name, "/" + name
+        self.cm = name_scope(name)
+        self.pushed: list = []
 
     def __enter__(self) -> str:
         cur = STATE.scope
-        if cur == self.name or cur.endswith("/" + self.name):
+        if cur == self.name or cur.endswith(self.suffix):
+            self.pushed.append(False)
             return cur
-        self.cm = name_scope(self.name)
+        self.pushed.append(True)
         return self.cm.__enter__()
 
     def __exit__(self, *exc) -> bool:
-        if self.cm is not None:
-            cm, self.cm = self.cm, None
-            return bool(cm.__exit__(*exc))
+        if self.pushed.pop():
+            return bool(self.cm.__exit__(*exc))
         return False
+
+
+_SCOPES: Dict[str, _Scope] = {}
+
+
+def _scope(name: str) -> _Scope:
+    """The :class:`_Scope` of ``name`` (made on first use; a bad name is name_scope's error)."""
+    sc = _SCOPES.get(name)
+    if sc is None:
+        sc = _Scope(name)
+        if len(_SCOPES) >= 1024:  # names of user losses made in a loop must not grow it forever
+            _SCOPES.clear()
+        _SCOPES[name] = sc
+    return sc
 
 
 Inputs = Callable[[str, Any, Any, Dict[str, Any]], Tuple[Any, Tensor]]
@@ -205,13 +234,15 @@ def _same_shape(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tupl
     """Inputs of an elementwise loss: both Tensors of y_pred's float dtype, finite, equal shapes
     after Keras's squeeze/expand rule, else ValueError."""
     yp = _checked(loss, "y_pred", y_pred, None)
-    yt = _checked(loss, "y_true", y_true, yp.dtype)
-    shapes = (yt.shape, yp.shape)
-    yt, yp = squeeze_or_expand_to_same_rank(yt, yp)
-    if yt.shape != yp.shape:
-        raise ValueError(f"{loss}: y_true has shape {shapes[0]} but y_pred has shape {shapes[1]}; they must match "
-                         "(only a trailing axis of size 1 on one side is allowed, e.g. (n,) against (n, 1))")
-    if yp.ndim == 0:  # a single number: one sample with one feature
+    yt = _checked(loss, "y_true", y_true, yp._data.dtype)
+    shape = yp._data.shape
+    if yt._data.shape != shape:  # (equal shapes: the rank rule has nothing to do)
+        shapes = (yt.shape, shape)
+        yt, yp = squeeze_or_expand_to_same_rank(yt, yp)
+        if yt.shape != yp.shape:
+            raise ValueError(f"{loss}: y_true has shape {shapes[0]} but y_pred has shape {shapes[1]}; they must "
+                             "match (only a trailing axis of size 1 on one side is allowed, e.g. (n,) against (n, 1))")
+    if not yp._data.shape:  # a single number: one sample with one feature
         yt, yp = ops.reshape(yt, (1,)), ops.reshape(yp, (1,))
     return yt, yp
 
@@ -235,12 +266,15 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
         sig = inspect.signature(body)
         defaults = _check_args(scope, {k: p.default for k, p in list(sig.parameters.items())[2:]}, checks)
 
+        in_scope = _Scope(scope)
+
         def run(y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Optional[np.ndarray]]:
             """The body on checked keyword arguments ``kw`` (a class checks them once, when built)."""
-            with _scope(scope):
+            with in_scope:
                 yt, yp = inputs(scope, y_true, y_pred, kw)
                 if "axis" in kw:
-                    kw = {**kw, "axis": _axes(scope, kw["axis"], yp.ndim)}
+                    ax, nd = kw["axis"], yp._data.ndim
+                    kw = {**kw, "axis": ax % nd if type(ax) is int and -nd <= ax < nd else _axes(scope, ax, nd)}
                 out = body(yt, yp, **kw)
             return out if isinstance(out, tuple) else (out, None)
 
@@ -299,7 +333,10 @@ def reduce_weighted_values(values: Tensor, sample_weight: Any = None, reduction:
     (``"mean_with_sample_weight"`` divides by ``Σ w`` broadcast to the values, and gives 0 when
     ``Σ w = 0``). ``mask`` (booleans shaped like ``values``) drops values from the sums and the count.
     """
-    reduction = _check_reduction(reduction, loss)
+    if reduction.__class__ is not str or reduction not in REDUCTIONS:  # (the checked names pass as they are)
+        reduction = _check_reduction(reduction, loss)
+    if sample_weight is None and mask is None and reduction == "sum_over_batch_size" and values._data.ndim:
+        return ops.mean(values)  # (the usual call: what the general path below comes to)
     sw = None
     if sample_weight is not None:
         sw = _as_tensor(loss, "sample_weight", sample_weight, values.dtype)
@@ -368,13 +405,13 @@ class Loss:
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss: a scalar Tensor, or per-sample values for ``reduction="none"``."""
-        with _scope(self.scope_name):
-            y_pred = _as_tensor(self.scope_name, "y_pred", y_pred, self.dtype)
+        scope = self.scope_name
+        with _scope(scope):
+            y_pred = _as_tensor(scope, "y_pred", y_pred, self.dtype)
             values, mask = self._values_and_mask(y_true, y_pred)
             if not isinstance(values, Tensor):
-                raise TypeError(f"{self.scope_name}: call(y_true, y_pred) must return a Tensor, "
-                                f"got {type(values).__name__}")
-            return reduce_weighted_values(values, sample_weight, self.reduction, loss=self.scope_name, mask=mask)
+                raise TypeError(f"{scope}: call(y_true, y_pred) must return a Tensor, got {type(values).__name__}")
+            return reduce_weighted_values(values, sample_weight, self.reduction, loss=scope, mask=mask)
 
     def get_config(self) -> Dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction,

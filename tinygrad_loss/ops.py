@@ -137,7 +137,7 @@ tanh = defop("tanh", np.tanh, lambda g, o, a: tanh_grad(g, o), method=True,     
 sigmoid = defop("sigmoid", lambda x: _sigmoid_np(x), lambda g, o, a: sigmoid_grad(g, o), method=True,
                 raw=(lambda g, o, a: _sigmoid_grad_np(g, o._data),))
 relu = defop("relu", lambda x: np.maximum(x, 0), lambda g, o, a: relu_grad(g, a), method=True,  # [a > 0] da
-             raw=(lambda g, o, a: _relu_grad_np(g, a._data),))
+             raw=(lambda g, o, a: g * (a._data > 0),))  # (_relu_grad_np, inline: it runs per ReLU per step)
 # the error function (exact, via math.erf; used by the exact GELU); d erf = 2/√π e^(-a²) da
 erf = defop("erf", lambda x: _erf_np(x).astype(x.dtype, copy=False),
             lambda g, o, a: mul(g, mul(exp(neg(mul(a, a))), _c(2.0 / math.sqrt(math.pi), a))), method=True,
@@ -193,8 +193,8 @@ softmax = defop("softmax", lambda x, axes: _softmax_np(x, axes),
 matmul = defop("matmul", lambda a, b, ta=False, tb=False: np.matmul(_t(a) if ta else a, _t(b) if tb else b),
                lambda g, o, a, b: _matmul_vjp(0, g, o, a, b), lambda g, o, a, b: _matmul_vjp(1, g, o, a, b),
                frontend=custom(A.matmul_args, saves=False), method=True, dunders=("__matmul__", "__rmatmul__"),
-               raw=(lambda g, o, a, b: _matmul_vjp_np(0, g, o, a._data, b._data),
-                    lambda g, o, a, b: _matmul_vjp_np(1, g, o, a._data, b._data)))
+               raw=(lambda g, o, a, b: _matmul_vjp_a_np(g, o, a._data, b._data),
+                    lambda g, o, a, b: _matmul_vjp_b_np(g, o, a._data, b._data)))
 
 # --- shapes: the gradient is moved back into the input's layout ---
 reshape = defop("reshape", lambda x, shape: _reshape_np(x, shape), lambda g, o, a: _reshape_to(g, a.shape),
@@ -602,6 +602,21 @@ def _matmul_vector_vjp(which: int, g: Tensor, a: Tensor, b: Tensor) -> Tensor:
     if which == 0:
         return _reshape_to(unbroadcast(_mm(g2, b2, False, True), a2.shape), a.shape)
     return _reshape_to(unbroadcast(_mm(a2, g2, True, False), b2.shape), b.shape)
+
+
+def _matmul_vjp_a_np(g: np.ndarray, o: Tensor, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """matmul's raw rule for ``a``; for two matrices without transpose flags (a layer's product) ``g Bᵀ``
+    has ``a``'s shape: nothing to sum back."""
+    if o._saved is None and a.ndim == 2 and b.ndim == 2:
+        return np.matmul(g, b.T)
+    return _matmul_vjp_np(0, g, o, a, b)
+
+
+def _matmul_vjp_b_np(g: np.ndarray, o: Tensor, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """matmul's raw rule for ``b``: ``Aᵀ g`` directly for two matrices without transpose flags."""
+    if o._saved is None and a.ndim == 2 and b.ndim == 2:
+        return np.matmul(a.T, g)
+    return _matmul_vjp_np(1, g, o, a, b)
 
 
 def _matmul_vjp_np(which: int, g: np.ndarray, o: Tensor, a: np.ndarray, b: np.ndarray) -> np.ndarray:

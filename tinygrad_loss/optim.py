@@ -39,7 +39,7 @@ import numpy as np
 
 from . import _validate as V
 from . import inplace as _inplace
-from .autograd import no_grad
+from .autograd import STATE
 from .tensor import Tensor
 
 __all__ = [
@@ -285,11 +285,13 @@ class Optimizer:
     # --- the update -----------------------------------------------------------------------
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient, then count the step."""
-        if not self.params:
+        params = self.params
+        if not params:
             raise RuntimeError(f"{type(self).__name__}.step: the optimizer has no parameters; create it with "
                                "model.parameters() or use it through compile/fit")
-        self._apply(f"{type(self).__name__}.step",
-                    [(i, p.grad) for i, p in enumerate(self.params) if p.grad is not None])
+        # ``_grad``, not the ``grad`` property: a bare array there is taken as it is, not wrapped first
+        grads = [p._grad for p in params]
+        self._apply("step", [(i, g) for i, g in enumerate(grads) if g is not None])
 
     def apply_gradients(self, grads_and_vars: Iterable[Any]) -> None:
         """Keras/TensorFlow style: ``opt.apply_gradients(zip(grads, variables))`` updates each variable
@@ -311,35 +313,43 @@ class Optimizer:
                                  f"for variable {v.name or ''} of shape {v.shape}")
         self.add_params([v for _, v in given])
         index = {id(p): i for i, p in enumerate(self.params)}
-        self._apply(who, [(index[id(v)], g) for g, v in given])
+        self._apply("apply_gradients", [(index[id(v)], g) for g, v in given])
         if missing:
             warnings.warn(f"{who}: gradients do not exist for variables "
                           f"{[v.name or f'<shape {v.shape}>' for v in missing]}; they were not updated", stacklevel=2)
 
-    def _apply(self, who: str, items: List[Any]) -> None:
+    def _apply(self, method: str, items: List[Any]) -> None:
         """Update ``params[i]`` from gradient ``g`` for each ``(i, g)``, then count the step. Every
-        gradient is checked before any parameter changes."""
+        gradient is checked before any parameter changes (errors name ``Class.method``)."""
         lr = self.current_learning_rate()
-        work = []
+        params, state = self.params, self.state
+        work, grads = [], []
         for i, g in items:
-            p = self.params[i]
-            g = g.data if isinstance(g, Tensor) else np.asarray(g)
-            if g.shape != p.data.shape:
-                raise ValueError(f"{who}: gradient of shape {g.shape} for parameter "
+            p = params[i]
+            w = p._data
+            g = g._data if g.__class__ is Tensor else g.data if isinstance(g, Tensor) else np.asarray(g)
+            if g.shape != w.shape:
+                raise ValueError(f"{type(self).__name__}.{method}: gradient of shape {g.shape} for parameter "
                                  f"{p.name or ''} of shape {p.shape}")
-            if g.dtype != p.data.dtype:
-                g = g.astype(p.data.dtype)
-            work.append((p, g, self.state[i]))
-        clipped = clip_gradients(self, [g for _, g, _ in work])
-        with no_grad():
-            for (p, _, st), g in zip(work, clipped):
-                w = p.data
-                if self.weight_decay:
-                    w -= w * self.weight_decay * lr
-                self.update(w, g, st, lr)
+            if g.dtype != w.dtype:
+                g = g.astype(w.dtype)
+            work.append((p, w, state[i]))
+            grads.append(g)
+        if self.clipnorm or self.global_clipnorm or self.clipvalue:
+            grads = clip_gradients(self, grads)
+        decay, update = self.weight_decay, self.update
+        was = STATE.grad_enabled  # (no_grad(), inline: this runs on every training step)
+        STATE.grad_enabled = False
+        try:
+            for (p, w, st), g in zip(work, grads):
+                if decay:
+                    w -= w * decay * lr
+                update(w, g, st, lr)
                 p._version += 1  # an in-place change: a graph that used p can no longer be differentiated
                 if _inplace._ALIASES:  # nor one that used a tensor detached from p (same data)
                     _inplace._bump_aliases(p)
+        finally:
+            STATE.grad_enabled = was
         self.iterations += 1
 
     def update(self, w: np.ndarray, g: np.ndarray, state: Dict[str, np.ndarray], lr: float) -> None:

@@ -21,7 +21,7 @@ from .module import Module
 __all__ = ["Layer", "Dense", "Dropout", "InputLayer", "Input", "Activation", "Embedding"]
 
 Shape = Tuple[Optional[int], ...]
-_MATMUL, _ADD = OPS["matmul"], OPS["add"]
+_MATMUL, _ADD, _RELU = OPS["matmul"], OPS["add"], OPS["relu"]
 
 
 # Keras config keys with no counterpart here, harmless at these values
@@ -194,15 +194,20 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x: Tensor) -> Tensor:
-        expected = self.input_shape[-1]
-        if x.ndim < 2 or x.shape[-1] != expected:
+        shape, expected = x._data.shape, self.input_shape[-1]
+        if len(shape) < 2 or shape[-1] != expected:
             raise ValueError(f"{self.name}: expected inputs with {expected} features on the last axis "
-                             f"(shape (batch, {expected})), got shape {x.shape}")
-        # the registry's matmul and add nodes, made directly: the shapes are checked above
-        y = make_node(np.matmul(x._data, self.kernel._data), _MATMUL, (x, self.kernel))
+                             f"(shape (batch, {expected})), got shape {shape}")
+        # the registry's matmul, add and relu nodes, made directly: the shapes are checked above
+        kernel = self.kernel
+        y = make_node(np.matmul(x._data, kernel._data), _MATMUL, (x, kernel))
         if self.use_bias:
-            y = make_node(y._data + self.bias._data, _ADD, (y, self.bias))
-        return self.activation(y)
+            bias = self.bias
+            y = make_node(y._data + bias._data, _ADD, (y, bias))
+        act = self.activation
+        if act is activations.relu:
+            return make_node(_RELU.forward(y._data), _RELU, (y,))
+        return act(y)
 
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),

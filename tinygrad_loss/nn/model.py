@@ -160,10 +160,11 @@ class Sequential(Model):
 
     def forward(self, x: Any, training: Optional[bool] = None) -> Any:
         """Apply the layers in order; ``training=True/False`` sets the mode for this call only (Keras)."""
-        if not self.layers:
+        layers = self._layers
+        if not layers:
             raise ValueError(f"{self.name}: the model has no layers; add some before calling it")
         if training is None:  # the usual call: no mode to set and restore
-            for layer in self._layers:
+            for layer in layers:
                 x = layer(x)
             return x
         with self._mode(training):
