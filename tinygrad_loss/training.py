@@ -14,12 +14,11 @@ every sample of the epoch, and ``val_*`` values are computed after the epoch's l
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import sys
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -214,9 +213,19 @@ def _all_finite(pred: Any) -> bool:
 
 
 def _value(loss: Tensor) -> float:
-    """The loss's number (``float(loss.item())``; a 0-d array's ``item`` directly)."""
-    a = loss._data if loss.__class__ is Tensor else None
-    return a.item() if a is not None and a.ndim == 0 and a.dtype.kind == "f" else float(loss.item())
+    """The loss's number (``float(loss.item())``; a 0-d float array's ``item`` directly)."""
+    if loss.__class__ is Tensor:
+        a = loss._data
+        if a.ndim == 0:
+            v = a.item()
+            if v.__class__ is float:  # any float dtype (an int, bool or complex goes through float() below)
+                return v
+    return float(loss.item())
+
+
+def _non_finite(value: float, y_pred: Any) -> str:
+    """What became non-finite in a step that returned ``value``: the model's output, else the loss."""
+    return "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
 
 
 def _overrides(cb: Callback, hook: str) -> bool:
@@ -240,6 +249,10 @@ def _target_maker(loss: Any, y: np.ndarray, pred: Any) -> Optional[Callable[[np.
     dtype = loss.dtype or pred.dtype
     expand = y.ndim == 1 and pred.ndim == 2 and pred.shape[-1] == 1
     return lambda a: Tensor._wrap(np.array(a[:, None] if expand else a, dtype=dtype))
+
+
+_PLAIN_HOOKS = frozenset({"on_train_begin", "on_train_end", "on_epoch_end"})
+"""The callback hooks a fit may use and still run its epochs as :meth:`Trainable._plain_epochs`."""
 
 
 class _Data(NamedTuple):
@@ -302,6 +315,28 @@ class _FitPlan:
     @property
     def steps(self) -> int:
         return self.feed.steps
+
+
+class _Inference:
+    """:meth:`Trainable._inference` (a class: cheaper to enter and leave than a ``contextlib`` generator, and every
+    fit, evaluate and predict call enters it)."""
+
+    __slots__ = ("model", "was", "grad")
+
+    def __init__(self, model: "Trainable"):
+        self.model = model
+
+    def __enter__(self) -> None:
+        self.was = self.model.training
+        self.model.eval()
+        self.grad = no_grad()
+        self.grad.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.grad.__exit__(*exc)
+        finally:
+            self.model.train(self.was)
 
 
 def _split_validation(data: _Data, validation_split: float) -> Tuple[_Data, _Data]:
@@ -427,17 +462,10 @@ class Trainable:
             dtype = self._param_dtype()
         return _one_or_list([Tensor._wrap(a.astype(dtype, copy=False)) for a in arrays])
 
-    @contextlib.contextmanager
-    def _inference(self) -> Iterator[None]:
+    def _inference(self) -> "_Inference":
         """Inference mode (dropout off, batch statistics frozen) without gradients; the previous
         mode comes back afterwards. Used by evaluate, predict, validation and the probe."""
-        was = self.training
-        self.eval()
-        try:
-            with no_grad():
-                yield
-        finally:
-            self.train(was)
+        return _Inference(self)
 
     def _probe(self, fn: str, data: _Data) -> Any:
         """Run the model (and the loss) on the first sample, in inference mode: this builds a
@@ -544,6 +572,7 @@ class Trainable:
         pred = self._probe("fit", data)
         if val is not None:
             self._probe("fit (validation_data)", val)
+        modes = _nn_module._MODE_CHANGES if self.training else -1  # the probes left every module in training mode
         params = self.parameters()
         self._bind_optimizer(params)
         history = History()  # last, as in Keras: it records what the other callbacks added to the logs
@@ -552,20 +581,53 @@ class Trainable:
                      _target_maker(self.loss, data.y[0], pred) if len(data.y) == 1 else None)
         plan = _FitPlan(epochs, feed, val, batch_size, verbose, cbs, history,
                         frozenset(h for h in HOOKS if _uses_hook(cbs, h)))
+        plan.modes_seen = modes
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
         was_training = self.training
         cbs.on_train_begin()
         try:
-            for epoch in range(initial_epoch, epochs):
-                if not self._fit_epoch(epoch, plan):
-                    break
+            self._run_epochs(initial_epoch, plan)
         finally:
             if not was_training or plan.modes_seen != _nn_module._MODE_CHANGES:  # else it is in training mode
                 self.train(was_training)
         cbs.on_train_end()
         return plan.history
+
+    def _run_epochs(self, first: int, plan: _FitPlan) -> None:
+        if self._plain(plan):
+            self._plain_epochs(first, plan)
+            return
+        for epoch in range(first, plan.epochs):
+            if not self._fit_epoch(epoch, plan):
+                break
+
+    def _plain(self, plan: _FitPlan) -> bool:
+        """Whether each epoch is one call of fit's own step and one History entry: the data is one batch,
+        verbose=0, no validation or metrics, no callback hook but History's on_epoch_end (and on_train_begin/end)."""
+        return (plan.feed.whole is not None and not plan.verbose and plan.val is None and not self._metric_specs
+                and plan.epoch_end == [plan.history] and plan.hooks <= _PLAIN_HOOKS
+                and type(self).train_step is Trainable.train_step)
+
+    def _plain_epochs(self, first: int, plan: _FitPlan) -> None:
+        """The epochs of :meth:`_fit_epoch` when :meth:`_plain`: the same steps, History and stops, without the
+        per-epoch calls (batch iterator, logs dict, on_epoch_end), a few percent of a 3-sample epoch."""
+        x, y, sample_weight, _, n = plan.feed.whole[0]
+        history, losses = plan.history, None
+        for epoch in range(first, plan.epochs):
+            if plan.modes_seen != _nn_module._MODE_CHANGES:
+                self._training_mode(plan)
+            value, y_pred = self._step(x, y, sample_weight, False)
+            if not isfinite(value):
+                self._stop_nan(history, epoch, 0, 1, _non_finite(value, y_pred))
+                return
+            if losses is None:
+                losses = history.history.setdefault("loss", [])
+            history.epoch.append(epoch)
+            losses.append((0.0 + value * n) / n)  # _train_batches' weighted mean of the one batch, to the bit
+            if self.stop_training:
+                return
 
     def _fit_epoch(self, epoch: int, plan: _FitPlan) -> bool:
         """One epoch with its callbacks, progress line and validation; False when training stops."""
@@ -607,8 +669,7 @@ class Trainable:
             value, y_pred = self.train_step(x, y, sample_weight) if own_step else \
                 self._step(x, y, sample_weight, False)
             if not isfinite(value):
-                what = "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
-                self._stop_nan(plan.history, epoch, step, plan.steps, what)
+                self._stop_nan(plan.history, epoch, step, plan.steps, _non_finite(value, y_pred))
                 break
             if specs:
                 metrics = self._update_metrics(metrics, y_arrays, y_pred)
