@@ -213,18 +213,21 @@ def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     return nodes[::-1] + leaves
 
 
-def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradient", own: bool = False) -> Tensor:
-    """The gradient backward starts from at ``root`` (ones for a scalar), checked against its shape.
+def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradient", own: bool = False) -> Any:
+    """The gradient backward starts from at ``root`` (ones for a scalar), checked against its shape:
+    an array made here (the pass's own), or the caller's Tensor (with its graph, when recording).
 
     ``own``: a caller's Tensor is copied, since pass-through VJPs (reshape, a leaf root) would
     otherwise hand its very array out as a ``.grad`` or a result of ``grad()``."""
     if gradient is None:
-        if root.data.size != 1:
+        data = root._data
+        if data.size != 1:
             raise RuntimeError(
                 f"{who}: a {what} argument is needed for a non-scalar output of shape {root.shape}; "
                 "pass gradient=ones_like(output) to sum, or reduce the output to a scalar first"
             )
-        return _wrap(np.ones(root._data.shape, root._data.dtype))
+        # (np.array(1, dtype) is one C call; np.ones runs Python code: a third of backward's fixed cost)
+        return np.ones(data.shape, data.dtype) if data.ndim else np.array(1, data.dtype)
     given = gradient
     if not isinstance(gradient, Tensor):
         gradient = Tensor(V.real_array(who, gradient, what), dtype=root.dtype)
@@ -232,7 +235,7 @@ def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradi
         raise ValueError(
             f"{who}: {what} has shape {gradient.shape} but the output has shape {root.shape}; they must match"
         )
-    return _wrap(np.array(gradient._data)) if own and isinstance(given, Tensor) else gradient
+    return np.array(gradient._data) if own and isinstance(given, Tensor) else gradient
 
 
 Observer = Callable[[str, Tensor, Any], None]
@@ -285,8 +288,17 @@ def _stale(node: Tensor, t: Optional[Tensor], seen: int) -> None:
                        "(`t = t - x` instead of `t -= x`)")
 
 
+class ShapedRules(tuple):
+    """An op's raw rules (``Op.raw``) that return each input's shape by construction (they end in an
+    unbroadcast or an expand-back): the array loop skips its shape check per edge for them, which
+    builds and compares two shape tuples. Rules put in their place as a plain tuple are checked."""
+
+    __slots__ = ()
+
+
 Sink = Callable[[Tensor, Any], None]
 _wrap = Tensor._wrap
+_ndarray = np.ndarray
 
 
 def _tensor(g: Any) -> Tensor:
@@ -294,17 +306,9 @@ def _tensor(g: Any) -> Tensor:
     return _wrap(g if type(g) is np.ndarray else np.asarray(g))
 
 
-def _schedule(roots: Sequence[Tensor]) -> List[Tensor]:
-    """Every tensor a pass may visit, in its order: op nodes from the roots back, then the leaves
-    (checked first: a released graph or a stale input fails before any gradient is touched)."""
-    nodes, leaves = _sort(roots, check=True)
-    nodes.reverse()
-    nodes += leaves
-    return nodes
-
-
-def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: bool, retain_graph: bool,
-               observer: Optional[Observer], sink: Sink) -> None:
+def _propagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool, retain_graph: bool,
+               observer: Optional[Observer], sink: Sink, kept: Optional[set] = None,
+               leaves_only: bool = False) -> None:
     """Run every VJP once, in reverse topological order; ``sink(tensor, grad)`` receives each
     tensor's complete gradient (op nodes first, then leaves) before its VJPs run.
 
@@ -315,29 +319,40 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
     differentiable. ``detect_anomaly()`` also takes the Tensor loop, whose ops it checks one by one.
     Gradients are summed on the tensors themselves (``_pending``), not in a dict keyed by id.
     The cyclic garbage collector is paused for the whole call (the walk and the pass), then put back
-    as it was, also after an error or a KeyboardInterrupt.
+    as it was, also after an error or a KeyboardInterrupt. ``seeds``: arrays or Tensors.
+    On arrays, ``leaves_only`` skips the sink for op nodes, and ``kept`` (backward()'s set of the
+    ids of the arrays it stores) has the loop store an op node's gradient as its ``._grad`` itself
+    in the usual case (the sink's own rule for it, inline: see :func:`_storer`).
     """
     gc_was_enabled = gc.isenabled()  # (_GCPaused and _GradMode, inline: this runs on every training step)
     grad_was_enabled = STATE.grad_enabled
     nodes: List[Tensor] = []
+    leaves: List[Tensor] = []
     try:
         gc.disable()
-        nodes = _schedule(roots)
+        nodes, leaves = _sort(roots, check=True)
         on_arrays = not create_graph and STATE.anomaly is None
-        STATE.grad_enabled = bool(create_graph)
+        STATE.grad_enabled = create_graph
         for r, g in zip(roots, seeds):
             if r.requires_grad:
-                if observer is not None:
-                    observer("contribution", r, (None, g))
                 if on_arrays:
-                    g = g._data
+                    if g.__class__ is not _ndarray:
+                        g = g._data
+                elif g.__class__ is _ndarray:
+                    g = _wrap(g)
+                if observer is not None:
+                    observer("contribution", r, (None, _tensor(g) if on_arrays else g))
                 r._pending = g if r._pending is None else r._pending + g
         if on_arrays:
-            _run_on_arrays(nodes, retain_graph, observer, sink)
+            _run_on_arrays(nodes, retain_graph, observer, sink, kept, leaves_only)
+            _leaves_on_arrays(leaves, observer, sink)
         else:
-            _run_on_tensors(nodes, create_graph, retain_graph, observer, sink)
+            nodes.reverse()
+            _run_on_tensors(nodes + leaves, create_graph, retain_graph, observer, sink)
     except BaseException:  # no half-summed gradient may leak into the next pass (a finished pass leaves none)
         for t in nodes:
+            t._pending = None
+        for t in leaves:
             t._pending = None
         raise
     finally:
@@ -346,23 +361,32 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor], create_graph: b
             gc.enable()
 
 
-def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[Observer], sink: Sink) -> None:
-    """The first-order pass: gradients are arrays, each op's ``raw`` rules make its parents' terms.
-    The observer, if any, is handed Tensors (made only for it). One- and two-parent ops (nearly all)
-    take a path without the generic loop's ``enumerate`` and ``*parents`` call; the three paths
-    differ in nothing else (the term is checked, summed into the parent's ``_pending``, observed)."""
-    for t in nodes:
+def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[Observer], sink: Sink,
+                   kept: Optional[set], leaves_only: bool) -> None:
+    """The first-order pass over the op nodes (``nodes`` in topological order, run backwards):
+    gradients are arrays, each op's ``raw`` rules make its parents' terms. The observer, if any, is
+    handed Tensors (made only for it). One- and two-parent ops (nearly all) take a path without the
+    generic loop's ``enumerate`` and ``*parents`` call; the three paths differ in nothing else (the
+    term is checked, summed into the parent's ``_pending``, observed)."""
+    keep = None if kept is None else kept.add
+    for t in reversed(nodes):
         g = t._pending
         if g is None:  # does not lead to any root that was given a gradient
             continue
         t._pending = None
         if observer is not None:
             observer("visit", t, _tensor(g))
-        sink(t, g)
+        if keep is not None:  # backward()'s intermediate .grad: the usual case inline, the rest in the sink
+            if t._grad is None and g.__class__ is _ndarray and g.dtype is t._data.dtype:
+                keep(id(g))
+                t._grad = g
+            else:
+                sink(t, g)
+        elif not leaves_only:
+            sink(t, g)
         op = t._op
-        if op is None:
-            continue
-        parents, rules, check = t._parents, op.raw, op.check_shapes
+        parents, rules = t._parents, op.raw
+        check = op.check_shapes and rules.__class__ is not ShapedRules
         if len(parents) == 1:
             p = parents[0]
             if p.requires_grad:
@@ -403,6 +427,18 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                         observer("contribution", p, (t, _tensor(gp)))
         if not retain_graph:
             t._saved = RELEASED
+
+
+def _leaves_on_arrays(leaves: List[Tensor], observer: Optional[Observer], sink: Sink) -> None:
+    """The first-order pass's end: each leaf's complete gradient to the sink."""
+    for t in leaves:
+        g = t._pending
+        if g is None:
+            continue
+        t._pending = None
+        if observer is not None:
+            observer("visit", t, _tensor(g))
+        sink(t, g)
 
 
 def _run_on_tensors(nodes: List[Tensor], create_graph: bool, retain_graph: bool, observer: Optional[Observer],
@@ -448,8 +484,13 @@ def _own_array(g: Any, handed_out: set) -> np.ndarray:
     return g
 
 
-def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
-    """The sink of ``backward()``: add each gradient to ``.grad`` (of leaves only, unless ``intermediate_grads``)."""
+def _storer(create_graph: bool, intermediate_grads: bool) -> Tuple[Sink, Optional[set]]:
+    """The sink of ``backward()``: add each gradient to ``.grad`` (of leaves only, unless
+    ``intermediate_grads``); and, on arrays, the set of the ids of the arrays it stored.
+
+    On arrays a ``.grad`` is stored bare (``Tensor.grad`` wraps it the first time it is read; most
+    never are). The usual intermediate (no earlier ``.grad``, an ndarray of its dtype) is stored by
+    the array loop itself (:func:`_run_on_arrays`), with its id added to the same set."""
     if create_graph:
         def store_recorded(t: Tensor, g: Tensor) -> None:
             if t._op is None or intermediate_grads:
@@ -457,37 +498,34 @@ def _storer(create_graph: bool, intermediate_grads: bool) -> Sink:
                     g = g.astype(t.dtype)
                 t.grad = g if t.grad is None else t.grad + g  # recorded too: .grad stays differentiable
 
-        return store_recorded
+        return store_recorded, None
     handed_out = set()  # ids of the arrays already stored as some .grad during this call
+    mark = handed_out.add
 
     def store(t: Tensor, g: np.ndarray) -> None:
+        if g.__class__ is not _ndarray:  # 0-d results are NumPy scalars
+            g = np.asarray(g)
+        dtype, prev = t._data.dtype, t._grad
         if t._op is not None:
             if not intermediate_grads:
                 return
-            if type(g) is not np.ndarray:
-                g = np.asarray(g)
-            handed_out.add(id(g))
-            if g.dtype != t._data.dtype:
-                g = g.astype(t._data.dtype)
-            # Stored bare: ``Tensor.grad`` wraps it the first time it is read (most never are).
-            prev = t._grad
-            if prev is not None:  # a second backward() adds (0-d sums are NumPy scalars: made arrays)
-                g = np.asarray((prev if type(prev) is np.ndarray else prev._data) + g)
-            t._grad = g
-            return
-        if t._grad is None:
+            mark(id(g))
+            if g.dtype != dtype:
+                g = g.astype(dtype)
+        elif g.dtype != dtype:
+            g = g.astype(dtype)  # a new array
+        elif prev is None and (g.base is not None or id(g) in handed_out or not g.flags.writeable):
             # A leaf's .grad gets an array of its own, writable: rules like add's pass the same
-            # array to several tensors and sum's is a read-only broadcast view, so in-place
-            # edits (gradient clipping) must not reach another tensor's gradient.
-            g = _own_array(g, handed_out)
-        handed_out.add(id(g))
-        if g.dtype != t._data.dtype:
-            g = g.astype(t._data.dtype)
-        # Out of place on purpose: ``g`` may be the very array handed to another tensor.
-        prev = t.grad
-        t.grad = _wrap(g) if prev is None else _tensor(prev._data + g)
+            # array to several tensors and reshape's is a view, so in-place edits (gradient
+            # clipping) must not reach another tensor's gradient.
+            g = np.array(g)
+        else:
+            mark(id(g))
+        # A second backward() adds, out of place on purpose: ``g`` may be the very array handed to
+        # another tensor, and the earlier .grad Tensor may be held by the caller.
+        t._grad = g if prev is None else np.asarray((prev if prev.__class__ is _ndarray else prev._data) + g)
 
-    return store
+    return store, handed_out
 
 
 def backward(
@@ -524,7 +562,9 @@ def backward(
         observer = STATE.anomaly  # detect_anomaly(): check every gradient contribution
     else:
         V.callable_or_none("backward", "observer", observer)
-    _propagate([tensor], [g], create_graph, retain_graph, observer, _storer(create_graph, intermediate_grads))
+    sink, handed_out = _storer(create_graph, intermediate_grads)
+    _propagate((tensor,), (g,), create_graph, retain_graph, observer, sink,
+               handed_out if intermediate_grads else None, not intermediate_grads)
 
 
 def trace_backward(outputs: Union[Tensor, Sequence[Tensor]], grad_outputs=None) -> List[Tuple[str, Tensor, Any]]:

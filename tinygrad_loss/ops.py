@@ -44,6 +44,7 @@ from . import _opargs as A
 from . import _validate as V
 from ._opkit import (OPS, Op, along_axis, binary, broadcast_shape, custom, each_parent, lift, make_node,
                      norm_axes, one_axis, pair, public, reduction, register, torch_names, unary)
+from .autograd import ShapedRules
 from .tensor import Tensor
 
 __all__ = ["unbroadcast"]  # each entry below adds its public function (see _opkit.register)
@@ -264,6 +265,13 @@ div_grad_b = defop("div_grad_b", lambda g, y, b: _div_grad_b_np(g, y, b),
 
 # === end of the table ===========================================================================
 
+# Raw rules that end in _unbroadcast_np or _expand_back_np (or mean's, which divides the latter)
+# return their input's shape by construction: marked so, the array loop skips its check per edge
+# (two shape tuples built and compared); rules put in their place later are checked again.
+for _entry in (add, sub, mul, div, pow, maximum, minimum, where, expand, sum, mean, tanh_grad, sigmoid_grad,
+               relu_grad, div_grad_b):
+    _entry.op.raw = ShapedRules(_entry.op.raw)
+
 
 # --- forwards longer than one expression ----------------------------------------------------
 
@@ -278,11 +286,24 @@ _erf_np = np.vectorize(math.erf, otypes=[np.float64])
 
 # The fused rules' forwards, which are also the raw rules of tanh, sigmoid, relu and div.
 def _tanh_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (1 - y * y)
+    return g * (_one(y.dtype) - y * y)
 
 
 def _sigmoid_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (y * (1 - y))
+    return g * (y * (_one(y.dtype) - y))
+
+
+_ONES: Dict[Any, np.ndarray] = {}
+
+
+def _one(dtype: np.dtype) -> np.ndarray:
+    """A read-only 0-d 1 of ``dtype``: the same result as the number 1 in a ufunc, at half the cost of
+    converting a Python number (NumPy 2 does that at every call; about 2.5k instructions)."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = np.array(1, dtype)
+        one.flags.writeable = False
+    return one
 
 
 def _relu_grad_np(g: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -422,10 +443,11 @@ def _mean_vjp_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
     """mean's raw rule: ``g`` spread back over the reduced axes, divided by their size (in place once spread)."""
     shape, saved = a._data.shape, o._saved
     n = _count(shape, saved["axes"])
-    if not saved["keepdims"]:
-        g = g.reshape(_keepdims_shape(shape, saved["axes"]))
-    if g.shape == shape:  # nothing to spread: a new array, g (or the array it views) may be another's too
-        return g / n
+    if g.ndim or not shape:
+        if not saved["keepdims"]:
+            g = g.reshape(_keepdims_shape(shape, saved["axes"]))
+        if g.shape == shape:  # nothing to spread: a new array, g (or the array it views) may be another's too
+            return g / n
     out = np.empty(shape, g.dtype)
     out[...] = g
     out /= n
@@ -434,11 +456,13 @@ def _mean_vjp_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
 
 def _expand_back_np(g: np.ndarray, o: Tensor, a: Tensor) -> np.ndarray:
     """:func:`_expand_back` of an array, undoing the reduction ``o`` of ``a`` (a new array, or ``g``)."""
-    shape, saved = a._data.shape, o._saved
-    if not saved["keepdims"]:
-        g = g.reshape(_keepdims_shape(shape, saved["axes"]))
-    if g.shape == shape:
-        return g
+    shape = a._data.shape
+    if g.ndim or not shape:  # (a 0-d g, from a full reduction, broadcasts as it is: no reshape)
+        saved = o._saved
+        if not saved["keepdims"]:
+            g = g.reshape(_keepdims_shape(shape, saved["axes"]))
+        if g.shape == shape:
+            return g
     out = np.empty(shape, g.dtype)  # filled by broadcasting: a third of np.broadcast_to's cost (its view
     out[...] = g                    # is made in Python), and every consumer but sum's reads it whole anyway
     return out
