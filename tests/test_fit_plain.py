@@ -126,3 +126,45 @@ def test_inference_mode_and_gradients_come_back_after_predict_fails():
     with pytest.raises(RuntimeError, match="boom"):
         model.predict(X)
     assert not model.training and tl.is_grad_enabled()
+
+
+class InfFrom(Module):
+    """Identity until its ``n``-th training call, then the output times inf."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n, self.calls = n, 0
+
+    def forward(self, x):
+        if tl.is_grad_enabled():
+            self.calls += 1
+            if self.calls >= self.n:
+                return x * np.inf
+        return x
+
+
+@pytest.mark.parametrize("loss", ["mse", tl.losses.MeanAbsoluteError(), tl.losses.mean_squared_error],
+                         ids=["name", "Loss", "function"])
+@pytest.mark.parametrize("epoch_begin", [False, True], ids=["plain", "general"])
+def test_a_non_finite_output_stops_fit_before_a_built_in_loss_refuses_it(capsys, loss, epoch_begin):
+    tl.nn.clear_session()
+    model = Sequential([Dense(1, input_shape=(2,), dtype="float64"), InfFrom(3)])
+    model.set_weights([K0, B0])
+    model.compile(optimizer=optim.SGD(learning_rate=0.01), loss=loss)
+    h = model.fit(X, Y, epochs=5, verbose=0, callbacks=[EpochBegin()] if epoch_begin else [])
+    assert h.stop_reason.startswith("fit: the model's output became non-finite at epoch 3, batch 1 of 1")
+    assert h.epoch == [0, 1] and "non-finite" in capsys.readouterr().err
+    ref = _model()
+    ref.compile(optimizer=optim.SGD(learning_rate=0.01), loss=loss)
+    ref.fit(X, Y, epochs=2, verbose=0)
+    for a, b in zip(model.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the third update was not applied
+
+
+def test_a_built_in_loss_refusing_a_finite_output_still_raises_from_fit():
+    tl.nn.clear_session()
+    model = Sequential([Dense(1, input_shape=(2,), dtype="float64")])
+    model.set_weights([np.array([[0.1], [0.1]]), np.array([0.0])])  # outputs in [0, 1] at first
+    model.compile(optimizer=optim.SGD(learning_rate=100.0), loss=tl.losses.BinaryCrossentropy())
+    with pytest.raises(ValueError, match=r"BinaryCrossentropy: y_pred must be in \[0.0, 1.0\], got 638"):
+        model.fit(X, np.array([1.0, 0.0, 1.0]), epochs=5, verbose=0)

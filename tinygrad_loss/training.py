@@ -238,13 +238,19 @@ def _uses_hook(callbacks: CallbackList, hook: str) -> bool:
     return any(_overrides(cb, hook) for cb in callbacks.callbacks)
 
 
+def _same_shape_rule(loss: Any) -> bool:
+    """Whether ``loss`` is a built-in loss of Keras's squeeze/expand input rule (``losses._same_shape``, which
+    also refuses a non-finite ``y_pred`` with a ValueError before any computation)."""
+    return bool(getattr(getattr(loss, "fn", None), "same_shape_inputs", False)) and \
+        type(loss).__module__ == losses_mod.__name__
+
+
 def _target_maker(loss: Any, y: np.ndarray, pred: Any) -> Optional[Callable[[np.ndarray], Tensor]]:
     """How the compiled loss itself turns a batch of ``y`` into the ``y_true`` it computes with, when fit
     can do that once per batch (or once per fit) instead of the loss in every step: for a built-in loss of
     Keras's squeeze/expand rule, a Tensor of the loss's dtype, with the trailing axis Keras gives labels of
     shape ``(n,)`` against predictions of shape ``(n, 1)``. None: ``y`` goes to the loss as it is."""
-    rule = getattr(getattr(loss, "fn", None), "same_shape_inputs", False)
-    if not rule or type(loss).__module__ != losses_mod.__name__ or not isinstance(pred, Tensor):
+    if not _same_shape_rule(loss) or not isinstance(pred, Tensor):
         return None
     dtype = loss.dtype or pred.dtype
     expand = y.ndim == 1 and pred.ndim == 2 and pred.shape[-1] == 1
@@ -301,7 +307,7 @@ class _FitPlan:
     """What every epoch of one ``fit`` call shares, and the little state that carries across epochs."""
 
     __slots__ = ("epochs", "feed", "val", "batch_size", "verbose", "callbacks", "history", "hooks", "epoch_end",
-                 "modes_seen")
+                 "modes_seen", "refusing")
 
     def __init__(self, epochs: int, feed: _Feed, val: Optional[_Data], batch_size: int, verbose: int,
                  callbacks: CallbackList, history: History, hooks: frozenset):
@@ -311,6 +317,7 @@ class _FitPlan:
         # the callbacks whose on_epoch_end does something (History's, at least), in order
         self.epoch_end = [cb for cb in callbacks.callbacks if _overrides(cb, "on_epoch_end")]
         self.modes_seen = -1  # nn.module.mode_changes() when fit last put the model in training mode
+        self.refusing = None  # the compiled loss, when it refuses a non-finite y_pred itself (see Trainable._step)
 
     @property
     def steps(self) -> int:
@@ -526,15 +533,26 @@ class Trainable:
         without ``backward``/``step``, so ``fit`` can stop before applying it."""
         return self._step(x, y, sample_weight, True)
 
-    def _step(self, x: Any, y: Any, sample_weight: Any, intermediate_grads: bool) -> Tuple[float, Any]:
+    def _step(self, x: Any, y: Any, sample_weight: Any, intermediate_grads: bool,
+              refusing: Any = None) -> Tuple[float, Any]:
         """:meth:`train_step`; ``fit`` runs it with ``intermediate_grads=False`` (the graph of its step is
-        never handed out, so only the parameters' gradients are stored)."""
+        never handed out, so only the parameters' gradients are stored) and ``refusing``: its compiled loss
+        when that loss tests ``y_pred`` for non-finite values itself (:func:`_same_shape_rule`); the output is
+        then tested again only when the loss raised, instead of twice in every step."""
         self.optimizer.zero_grad()
         y_pred = self(x)
-        if not _all_finite(y_pred):
-            return math.nan, y_pred
-        loss = self.loss(y, y_pred, sample_weight=sample_weight) if y_pred.__class__ is Tensor else \
-            self._compute_loss(y, y_pred, sample_weight)
+        if refusing is not None and refusing is self.loss and y_pred.__class__ is Tensor:
+            try:
+                loss = refusing(y, y_pred, sample_weight=sample_weight)
+            except ValueError:
+                if _all_finite(y_pred):
+                    raise
+                return math.nan, y_pred
+        else:
+            if not _all_finite(y_pred):
+                return math.nan, y_pred
+            loss = self.loss(y, y_pred, sample_weight=sample_weight) if y_pred.__class__ is Tensor else \
+                self._compute_loss(y, y_pred, sample_weight)
         value = _value(loss)
         if isfinite(value):
             loss.backward(intermediate_grads=intermediate_grads)
@@ -582,6 +600,7 @@ class Trainable:
         plan = _FitPlan(epochs, feed, val, batch_size, verbose, cbs, history,
                         frozenset(h for h in HOOKS if _uses_hook(cbs, h)))
         plan.modes_seen = modes
+        plan.refusing = self.loss if _same_shape_rule(self.loss) else None
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
@@ -618,7 +637,7 @@ class Trainable:
         for epoch in range(first, plan.epochs):
             if plan.modes_seen != _nn_module._MODE_CHANGES:
                 self._training_mode(plan)
-            value, y_pred = self._step(x, y, sample_weight, False)
+            value, y_pred = self._step(x, y, sample_weight, False, plan.refusing)
             if not isfinite(value):
                 self._stop_nan(history, epoch, 0, 1, _non_finite(value, y_pred))
                 return
@@ -667,7 +686,7 @@ class Trainable:
             if begin:
                 cbs.on_train_batch_begin(step)
             value, y_pred = self.train_step(x, y, sample_weight) if own_step else \
-                self._step(x, y, sample_weight, False)
+                self._step(x, y, sample_weight, False, plan.refusing)
             if not isfinite(value):
                 self._stop_nan(plan.history, epoch, step, plan.steps, _non_finite(value, y_pred))
                 break
