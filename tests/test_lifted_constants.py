@@ -82,7 +82,7 @@ def test_the_cache_is_bounded():
     x = leaf([1.0])
     for i in range(_opkit.LIFTED_CACHE_SIZE + 100):
         x * float(i)
-    assert 0 < len(_opkit._LIFTED) <= _opkit.LIFTED_CACHE_SIZE
+    assert 0 < len(_opkit._LIFTED[np.dtype(np.float32)]) <= _opkit.LIFTED_CACHE_SIZE
 
 
 def test_a_constant_is_read_only():

@@ -205,19 +205,27 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
 
 
 _new_tensor = Tensor.__new__
+_ndarray = np.ndarray
 
-#: The constants :func:`lift` made from Python numbers, by (number, type, dtype number); cleared when
-#: it holds LIFTED_CACHE_SIZE of them (a loop over many distinct numbers must not grow it forever).
-_LIFTED: Dict[Tuple[Any, type, int], Tensor] = {}
+#: The constants :func:`lift` made from Python numbers: by dtype, then by number (a nonzero float:
+#: the float itself, so that ``y * 0.5`` finds its constant with one look-up) or by (number, type)
+#: (``True``, ``1`` and ``1.0`` are equal keys; zeros by their text, because ``0.0 == -0.0`` but
+#: ``1 / -0.0`` is ``-inf``). A dtype's table is cleared when it holds LIFTED_CACHE_SIZE of them (a
+#: loop over many distinct numbers must not grow it forever).
+_LIFTED: Dict[np.dtype, Dict[Any, Tensor]] = {}
+_NONE: Dict[Any, Tensor] = {}
 LIFTED_CACHE_SIZE = 1024
 
 
 def _lift_number(x: Any, tx: type, dt: np.dtype) -> Tensor:
     """The read-only constant for the Python float/int/bool ``x`` in dtype ``dt``, shared by every use.
-    Keyed by type too (``True``, ``1`` and ``1.0`` are equal keys) and by the text of a zero, because
-    ``0.0 == -0.0`` but ``1 / -0.0`` is ``-inf``; a NaN is never equal to itself, so it is not kept."""
-    key = (x, tx, dt.num) if x or tx is not float else (repr(x), tx, dt.num)
-    t = _LIFTED.get(key)
+    A NaN is never equal to itself, so it is not kept."""
+    if tx is float:
+        key = x if x else (repr(x), tx)
+    else:
+        key = (x, tx)
+    table = _LIFTED.get(dt)
+    t = None if table is None else table.get(key)
     if t is not None and t._data.dtype is dt:
         return t
     arr = np.asarray(x, dtype=dt)
@@ -225,9 +233,11 @@ def _lift_number(x: Any, tx: type, dt: np.dtype) -> Tensor:
     # Not kept: a non-native byte order (a new dtype object each time); a number that overflows the
     # dtype (NumPy warns at each conversion, and keeps doing so).
     if x == x and arr.dtype is dt and math.isfinite(arr.item()) == math.isfinite(x):
-        if len(_LIFTED) >= LIFTED_CACHE_SIZE:
-            _LIFTED.clear()
-        _LIFTED[key] = t
+        if table is None:
+            table = _LIFTED[dt] = {}
+        elif len(table) >= LIFTED_CACHE_SIZE:
+            table.clear()
+        table[key] = t
     return t
 
 
@@ -275,7 +285,7 @@ def broadcast_shape(op: str, *shapes: Tuple[int, ...]) -> Tuple[int, ...]:
                     out[off + i] = n
                 elif n != 1:
                     shown = " and ".join(str(tuple(s)) for s in shapes)
-                    raise ValueError(f"{op}: shapes {shown} cannot be broadcast together")
+                    raise ValueError(f"{op}: shapes {shown} cannot be broadcast together") from None
     return tuple(out)
 
 
@@ -310,7 +320,21 @@ def unary(op: Op) -> Callable:
     def fn(a: Any) -> Tensor:
         if type(a) is not Tensor:
             a = lift(a, None, name)
-        return make_node(fwd(a._data), op, (a,))
+        data = fwd(a._data)
+        state = STATE
+        if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None \
+                and type(data) is _ndarray:
+            # make_node's result in the usual case, without its call, loops and tests (the hot path)
+            t = _new_tensor(Tensor)
+            t._data = data
+            t._grad = t._pending = t._saved = None
+            t._version = 0
+            t._op = op
+            t._parents = (a,)
+            t.requires_grad = True
+            t._tag = state.scope
+            return t
+        return make_node(data, op, (a,))
 
     return fn
 
@@ -322,21 +346,42 @@ def binary(op: Op) -> Callable:
 
     def fn(a: Any, b: Any) -> Tensor:
         if type(a) is not Tensor or type(b) is not Tensor:
-            # ``y * 0.5``: the constant lift() would return, found without the calls (zeros and
-            # other cases take lift()'s path: see _lift_number)
-            c = _LIFTED.get((b, float, a._data.dtype.num)) if type(b) is float and b and type(a) is Tensor else None
-            if c is not None and c._data.dtype is a._data.dtype:
-                b = c
-            else:
-                a, b = pair(a, b, name)
-        sa, sb = a._data.shape, b._data.shape
-        # Check only what could fail: a 0-d operand, or one whose shape is the other's tail
-        # (a bias (n,) against a batch (b, n)), always broadcasts.
-        if sa != sb and sa and sb and sa[-len(sb):] != sb and sb[-len(sa):] != sa:
-            broadcast_shape(name, sa, sb)
-        return make_node(fwd(a._data, b._data), op, (a, b))
+            a, b = _operands(a, b, name)
+        try:
+            data = fwd(a._data, b._data)
+        except ValueError:  # NumPy's broadcasting error: raise ours, which names the op
+            broadcast_shape(name, a._data.shape, b._data.shape)
+            raise
+        state = STATE
+        if state.grad_enabled and not (a._version or b._version) and state.anomaly is None \
+                and type(data) is _ndarray:
+            # make_node's result in the usual case, without its call, loops and tests (the hot path)
+            t = _new_tensor(Tensor)
+            t._data = data
+            t._grad = t._pending = t._saved = None
+            t._version = 0
+            t._op = op
+            t._parents = (a, b)
+            t.requires_grad = True if a.requires_grad or b.requires_grad else False
+            t._tag = state.scope
+            return t
+        return make_node(data, op, (a, b))
 
     return fn
+
+
+def _operands(a: Any, b: Any, name: str) -> Tuple[Tensor, Tensor]:
+    """A binary op's operands as Tensors (:func:`pair`); a float beside a Tensor (``y * 0.5``, ``1.0 - y``)
+    finds its constant, when already lifted, with one look-up (see :func:`_lift_number`)."""
+    if type(b) is float and type(a) is Tensor:
+        c = _LIFTED.get(a._data.dtype, _NONE).get(b)
+        if c is not None:
+            return a, c
+    elif type(a) is float and type(b) is Tensor:
+        c = _LIFTED.get(b._data.dtype, _NONE).get(a)
+        if c is not None:
+            return c, b
+    return pair(a, b, name)
 
 
 def torch_names(name: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> Tuple[Any, Any]:

@@ -68,6 +68,39 @@ def defop(name: str, forward: Callable, *vjps: Callable, raw: Any = None, each: 
     return register(Op(name, forward, vjps, method, dunders, replay, raw), frontend, doc)
 
 
+# --- forwards the table names directly (defined first: no lambda around them) -----------------
+
+#: (0, 1, -1) as read-only 0-d arrays of each float dtype: operands that cost NumPy no conversion (a
+#: Python number costs about as much as the arithmetic on a small array) and keep the result's dtype.
+_UNITS: Dict[np.dtype, Tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _units(dt: np.dtype) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    units = _UNITS.get(dt)
+    if units is None and dt.kind == "f" and dt.isnative:
+        units = tuple([np.asarray(v, dtype=dt) for v in (0, 1, -1)])
+        for u in units:
+            u.flags.writeable = False
+        _UNITS[dt] = units
+    return units
+
+
+def _sigmoid_np(x: np.ndarray) -> np.ndarray:
+    # e^min(x, 0) / (1 + e^-|x|): exp of a non-positive number only, so it never overflows, for any
+    # magnitude of x (1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below; no np.where: half the time).
+    # -|x| is copysign(x, -1), one call for the same bits.
+    units = _UNITS.get(x.dtype) or _units(x.dtype)
+    if units is None:  # not a native float: Python numbers, and NumPy's type promotion, then a cast back
+        return (np.exp(np.minimum(x, 0)) / (1.0 + np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+    zero, one, minus_one = units
+    return np.exp(np.minimum(x, zero)) / (one + np.exp(np.copysign(x, minus_one)))
+
+
+def _relu_np(x: np.ndarray) -> np.ndarray:
+    units = _UNITS.get(x.dtype) or _units(x.dtype)
+    return np.maximum(x, 0 if units is None else units[0])
+
+
 # === the table ==================================================================================
 # Each entry: the forward, the Tensor rules (one per parent), then ``raw=``: the same rules on arrays.
 
@@ -135,9 +168,9 @@ abs = defop("abs", np.abs, lambda g, o, a: mul(g, _const(np.sign(a._data))),    
 tanh = defop("tanh", np.tanh, lambda g, o, a: tanh_grad(g, o), method=True,               # (1 - tanh²) da
              raw=(lambda g, o, a: _tanh_grad_np(g, o._data),))
 # σ(a) = 1 / (1 + e^(-a)), computed without overflow for large |a|; dσ = σ(1-σ) da
-sigmoid = defop("sigmoid", lambda x: _sigmoid_np(x), lambda g, o, a: sigmoid_grad(g, o), method=True,
+sigmoid = defop("sigmoid", _sigmoid_np, lambda g, o, a: sigmoid_grad(g, o), method=True,
                 raw=(lambda g, o, a: _sigmoid_grad_np(g, o._data),))
-relu = defop("relu", lambda x: np.maximum(x, 0), lambda g, o, a: relu_grad(g, a), method=True,  # [a > 0] da
+relu = defop("relu", _relu_np, lambda g, o, a: relu_grad(g, a), method=True,  # max(a, 0); [a > 0] da
              raw=(lambda g, o, a: g * (a._data > 0),))  # (_relu_grad_np, inline: it runs per ReLU per step)
 # the error function (exact, via math.erf; used by the exact GELU); d erf = 2/√π e^(-a²) da
 erf = defop("erf", lambda x: _erf_np(x).astype(x.dtype, copy=False),
@@ -274,12 +307,6 @@ for _entry in (add, sub, mul, div, pow, maximum, minimum, where, expand, sum, me
 
 
 # --- forwards longer than one expression ----------------------------------------------------
-
-def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number only: never overflows, for any magnitude of x. 1 / (1 + e^-x) for
-    # x >= 0 and e^x / (1 + e^x) below, with e^min(x, 0) as the numerator (no np.where: half the time).
-    return (np.exp(np.minimum(x, 0)) / (1.0 + np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
-
 
 _erf_np = np.vectorize(math.erf, otypes=[np.float64])
 
