@@ -87,7 +87,7 @@ def time_trainers(trainers: Dict[str, Callable], repeat: int, warmup: int, epoch
     return {k: timing.Seconds.of(statistics.median(samples[k]), statistics.median(others[k])) for k in trainers}
 
 
-def run(repeat: int = 11, warmup: int = 2, epochs: int = EPOCHS) -> Results:
+def run(repeat: int = 31, warmup: int = 2, epochs: int = EPOCHS) -> Results:
     res = Results()
     bench = f"reference program, fit {epochs} epochs"
     why = available()

@@ -168,3 +168,27 @@ def test_a_built_in_loss_refusing_a_finite_output_still_raises_from_fit():
     model.compile(optimizer=optim.SGD(learning_rate=100.0), loss=tl.losses.BinaryCrossentropy())
     with pytest.raises(ValueError, match=r"BinaryCrossentropy: y_pred must be in \[0.0, 1.0\], got 638"):
         model.fit(X, np.array([1.0, 0.0, 1.0]), epochs=5, verbose=0)
+
+
+class DtypeSpy(tl.nn.Model):
+    """x @ w with a float64 w, recording the dtype of every input it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = tl.Tensor(np.array([[0.5], [-0.25]]), requires_grad=True)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x.dtype)
+        return x @ self.w
+
+
+def test_predict_and_evaluate_cast_every_batch_to_the_parameters_dtype():
+    tl.nn.clear_session()
+    model = DtypeSpy()
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.array([[0.1, 0.2], [0.3, 0.7], [1e-9, 3.0]], dtype=np.float32)
+    pred = model.predict(x, batch_size=1)
+    model.evaluate(x, np.zeros(3), batch_size=1, verbose=0)
+    assert model.seen == [np.float64] * 8  # predict's probe and 3 batches, then evaluate's
+    np.testing.assert_array_equal(pred, x.astype(np.float64) @ np.array([[0.5], [-0.25]]))

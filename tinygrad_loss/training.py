@@ -717,10 +717,11 @@ class Trainable:
     def _evaluate_arrays(self, data: _Data, batch_size: int, bar: Optional[ProgressBar] = None) -> Dict[str, float]:
         loss_sum, seen = 0.0, 0
         metrics = None
+        dtype = self._param_dtype()  # once, not a walk of the model's parameters per batch
         with self._inference():
             for step, idx in enumerate(_batches(data.size, batch_size)):
                 batch = data.take(idx)
-                y_pred = self(self._wrap_inputs(batch.x))
+                y_pred = self(self._wrap_inputs(batch.x, dtype))
                 lv = math.nan
                 if _all_finite(y_pred):
                     lv = float(self._compute_loss(_one_or_list(batch.y), y_pred, batch.sample_weight).item())
@@ -760,9 +761,10 @@ class Trainable:
         self._probe("predict", data)
         bar = ProgressBar(math.ceil(data.size / batch_size), verbose) if verbose else None
         outs = []
+        dtype = self._param_dtype()  # once, not a walk of the model's parameters per batch
         with self._inference():
             for step, idx in enumerate(_batches(data.size, batch_size)):
-                pred = self(self._wrap_inputs([a[idx] for a in data.x]))
+                pred = self(self._wrap_inputs([a[idx] for a in data.x], dtype))
                 outs.append([p.data for p in pred] if isinstance(pred, (list, tuple)) else [pred.data])
                 if bar is not None:
                     bar.update(step + 1, {}, finished=step + 1 == bar.target)
