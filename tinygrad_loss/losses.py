@@ -95,6 +95,10 @@ def _as_tensor(loss: str, what: str, x: Any, dtype: Optional[np.dtype]) -> Tenso
 
     A Tensor keeps its graph: a dtype change is the differentiable ``astype`` op.
     """
+    if x.__class__ is Tensor:  # the usual call: a float Tensor already of the dtype asked for
+        dt = x._data.dtype
+        if dt is dtype or (dtype is None and dt.kind == "f"):
+            return x
     if isinstance(x, Tensor):
         if x.dtype.kind != "f":  # bool/int tensors (comparisons, labels) carry no gradient
             return _const(x.data.astype(dtype or get_default_dtype()))

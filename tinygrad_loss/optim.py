@@ -257,7 +257,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad = None``)."""
         for p in self.params:
-            p.grad = None
+            p._grad = None  # (what the ``grad`` setter does, without its call)
 
     def current_learning_rate(self) -> float:
         """The learning rate the next step uses (the schedule evaluated at ``iterations``)."""
