@@ -151,38 +151,40 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[List[Tensor], L
     order: List[Tensor] = []
     leaves: List[Tensor] = []
     visited = set()  # of tensors, hashed by identity
-    mark, emit = visited.add, order.append
+    mark, emit, leaf = visited.add, order.append, leaves.append
+    suspects = set()  # nodes with an input at a version other than 0: _check_alive looks at them closely
+    stack: List[Tuple[Tensor, Any]] = []  # the nodes below the current one, each with its parents' iterator
+    push, pop = stack.append, stack.pop
     for root in roots:
         if not root.requires_grad or root in visited:
             continue
         mark(root)
         if root._op is None:
-            leaves.append(root)
+            leaf(root)
             continue
-        stack = [(root, iter(root._parents))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, it = stack[-1]
-            for p in it:
+        node, it = root, iter(root._parents)
+        while True:
+            for p in it:  # (each parent of each node passes here once)
+                if p._version:
+                    suspects.add(node)
                 if p.requires_grad and p not in visited:
                     mark(p)
                     if p._op is None:
-                        leaves.append(p)
-                    else:
-                        push((p, iter(p._parents)))
+                        leaf(p)
+                    else:  # go down to p; come back to this node's remaining parents after it
+                        push((node, it))
+                        node, it = p, iter(p._parents)
                         break
-            else:
-                pop()
-                if check:
-                    # _check_alive's test, inline: a node whose inputs and output are all still at
-                    # version 0 (nearly every node) costs a loop over its parents and nothing more.
-                    if node._saved is RELEASED or node._tag.__class__ is not str or node._version:
-                        _check_alive((node,))
-                    else:
-                        for q in node._parents:
-                            if q._version:
-                                _check_alive((node,))
+            else:  # every parent done: the node is next in topological order
+                # _check_alive's test, inline: a node whose inputs and output are all still at
+                # version 0 and which kept its saved values (nearly every node) needs no closer look.
+                if check and (node._saved is RELEASED or node._tag.__class__ is not str or node._version
+                              or (suspects and node in suspects)):
+                    _check_alive((node,))
                 emit(node)
+                if not stack:
+                    break
+                node, it = pop()
     return order, leaves
 
 

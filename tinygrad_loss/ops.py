@@ -105,27 +105,32 @@ def _relu_np(x: np.ndarray) -> np.ndarray:
 # Each entry: the forward, the Tensor rules (one per parent), then ``raw=``: the same rules on arrays.
 
 # --- elementwise binary (broadcasting) ---
+# (add, sub, mul, div: the usual same-shape case returns without calling _unbroadcast_np)
 # d(a+b) = da + db
 add = defop("add", np.add, lambda g, o, a, b: unbroadcast(g, a.shape), lambda g, o, a, b: unbroadcast(g, b.shape),
             frontend=binary, dunders=("__add__", "__radd__"),
-            raw=(lambda g, o, a, b: _unbroadcast_np(g, a._data.shape),
-                 lambda g, o, a, b: _unbroadcast_np(g, b._data.shape)))
+            raw=(lambda g, o, a, b: g if g.shape == a._data.shape else _unbroadcast_np(g, a._data.shape),
+                 lambda g, o, a, b: g if g.shape == b._data.shape else _unbroadcast_np(g, b._data.shape)))
 # d(a-b) = da - db
 sub = defop("sub", np.subtract, lambda g, o, a, b: unbroadcast(g, a.shape),
             lambda g, o, a, b: unbroadcast(neg(g), b.shape), frontend=binary, dunders=("__sub__", "__rsub__"),
-            raw=(lambda g, o, a, b: _unbroadcast_np(g, a._data.shape),
-                 lambda g, o, a, b: _unbroadcast_np(-g, b._data.shape)))
+            raw=(lambda g, o, a, b: g if g.shape == a._data.shape else _unbroadcast_np(g, a._data.shape),
+                 lambda g, o, a, b: -g if g.shape == b._data.shape else _unbroadcast_np(-g, b._data.shape)))
 # d(ab) = b da + a db
 mul = defop("mul", np.multiply, lambda g, o, a, b: unbroadcast(mul(g, b), a.shape),
             lambda g, o, a, b: unbroadcast(mul(g, a), b.shape), frontend=binary, dunders=("__mul__", "__rmul__"),
-            raw=(lambda g, o, a, b: _unbroadcast_np(g * b._data, a._data.shape),
-                 lambda g, o, a, b: _unbroadcast_np(g * a._data, b._data.shape)))
+            raw=(lambda g, o, a, b: g * b._data if g.shape == a._data.shape
+                 else _unbroadcast_np(g * b._data, a._data.shape),
+                 lambda g, o, a, b: g * a._data if g.shape == b._data.shape
+                 else _unbroadcast_np(g * a._data, b._data.shape)))
 # d(a/b) = da/b - (a/b²) db = da/b - (o/b) db
 div = defop("div", np.true_divide, lambda g, o, a, b: unbroadcast(div(g, b), a.shape),
             lambda g, o, a, b: unbroadcast(div_grad_b(g, o, b), b.shape),
             frontend=binary, dunders=("__truediv__", "__rtruediv__"),
-            raw=(lambda g, o, a, b: _unbroadcast_np(g / b._data, a._data.shape),
-                 lambda g, o, a, b: _unbroadcast_np(_div_grad_b_np(g, o._data, b._data), b._data.shape)))
+            raw=(lambda g, o, a, b: g / b._data if g.shape == a._data.shape
+                 else _unbroadcast_np(g / b._data, a._data.shape),
+                 lambda g, o, a, b: _div_grad_b_np(g, o._data, b._data) if g.shape == b._data.shape
+                 else _unbroadcast_np(_div_grad_b_np(g, o._data, b._data), b._data.shape)))
 # d(a^b) = b a^(b-1) da + a^b log(a) db
 pow = defop("pow", np.power, lambda g, o, a, b: _pow_base_vjp(g, a, b),
             lambda g, o, a, b: unbroadcast(mul(g, mul(o, _log_base(a))), b.shape),
@@ -313,24 +318,25 @@ _erf_np = np.vectorize(math.erf, otypes=[np.float64])
 
 # The fused rules' forwards, which are also the raw rules of tanh, sigmoid, relu and div.
 def _tanh_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (_one(y.dtype) - y * y)
+    return g * (_ONES[y.dtype] - y * y)
 
 
 def _sigmoid_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (y * (_one(y.dtype) - y))
+    return g * (y * (_ONES[y.dtype] - y))
 
 
-_ONES: Dict[Any, np.ndarray] = {}
+class _Ones(dict):
+    """``_ONES[dtype]``: a read-only 0-d 1 of ``dtype``, made on first use. The same result as the
+    number 1 in a ufunc, at half the cost: NumPy 2 converts a Python number at every call (about
+    2.5k instructions)."""
 
-
-def _one(dtype: np.dtype) -> np.ndarray:
-    """A read-only 0-d 1 of ``dtype``: the same result as the number 1 in a ufunc, at half the cost of
-    converting a Python number (NumPy 2 does that at every call; about 2.5k instructions)."""
-    one = _ONES.get(dtype)
-    if one is None:
-        one = _ONES[dtype] = np.array(1, dtype)
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        one = self[dtype] = np.array(1, dtype)
         one.flags.writeable = False
-    return one
+        return one
+
+
+_ONES = _Ones()
 
 
 def _relu_grad_np(g: np.ndarray, x: np.ndarray) -> np.ndarray:
