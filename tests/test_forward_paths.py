@@ -183,3 +183,24 @@ def test_sigmoid_and_relu_of_non_native_floats_as_numpy_gives_them():
     assert ops._units(np.dtype(">f4")) is None and ops._units(np.dtype(np.int32)) is None
     zero, one, minus_one = ops._units(np.dtype(np.float32))
     assert (zero, one, minus_one) == (0.0, 1.0, -1.0) and not zero.flags.writeable
+
+
+def test_a_constant_takes_the_assignments_that_keep_it_what_it_is():
+    c = _opkit.lift(0.375, leaf([1.0]))
+    c.requires_grad = False
+    c.name = None
+    c.grad = None
+    assert not c.requires_grad and c.name is None and c.grad is None and c.is_leaf
+    for attr, value in (("requires_grad", True), ("name", "k"), ("data", np.asarray(1.0, np.float32))):
+        with pytest.raises(RuntimeError, match="shared by every op"):
+            setattr(c, attr, value)
+    assert not c.requires_grad and c.name is None and c.data == np.float32(0.375)
+
+
+@pytest.mark.parametrize("ndim", [0, 1, 3])
+def test_sum_over_all_axes_saves_every_axis(ndim):
+    x = leaf(np.arange(2.0 ** ndim).reshape((2,) * ndim))
+    for s in (x.sum(), ops.sum(x, keepdims=True), x.sum(axis=None)):
+        assert s.saved["axes"] == tuple(range(ndim))
+    assert ops.sum(x, keepdims=True).shape == (1,) * ndim
+    np.testing.assert_array_equal(x.sum().data, np.add.reduce(x.data, axis=None))

@@ -289,10 +289,13 @@ def broadcast_shape(op: str, *shapes: Tuple[int, ...]) -> Tuple[int, ...]:
     return tuple(out)
 
 
+_ALL_AXES = tuple([tuple(range(n)) for n in range(65)])  # axis=None by ndim (NumPy allows at most 64)
+
+
 def norm_axes(op: str, axis: Axis, ndim: int) -> Tuple[int, ...]:
     """Axis argument -> sorted tuple of non-negative axes (all axes for None)."""
     if axis is None:
-        return tuple(range(ndim))
+        return _ALL_AXES[ndim]
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, already valid (implies ndim > 0)
         return (axis % ndim,)
     return V.axes(op, axis, ndim)
@@ -411,7 +414,7 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
                 axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
             if type(a) is not Tensor:
                 a = lift(a, None, name)
-            axes = norm_axes(name, axis, a._data.ndim)
+            axes = _ALL_AXES[a._data.ndim] if axis is None else norm_axes(name, axis, a._data.ndim)
             if not empty_ok and a._data.size == 0:
                 check_not_empty(name, a.shape, axes)
             if keepdims is not False and keepdims is not True:

@@ -193,7 +193,7 @@ astype = defop("astype", lambda a, dtype: a.astype(dtype), lambda g, o, a: astyp
 
 # --- reductions: axis=None or int or tuple, keepdims; saved: axes (sorted), keepdims ---
 # d sum(a) = broadcast(g); d mean(a) = broadcast(g) / n
-sum = defop("sum", lambda x, axes, keepdims: np.add.reduce(x, axis=axes, keepdims=keepdims),
+sum = defop("sum", lambda x, axes, keepdims: np.add.reduce(x, axes, None, None, keepdims),
             lambda g, o, a: _expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
             frontend=reduction(empty_ok=True), method=True,
             raw=(lambda g, o, a: _expand_back_np(g, o, a),))

@@ -348,40 +348,28 @@ _engine_backward = None  # autograd.backward, once Tensor.backward has run
 class _Constant(Tensor):
     """A Python number an op lifted to a Tensor (the 0.5 of ``y * 0.5``). ``_opkit.lift`` keeps one per
     (number, type, dtype) and every op that uses that number shares it, so it is read-only: its array
-    is not writeable, it never requires a gradient and has no name, and in-place updates are refused."""
+    is not writeable, it never requires a gradient and has no name, and in-place updates are refused.
+    The refusals are in ``__setattr__``, not properties: reading ``requires_grad`` (every op and the
+    backward walk do, per parent) stays a plain slot read."""
 
     __slots__ = ()
 
-    @property
-    def requires_grad(self) -> bool:
-        return False
-
-    @requires_grad.setter
-    def requires_grad(self, flag: bool) -> None:
-        if flag:
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr == "requires_grad" and value:
             raise _refuse_constant(self, "requires_grad_", "cannot require a gradient")
-
-    @property
-    def name(self) -> None:
-        return None
-
-    @name.setter
-    def name(self, name: Optional[str]) -> None:
-        if name is not None:
+        if attr == "name" and value is not None:
             raise _refuse_constant(self, "name", "cannot be named")
-
-    @property
-    def data(self) -> np.ndarray:
-        return self._data
-
-    @data.setter
-    def data(self, value: Any) -> None:
-        raise _refuse_constant(self, "Tensor.data", "is read-only")
+        if attr == "data":
+            raise _refuse_constant(self, "Tensor.data", "is read-only")
+        _set_attr(self, attr, value)
 
     def _in_place(self, *args: Any) -> None:
         raise _refuse_constant(self, "in-place update", "is read-only")
 
     __iadd__ = __isub__ = __imul__ = __itruediv__ = zero_ = fill_ = copy_ = _in_place
+
+
+_set_attr = object.__setattr__
 
 
 def _refuse_constant(t: Tensor, who: str, what: str) -> RuntimeError:
@@ -396,14 +384,11 @@ def constant(arr: np.ndarray) -> Tensor:
     t = _Constant.__new__(_Constant)
     t._data = arr
     t._grad = t._op = t._saved = t._pending = None
-    _REQUIRES_GRAD_SLOT.__set__(t, False)
+    t.requires_grad = False
     t._parents = ()
     t._tag = ""
     t._version = 0
     return t
-
-
-_REQUIRES_GRAD_SLOT = Tensor.__dict__["requires_grad"]
 
 
 def is_lifted_constant(t: Tensor) -> bool:
