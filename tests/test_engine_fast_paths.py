@@ -83,7 +83,8 @@ def test_tanh_and_sigmoid_rules_equal_the_formula_with_the_number_one(dtype, sha
     assert got_t.dtype == dtype and got_s.dtype == dtype
     np.testing.assert_array_equal(got_t, g * (1 - y * y))
     np.testing.assert_array_equal(got_s, g * (y * (1 - y)))
-    assert not ops._ONES[np.dtype(dtype)].flags.writeable and ops._ONES[np.dtype(dtype)].dtype == dtype
+    one = ops._UNITS[np.dtype(dtype)][1]
+    assert not one.flags.writeable and one.dtype == dtype and one == 1
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean"])
@@ -132,3 +133,28 @@ def test_an_error_in_the_pass_leaves_nothing_pending_on_leaves_and_the_next_pass
     y.backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
     np.testing.assert_array_equal(w.grad.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.dtype(">f4")])
+def test_relu_raw_rule_is_the_mask_formula(dtype):
+    # The raw rule compares with a cached 0-d zero of the dtype; the result is g * (x > 0) exactly.
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-2, 2, (3, 5)).astype(dtype)
+    x[0, 0] = 0.0  # the kink: no gradient
+    g = rng.uniform(-2, 2, (3, 5)).astype(dtype)
+    want = g * (x > 0)
+    got_rule = ops._relu_grad_np(g, x)
+    t = tl.Tensor(x, requires_grad=True)
+    out = ops.relu(t)
+    got_raw = out._op.raw[0](g, out, t)
+    for got in (got_rule, got_raw):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_units_of_a_non_native_dtype_are_made_but_not_kept():
+    be = np.dtype(">f4")
+    units = ops._UNITS[be]
+    assert [u.item() for u in units] == [0, 1, -1] and all(u.dtype == be and not u.flags.writeable for u in units)
+    assert be not in ops._UNITS and ops._units(be) is None
+    assert ops._units(np.dtype(np.float32)) is ops._UNITS[np.dtype(np.float32)]

@@ -70,19 +70,27 @@ def defop(name: str, forward: Callable, *vjps: Callable, raw: Any = None, each: 
 
 # --- forwards the table names directly (defined first: no lambda around them) -----------------
 
-#: (0, 1, -1) as read-only 0-d arrays of each float dtype: operands that cost NumPy no conversion (a
-#: Python number costs about as much as the arithmetic on a small array) and keep the result's dtype.
-_UNITS: Dict[np.dtype, Tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+class _Units(dict):
+    """``_UNITS[dtype]``: (0, 1, -1) as read-only 0-d arrays of ``dtype``, made on first use. As ufunc
+    operands they cost NumPy no conversion (NumPy 2 converts a Python number at every call, about as
+    much as the arithmetic on a small array) and keep the result's dtype. Only native float dtypes
+    are kept: for the others the forwards keep NumPy's promotion of a Python number (:func:`_units`)."""
+
+    def __missing__(self, dtype: np.dtype) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        units = tuple([np.array(v, dtype) for v in (0, 1, -1)])
+        for u in units:
+            u.flags.writeable = False
+        if dtype.kind == "f" and dtype.isnative:
+            self[dtype] = units
+        return units
+
+
+_UNITS = _Units()
 
 
 def _units(dt: np.dtype) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    units = _UNITS.get(dt)
-    if units is None and dt.kind == "f" and dt.isnative:
-        units = tuple([np.asarray(v, dtype=dt) for v in (0, 1, -1)])
-        for u in units:
-            u.flags.writeable = False
-        _UNITS[dt] = units
-    return units
+    """The forwards' units: native float dtypes only (others keep NumPy's promotion of a Python number)."""
+    return _UNITS[dt] if dt.kind == "f" and dt.isnative else None
 
 
 def _sigmoid_np(x: np.ndarray) -> np.ndarray:
@@ -176,7 +184,7 @@ tanh = defop("tanh", np.tanh, lambda g, o, a: tanh_grad(g, o), method=True,     
 sigmoid = defop("sigmoid", _sigmoid_np, lambda g, o, a: sigmoid_grad(g, o), method=True,
                 raw=(lambda g, o, a: _sigmoid_grad_np(g, o._data),))
 relu = defop("relu", _relu_np, lambda g, o, a: relu_grad(g, a), method=True,  # max(a, 0); [a > 0] da
-             raw=(lambda g, o, a: g * (a._data > 0),))  # (_relu_grad_np, inline: it runs per ReLU per step)
+             raw=(lambda g, o, a: g * (a._data > _UNITS[a._data.dtype][0]),))  # (_relu_grad_np, inline: per ReLU per step)
 # the error function (exact, via math.erf; used by the exact GELU); d erf = 2/√π e^(-a²) da
 erf = defop("erf", lambda x: _erf_np(x).astype(x.dtype, copy=False),
             lambda g, o, a: mul(g, mul(exp(neg(mul(a, a))), _c(2.0 / math.sqrt(math.pi), a))), method=True,
@@ -318,29 +326,15 @@ _erf_np = np.vectorize(math.erf, otypes=[np.float64])
 
 # The fused rules' forwards, which are also the raw rules of tanh, sigmoid, relu and div.
 def _tanh_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (_ONES[y.dtype] - y * y)
+    return g * (_UNITS[y.dtype][1] - y * y)
 
 
 def _sigmoid_grad_np(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return g * (y * (_ONES[y.dtype] - y))
-
-
-class _Ones(dict):
-    """``_ONES[dtype]``: a read-only 0-d 1 of ``dtype``, made on first use. The same result as the
-    number 1 in a ufunc, at half the cost: NumPy 2 converts a Python number at every call (about
-    2.5k instructions)."""
-
-    def __missing__(self, dtype: np.dtype) -> np.ndarray:
-        one = self[dtype] = np.array(1, dtype)
-        one.flags.writeable = False
-        return one
-
-
-_ONES = _Ones()
+    return g * (y * (_UNITS[y.dtype][1] - y))
 
 
 def _relu_grad_np(g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return g * (x > 0)
+    return g * (x > _UNITS[x.dtype][0])
 
 
 def _div_grad_b_np(g: np.ndarray, y: np.ndarray, b: np.ndarray) -> np.ndarray:
