@@ -9,6 +9,7 @@ import pytest
 import tinygrad_loss as tl
 from tinygrad_loss import callbacks, optim
 from tinygrad_loss.nn import Dense, Module, Sequential
+from test_fit_step import ModeSpy  # the identity layer that records its mode at every training call
 
 X = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 4.0]])
 Y = np.array([3.0, 5.0, 7.0])
@@ -79,17 +80,6 @@ def test_a_stop_asked_before_the_first_epoch_ends_the_plain_loop_after_it():
     m_ref = _model()
     h_ref = m_ref.fit(X, Y, epochs=5, verbose=0, callbacks=[StopAtBegin(), EpochBegin()])
     assert h.epoch == h_ref.epoch == [0] and h.history == h_ref.history
-
-
-class ModeSpy(Module):
-    def __init__(self):
-        super().__init__()
-        self.modes = []
-
-    def forward(self, x):
-        if tl.is_grad_enabled():
-            self.modes.append(self.training)
-        return x
 
 
 class EvalAtBegin(callbacks.Callback):
