@@ -79,13 +79,21 @@ class Kept(Model):
 def test_fit_keeps_the_parameters_gradients_only():
     tl.nn.clear_session()
     model = Kept()
-    model.compile(optimizer=optim.SGD(learning_rate=0.0), loss="mse")  # lr 0: the weights stay put
+    seen = []
+
+    class Recording(optim.SGD):  # what the step sees (fit clears the parameters' .grad when it ends)
+        def step(self):
+            seen.append((model.dense.kernel.grad.data.copy(), model.dense.bias.grad.data.copy(), model.last.grad))
+            super().step()
+
+    model.compile(optimizer=Recording(learning_rate=0.0), loss="mse")  # lr 0: the weights stay put
     k, b = (w.copy() for w in model.get_weights())
     model.fit(X, Y, epochs=1, verbose=0)
     r = X @ k + b - Y
-    np.testing.assert_allclose(model.dense.kernel.grad.data, 2.0 * X.T @ r / len(X), rtol=1e-12)
-    np.testing.assert_allclose(model.dense.bias.grad.data, 2.0 * r.sum(0) / len(X), rtol=1e-12)
-    assert model.last.grad is None  # fit's graph is never handed out: its intermediates keep no .grad
+    (gk, gb, g_last), = seen
+    np.testing.assert_allclose(gk, 2.0 * X.T @ r / len(X), rtol=1e-12)
+    np.testing.assert_allclose(gb, 2.0 * r.sum(0) / len(X), rtol=1e-12)
+    assert g_last is None  # fit's graph is never handed out: its intermediates keep no .grad
     model.train_step(tl.Tensor(X), tl.Tensor(Y))  # called by hand, the step is backward() as written
     np.testing.assert_allclose(model.last.grad.data, 2.0 * r / len(X), rtol=1e-12)
 
@@ -126,3 +134,20 @@ def test_a_non_finite_output_stops_fit_even_when_the_loss_ignores_it(capsys):
     assert h.history == {} and "non-finite" in capsys.readouterr().err
     for w, w0 in zip(model.get_weights(), before):
         np.testing.assert_array_equal(w, w0)  # no update applied
+
+
+@pytest.mark.parametrize("options", [{}, {"batch_size": 2}, {"validation_split": 0.34}])
+def test_fit_leaves_no_parameter_gradients_so_a_later_backward_is_that_loss_alone(options):
+    # Plain epochs, mini-batches and the general loop alike: after fit a loss.backward() gives that
+    # loss's gradient, not its sum with the last training step's (the README's demo draws one).
+    tl.manual_seed(0)
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss=tl.keras.losses.MeanSquaredError())
+    model.fit(X, Y, epochs=3, verbose=0, shuffle=False, **options)
+    assert all(p.grad is None for p in model.parameters())
+    loss = tl.keras.losses.MeanSquaredError()(tl.Tensor(Y), model(tl.Tensor(X)))
+    loss.backward()
+    w, b = model.layers[0].kernel.numpy().astype(np.float64), model.layers[0].bias.numpy().astype(np.float64)
+    r = X @ w + b - Y  # d/dw mean((Xw + b - y)^2) = 2 X^T r / n, d/db = 2 sum(r) / n
+    np.testing.assert_allclose(model.layers[0].kernel.grad.numpy(), 2 * X.T @ r / len(X), rtol=1e-5)
+    np.testing.assert_allclose(model.layers[0].bias.grad.numpy(), 2 * r.sum(axis=0) / len(X), rtol=1e-5)

@@ -578,6 +578,8 @@ class Trainable:
         *last* fraction of the samples (before shuffling, as Keras does); ``validation_data=(x_val,
         y_val)`` gives a validation set explicitly. ``sample_weight`` (one weight per sample) or
         ``class_weight`` (``{class: weight}``) weight each sample's loss. Returns a :class:`History`.
+        The parameters keep no ``.grad`` afterwards (Keras shows none): a ``loss.backward()`` after
+        ``fit`` gives that loss's gradients, not their sum with the last training step's.
         """
         self._check_compiled("fit")
         if x is None or y is None:
@@ -609,6 +611,7 @@ class Trainable:
         try:
             self._run_epochs(initial_epoch, plan)
         finally:
+            self.optimizer.zero_grad()
             if not was_training or plan.modes_seen != _nn_module._MODE_CHANGES:  # else it is in training mode
                 self.train(was_training)
         cbs.on_train_end()
