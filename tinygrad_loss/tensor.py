@@ -36,9 +36,22 @@ def numeric_array(data: Any, who: str, what: str = "input") -> np.ndarray:
     return V.real_array(who, data, what)
 
 
+try:  # the C function behind np.count_nonzero, without its Python wrapper
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # NumPy 1.x
+    _count_nonzero = np.count_nonzero
+_isfinite = np.isfinite
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """Whether every entry of ``arr`` is finite: counting the finite entries (C calls only) costs half
+    of ``np.isfinite(arr).all()`` on the small arrays of a training step, where it runs every step."""
+    return _count_nonzero(_isfinite(arr)) == arr.size
+
+
 def check_finite(who: str, what: str, arr: np.ndarray) -> None:
     """Raise a ValueError naming ``who``, ``what`` and the first NaN/inf element of ``arr`` if there is one."""
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not all_finite(arr):
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{who}: {what} contains a non-finite value ({arr[idx].item()!r} at index {idx})")
 

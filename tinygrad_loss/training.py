@@ -30,7 +30,7 @@ from . import optim
 from .autograd import no_grad
 from .callbacks import HOOKS, Callback, CallbackList, History
 from .nn import module as _nn_module
-from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
+from .tensor import Tensor, all_finite, check_finite, get_default_dtype, numeric_array
 
 __all__ = ["Trainable", "ProgressBar", "History"]
 
@@ -191,25 +191,15 @@ def _one_or_list(items: List[Any]) -> Any:
     return items[0] if len(items) == 1 else list(items)
 
 
-try:  # the C function behind np.count_nonzero, without its Python wrapper (about 2k instructions a call)
-    from numpy._core.multiarray import count_nonzero as _count_nonzero
-except ImportError:  # NumPy 1.x
-    _count_nonzero = np.count_nonzero
-_isfinite, isfinite = np.isfinite, math.isfinite
-
-
-def _finite(a: np.ndarray) -> bool:
-    # counting the finite entries costs half of np.isfinite(a).all() on the small arrays of a step
-    return _count_nonzero(_isfinite(a)) == a.size
+isfinite = math.isfinite
 
 
 def _all_finite(pred: Any) -> bool:
-    if pred.__class__ is Tensor:  # the common case, without a call or a generator (it runs every step)
-        a = pred._data
-        return _count_nonzero(_isfinite(a)) == a.size
+    if pred.__class__ is Tensor:  # the common case first, without a generator (it runs every step)
+        return all_finite(pred._data)
     if isinstance(pred, Tensor):
-        return _finite(pred.data)
-    return all(_finite(p.data) for p in pred)
+        return all_finite(pred.data)
+    return all(all_finite(p.data) for p in pred)
 
 
 def _value(loss: Tensor) -> float:
