@@ -348,8 +348,13 @@ def binary(op: Op) -> Callable:
     op.saves = False
 
     def fn(a: Any, b: Any) -> Tensor:
-        if type(a) is not Tensor or type(b) is not Tensor:
-            a, b = _operands(a, b, name)
+        if type(b) is not Tensor or type(a) is not Tensor:
+            # ``y * 0.5``: the number's constant, when already lifted, in one look-up, without a call
+            c = _LIFTED.get(a._data.dtype, _NONE).get(b) if type(b) is float and type(a) is Tensor else None
+            if c is None:
+                a, b = _operands(a, b, name)
+            else:
+                b = c
         try:
             data = fwd(a._data, b._data)
         except ValueError:  # NumPy's broadcasting error: raise ours, which names the op

@@ -93,6 +93,10 @@ def _units(dt: np.dtype) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
     return _UNITS[dt] if dt.kind == "f" and dt.isnative else None
 
 
+_ndarray, _exp, _add, _divide, _minimum, _maximum, _copysign = (np.ndarray, np.exp, np.add, np.divide, np.minimum,
+                                                                np.maximum, np.copysign)
+
+
 def _sigmoid_np(x: np.ndarray) -> np.ndarray:
     # e^min(x, 0) / (1 + e^-|x|): exp of a non-positive number only, so it never overflows, for any
     # magnitude of x (1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below; no np.where: half the time).
@@ -101,12 +105,21 @@ def _sigmoid_np(x: np.ndarray) -> np.ndarray:
     if units is None:  # not a native float: Python numbers, and NumPy's type promotion, then a cast back
         return (np.exp(np.minimum(x, 0)) / (1.0 + np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
     zero, one, minus_one = units
-    return np.exp(np.minimum(x, zero)) / (one + np.exp(np.copysign(x, minus_one)))
+    e = _copysign(x, minus_one)
+    if type(e) is not _ndarray:  # 0-d: NumPy scalars, which cannot be written into
+        return _exp(_minimum(x, zero)) / (one + _exp(e))
+    # The same calls on the arrays they made (the output as the third, positional argument: a keyword
+    # costs the call what the allocation saves), so two arrays are made instead of six.
+    _exp(e, e)
+    _add(one, e, e)
+    num = _minimum(x, zero)
+    _exp(num, num)
+    return _divide(num, e, num)
 
 
 def _relu_np(x: np.ndarray) -> np.ndarray:
     units = _UNITS.get(x.dtype) or _units(x.dtype)
-    return np.maximum(x, 0 if units is None else units[0])
+    return _maximum(x, 0 if units is None else units[0])
 
 
 # === the table ==================================================================================
