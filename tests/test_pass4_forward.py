@@ -161,3 +161,98 @@ def test_errors_of_binary_ops_unchanged():
         "a" - x
     with pytest.raises(TypeError, match=r"^mul: operand None of type NoneType is not numeric$"):
         ops.mul(None, 0.5)
+
+
+def _changed():
+    t = leaf([[0.5, -2.0, 1.0], [3.0, 0.25, -1.0]])
+    t.data += 1.0
+    return t
+
+
+SITUATIONS = [("requires grad", lambda: leaf([[0.5, -2.0, 1.0], [3.0, 0.25, -1.0]]), None),
+              ("no grad needed", lambda: leaf([[0.5, -2.0, 1.0], [3.0, 0.25, -1.0]], requires_grad=False), None),
+              ("no_grad", lambda: leaf([[0.5, -2.0, 1.0], [3.0, 0.25, -1.0]]), tl.no_grad),
+              ("name scope", lambda: leaf([[0.5, -2.0, 1.0], [3.0, 0.25, -1.0]]), lambda: tl.name_scope("Head")),
+              ("changed in place", _changed, None),
+              ("float64", lambda: leaf([[0.5, -2.0], [1.0, 3.0]], dtype=np.float64), None),
+              ("0-d", lambda: leaf(1.5), None)]
+
+
+def _reduction_cases(a):
+    nd = a.ndim
+    cases = [("sum", {}), ("sum", {"keepdims": True}), ("mean", {}), ("max", {}), ("min", {"keepdims": True}),
+             ("logsumexp", {}), ("log_softmax", {}), ("softmax", {})]
+    if nd:
+        cases += [("sum", {"axis": -1}), ("mean", {"axis": 0, "keepdims": True}), ("max", {"dim": 0}),
+                  ("sum", {"axis": (0, -1) if nd > 1 else 0, "keepdim": True}), ("log_softmax", {"axis": 0}),
+                  ("softmax", {"dim": 0})]
+    return cases
+
+
+@pytest.mark.parametrize("label, make, context", SITUATIONS, ids=[s[0] for s in SITUATIONS])
+def test_reduction_and_along_axis_nodes_are_what_make_node_makes(label, make, context):
+    import contextlib
+
+    a = make()
+    for name, kwargs in _reduction_cases(a):
+        axis = kwargs.get("axis", kwargs.get("dim"))
+        if name in ("log_softmax", "softmax"):  # the saved arguments: the normalised ones, by name
+            saved = {"axes": ((-1 if axis is None else axis) % a.ndim,) if a.ndim else ()}
+        else:
+            axes = tuple(range(a.ndim)) if axis is None else tuple(sorted(np.atleast_1d(axis) % a.ndim))
+            saved = {"axes": axes, "keepdims": kwargs.get("keepdims", kwargs.get("keepdim", False))}
+        with (context or contextlib.nullcontext)():
+            got = getattr(ops, name)(a, **kwargs)
+            op = ops.OPS[name]
+            want = make_node(op.forward(a._data, **saved), op, (a,), saved)
+        assert_same_node_saved(got, want)
+        assert (got._saved is None and got._parents == ()) if label == "no_grad" else got._saved == saved
+
+
+def assert_same_node_saved(got, want):
+    assert_same_node_but_saved(got, want)
+    assert got._saved == want._saved
+
+
+def assert_same_node_but_saved(got, want):
+    assert type(got) is type(want) is tl.Tensor
+    same_bits(got._data, want._data)
+    assert got._op is want._op and got.requires_grad == want.requires_grad
+    assert len(got._parents) == len(want._parents) and all(p is q for p, q in zip(got._parents, want._parents))
+    assert (got.scope, got.name, got._saved_versions, got._version) == (want.scope, want.name,
+                                                                       want._saved_versions, want._version)
+    assert got._grad is None and got._pending is None
+
+
+def test_full_reduction_gives_a_0d_array_and_its_gradient():
+    a = leaf([[0.5, -2.0, 1.0], [3.0, 0.25, -1.0]], dtype=np.float64)
+    s = ops.sum(a)
+    assert type(s._data) is np.ndarray and s.shape == () and s.op == "sum" and s._parents == (a,)
+    s.backward()
+    np.testing.assert_array_equal(a.grad.data, np.ones((2, 3)))
+    assert tl.gradcheck(lambda t: ops.log_softmax(t, axis=0).sum(), (a,))
+    assert tl.gradcheck(lambda t: ops.mean(t, axis=1), (a,))
+
+
+def test_anomaly_check_runs_on_the_reduction_and_along_axis_paths():
+    big = leaf([[60000.0, 60000.0]], dtype=np.float16)
+    x = leaf([[1.0, math.inf]])
+    with tl.detect_anomaly(), np.errstate(all="ignore"):
+        with pytest.raises(tl.AnomalyError, match="op 'sum'"):
+            ops.sum(big)  # overflows float16
+        with pytest.raises(tl.AnomalyError, match="op 'log_softmax'"):
+            ops.log_softmax(x)
+    with np.errstate(all="ignore"):
+        assert ops.sum(big).data == np.inf and np.isnan(ops.log_softmax(x).data).any()  # off again: no check
+
+
+def test_reduction_errors_unchanged():
+    x = leaf([[1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"^mean: cannot reduce over an empty axis"):
+        ops.mean(leaf(np.zeros((0, 2))), axis=0)
+    with pytest.raises(ValueError, match=r"^log_softmax: cannot reduce over an empty axis"):
+        ops.log_softmax(leaf(np.zeros((2, 0))))
+    with pytest.raises(TypeError, match=r"^sum: got both axis=0 and dim=1"):
+        ops.sum(x, 0, dim=1)
+    with pytest.raises(TypeError, match=r"^sum: keepdims"):
+        ops.sum(x, keepdims="yes")

@@ -206,6 +206,7 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
 
 _new_tensor = Tensor.__new__
 _ndarray = np.ndarray
+_asarray = np.asarray
 
 #: The constants :func:`lift` made from Python numbers: by dtype, then by number (a nonzero float:
 #: the float itself, so that ``y * 0.5`` finds its constant with one look-up) or by (number, type)
@@ -419,12 +420,27 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
                 axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
             if type(a) is not Tensor:
                 a = lift(a, None, name)
-            axes = _ALL_AXES[a._data.ndim] if axis is None else norm_axes(name, axis, a._data.ndim)
-            if not empty_ok and a._data.size == 0:
+            arr = a._data
+            axes = _ALL_AXES[arr.ndim] if axis is None else norm_axes(name, axis, arr.ndim)
+            if not empty_ok and arr.size == 0:
                 check_not_empty(name, a.shape, axes)
             if keepdims is not False and keepdims is not True:
                 keepdims = False if keepdims is None else V.boolean(name, "keepdims", keepdims)
-            return make_node(fwd(a._data, axes, keepdims), op, (a,), {"axes": axes, "keepdims": keepdims})
+            data = fwd(arr, axes, keepdims)
+            state = STATE
+            if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None:
+                # make_node's result in the usual case, without its call and loops (as in unary)
+                t = _new_tensor(Tensor)
+                t._data = data if type(data) is _ndarray else _asarray(data)  # a full reduction: a NumPy scalar
+                t._grad = t._pending = None
+                t._saved = {"axes": axes, "keepdims": keepdims}
+                t._version = 0
+                t._op = op
+                t._parents = (a,)
+                t.requires_grad = True
+                t._tag = state.scope
+                return t
+            return make_node(data, op, (a,), {"axes": axes, "keepdims": keepdims})
 
         return fn
 
@@ -442,10 +458,26 @@ def along_axis(op: Op) -> Callable:
             axis = torch_names(name, axis, None, dim, None)[0]
         if type(a) is not Tensor:
             a = lift(a, None, name)
-        axes = one_axis(name, -1 if axis is None else axis, a._data.ndim)
-        if a._data.size == 0:
+        arr = a._data
+        axes = one_axis(name, -1 if axis is None else axis, arr.ndim)
+        if arr.size == 0:
             check_not_empty(name, a.shape, axes)
-        return make_node(fwd(a._data, axes), op, (a,), {"axes": axes})
+        data = fwd(arr, axes)
+        state = STATE
+        if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None \
+                and type(data) is _ndarray:
+            # make_node's result in the usual case, without its call and loops (as in unary)
+            t = _new_tensor(Tensor)
+            t._data = data
+            t._grad = t._pending = None
+            t._saved = {"axes": axes}
+            t._version = 0
+            t._op = op
+            t._parents = (a,)
+            t.requires_grad = True
+            t._tag = state.scope
+            return t
+        return make_node(data, op, (a,), {"axes": axes})
 
     return fn
 
