@@ -166,6 +166,8 @@ def axes(who: str, x: Any, ndim: int, what: str = "axis") -> Tuple[int, ...]:
 def axis(who: str, x: Any, ndim: int, what: str = "axis") -> int:
     """One int in ``[-ndim, ndim)`` as a non-negative axis (``ndim`` is the result's rank for
     ops that insert an axis, such as ``stack`` and ``unsqueeze``)."""
+    if type(x) is int and -ndim <= x < ndim:  # the usual call (softmax's axis=-1): no ABC type test
+        return x % ndim
     if not is_int(x):
         raise TypeError(f"{who}: {what} must be an int, got {show(x)} of type {type(x).__name__}")
     ax = operator.index(x)

@@ -37,6 +37,7 @@ import functools
 import inspect
 import math
 import re
+import sys
 import warnings
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
@@ -232,7 +233,17 @@ def _same_shape(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tupl
     """Inputs of an elementwise loss: both Tensors of y_pred's float dtype, finite, equal shapes
     after Keras's squeeze/expand rule, else ValueError."""
     yp = _checked(loss, "y_pred", y_pred, None)
-    yt = _checked(loss, "y_true", y_true, yp._data.dtype)
+    return _matched(loss, _checked(loss, "y_true", y_true, yp._data.dtype), yp)
+
+
+def _in_unit_interval(d: np.ndarray) -> bool:
+    """Whether ``d`` is non-empty with every entry in [0, 1]: its extremes (two reductions, no
+    temporary arrays). This also proves every entry finite: a NaN fails both comparisons."""
+    return bool(d.size) and 0.0 <= _min_of(d, None) and _max_of(d, None) <= 1.0
+
+
+def _matched(loss: str, yt: Tensor, yp: Tensor) -> Tuple[Tensor, Tensor]:
+    """``_same_shape`` once both inputs are checked Tensors."""
     shape = yp._data.shape
     if yt._data.shape != shape:  # (equal shapes: the rank rule has nothing to do)
         shapes = (yt.shape, shape)
@@ -266,15 +277,19 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
 
         in_scope = _Scope(scope)
 
+        def run_in_scope(y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Optional[np.ndarray]]:
+            """:func:`run` when the innermost scope already is ``scope`` (a class of the same name opened it)."""
+            yt, yp = inputs(scope, y_true, y_pred, kw)
+            if "axis" in kw:
+                ax, nd = kw["axis"], yp._data.ndim
+                kw = {**kw, "axis": ax % nd if type(ax) is int and -nd <= ax < nd else _axes(scope, ax, nd)}
+            out = body(yt, yp, **kw)
+            return out if isinstance(out, tuple) else (out, None)
+
         def run(y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Optional[np.ndarray]]:
             """The body on checked keyword arguments ``kw`` (a class checks them once, when built)."""
             with in_scope:
-                yt, yp = inputs(scope, y_true, y_pred, kw)
-                if "axis" in kw:
-                    ax, nd = kw["axis"], yp._data.ndim
-                    kw = {**kw, "axis": ax % nd if type(ax) is int and -nd <= ax < nd else _axes(scope, ax, nd)}
-                out = body(yt, yp, **kw)
-            return out if isinstance(out, tuple) else (out, None)
+                return run_in_scope(y_true, y_pred, kw)
 
         def with_mask(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Tuple[Tensor, Optional[np.ndarray]]:
             if not args and not kwargs:
@@ -294,6 +309,7 @@ def _loss_function(scope: str, inputs: Inputs = _same_shape, checks: Optional[Di
         fn.same_shape_inputs = getattr(inputs, "same_shape", False)  # type: ignore[attr-defined]
         fn.with_mask = with_mask  # type: ignore[attr-defined]
         fn.run = run  # type: ignore[attr-defined]
+        fn.run_in_scope = run_in_scope  # type: ignore[attr-defined]
         fn.check_args = lambda kw: _check_args(scope, kw, checks)  # type: ignore[attr-defined]
         return fn
 
@@ -468,12 +484,22 @@ class _FunctionLoss(LossFunctionWrapper):
     ``Class(<the function's keyword arguments>, reduction=..., name=<name=>, dtype=None)``.
     The arguments are checked at construction and kept as attributes (``Huber(delta=2).delta``)."""
 
+    _one_scope = False
+
     def __init_subclass__(cls, fn: Optional[Callable[..., Tensor]] = None, name: Optional[str] = None,
                           args: Optional[Tuple[str, ...]] = None, **kwargs: Any):
         """``args``: the function's keyword arguments the class takes, in Keras's order (default: all)."""
         super().__init_subclass__(**kwargs)
-        if fn is None:  # a user's subclass of a built-in loss keeps its parent's function
-            return
+        if fn is not None:  # (a user's subclass of a built-in loss keeps its parent's function)
+            cls._take_function(fn, name, args)
+        # a class named as its function's scope, and whose values are its function's, opens that scope once
+        # per call, not twice (the function's own entry would find it open and do nothing)
+        cls._one_scope = (cls.__name__ == getattr(getattr(cls, "loss_fn", None), "scope_name", None)
+                          and cls.scope_name is LossFunctionWrapper.scope_name
+                          and cls._values_and_mask is _FunctionLoss._values_and_mask)
+
+    @classmethod
+    def _take_function(cls, fn: Callable[..., Tensor], name: Optional[str], args: Optional[Tuple[str, ...]]) -> None:
         params = inspect.signature(inspect.unwrap(fn)).parameters
         args = [params[a] for a in args] if args else list(params.values())[2:]
         tail = [inspect.Parameter("reduction", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="sum_over_batch_size"),
@@ -495,6 +521,22 @@ class _FunctionLoss(LossFunctionWrapper):
 
     def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
         return self.loss_fn.run(y_true, y_pred, self._fn_kwargs)  # checked in __init__
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        if not self._one_scope:
+            return super().__call__(y_true, y_pred, sample_weight)
+        # Loss.__call__ with the function's body run directly in the class's scope (the same name)
+        scope = type(self).__name__
+        with _scope(scope):
+            y_pred = _as_tensor(scope, "y_pred", y_pred, self.dtype)
+            values, mask = self.loss_fn.run_in_scope(y_true, y_pred, self._fn_kwargs)
+            if values.__class__ is not Tensor and not isinstance(values, Tensor):
+                raise TypeError(f"{scope}: call(y_true, y_pred) must return a Tensor, got {type(values).__name__}")
+            reduction = self.reduction
+            if sample_weight is None and mask is None and reduction.__class__ is str \
+                    and reduction == "sum_over_batch_size" and values._data.ndim:
+                return ops.mean(values)  # (reduce_weighted_values's first test, without its call)
+            return reduce_weighted_values(values, sample_weight, reduction, loss=scope, mask=mask)
 
 
 # --- regression losses ------------------------------------------------------------------------
@@ -635,13 +677,31 @@ def _warn_if_swapped(loss: str, y_true: Tensor, y_pred: Tensor, axis: Optional[i
         _WARNED.add(loss)
         warnings.warn(f"{loss}: y_true holds probabilities strictly between 0 and 1 while y_pred is exactly "
                       f"{'one-hot' if axis is not None else '0/1'}; the arguments look swapped (the order is "
-                      f"loss(y_true, y_pred)). This warning is shown once.", ArgumentOrderWarning, stacklevel=6)
+                      f"loss(y_true, y_pred)). This warning is shown once.", ArgumentOrderWarning,
+                      stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of a warning from :func:`_warn_if_swapped` that points at the first frame
+    outside this module: the user's call, through however many of the loss's layers it went."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _probabilities(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tensor, Tensor]:
     """Targets in [0, 1] against probabilities in [0, 1] (or logits with ``from_logits=True``)."""
-    yt, yp = _same_shape(loss, y_true, y_pred, kw)
-    _check_range(loss, "y_true", yt, 0.0, 1.0)
+    yp = _checked(loss, "y_pred", y_pred, None)
+    yt = _as_tensor(loss, "y_true", y_true, yp._data.dtype)
+    # targets in [0, 1] (the usual case) are finite and not empty: the full checks run only for the others,
+    # in the order _same_shape runs them (finite, not empty, then the shapes, then the range)
+    in_unit = _in_unit_interval(yt._data)
+    if not in_unit:
+        _checked(loss, "y_true", yt, None)
+    yt, yp = _matched(loss, yt, yp)
+    if not in_unit:  # (the check above raised for NaN/inf or empty; this one for the values outside [0, 1])
+        _check_range(loss, "y_true", yt, 0.0, 1.0)
     if not kw["from_logits"]:
         _check_range(loss, "y_pred", yp, 0.0, 1.0, _PROB_HINT)
         one_hot_axis = _axes(loss, kw["axis"], yp.ndim) if "Categorical" in loss else None

@@ -45,7 +45,7 @@ from . import _validate as V
 from ._opkit import (OPS, Op, along_axis, binary, broadcast_shape, custom, each_parent, lift, make_node,
                      norm_axes, one_axis, pair, public, reduction, register, torch_names, unary)
 from .autograd import ShapedRules
-from .tensor import Tensor
+from .tensor import Tensor, all_finite
 
 __all__ = ["unbroadcast"]  # each entry below adds its public function (see _opkit.register)
 
@@ -218,7 +218,7 @@ sum = defop("sum", lambda x, axes, keepdims: np.add.reduce(x, axes, None, None, 
             lambda g, o, a: _expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
             frontend=reduction(empty_ok=True), method=True,
             raw=(lambda g, o, a: _expand_back_np(g, o, a),))
-mean = defop("mean", lambda x, axes, keepdims: np.mean(x, axis=axes, keepdims=keepdims),
+mean = defop("mean", lambda x, axes, keepdims: _mean_np(x, axes, keepdims),
              lambda g, o, a: div(_expand_back(g, a.shape, o.saved["axes"], o.saved["keepdims"]),
                                  _count(a.shape, o.saved["axes"])),
              frontend=reduction(empty_ok=False), method=True,
@@ -354,11 +354,31 @@ def _div_grad_b_np(g: np.ndarray, y: np.ndarray, b: np.ndarray) -> np.ndarray:
     return -(g * y) / b
 
 
+_intp = np.intp
+
+
+def _mean_np(x: np.ndarray, axes: Tuple[int, ...], keepdims: bool) -> Any:
+    """``np.mean(x, axis=axes, keepdims=keepdims)`` bit for bit, without its Python wrapper: the same
+    sum, divided by the same count (an ``intp``: a float32 sum is divided in float64 and rounded back,
+    as NumPy does). float16 (summed in float32) and integers (in float64) keep ``np.mean``."""
+    t = x.dtype.type
+    if t is not np.float32 and t is not np.float64:
+        return np.mean(x, axis=axes, keepdims=keepdims)
+    s = np.add.reduce(x, axes, None, None, keepdims)
+    n = 1
+    shape = x.shape
+    for ax in axes:
+        n *= shape[ax]
+    if type(s) is np.ndarray:
+        s /= _intp(n)  # (in place, NumPy's true_divide(s, n, out=s): computed in float64, cast back)
+        return s
+    return t(s / _intp(n))
+
+
 def _shifted(x: np.ndarray, axes: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
-    m = np.maximum.reduce(x, axis=axes, keepdims=True)
-    finite = np.isfinite(m)
-    if not finite.all():  # rows that are all -inf (or hold inf/nan) are not shifted
-        m = np.where(finite, m, 0)
+    m = np.maximum.reduce(x, axes, None, None, True)
+    if not all_finite(m):  # rows that are all -inf (or hold inf/nan) are not shifted
+        m = np.where(np.isfinite(m), m, 0)
     return x - m, m
 
 
