@@ -256,3 +256,19 @@ def test_reduction_errors_unchanged():
         ops.sum(x, 0, dim=1)
     with pytest.raises(TypeError, match=r"^sum: keepdims"):
         ops.sum(x, keepdims="yes")
+
+
+@pytest.mark.parametrize("n_parents", [1, 2, 3, 4])
+def test_custom_ops_pass_each_parent_array_to_the_forward(n_parents):
+    parts = [leaf(np.arange(6.0).reshape(2, 3) + 10 * i, requires_grad=i % 2 == 0) for i in range(n_parents)]
+    with tl.name_scope("Join"):
+        got = ops.concatenate(parts, axis=1)
+        want = make_node(np.concatenate([p._data for p in parts], axis=1), ops.OPS["concatenate"], tuple(parts),
+                         {"axis": 1, "offsets": got._saved["offsets"]})
+    assert_same_node_saved(got, want)
+    assert got._saved["offsets"] == tuple(range(0, 3 * n_parents + 1, 3))
+    assert got.scope == "Join"
+    a, b = parts[0], leaf(np.ones((3, 2)))
+    same_bits((a @ b).data, a._data @ b._data)  # two parents
+    same_bits(a.reshape(3, 2).data, a._data.reshape(3, 2))  # one
+    assert (a @ b).parents == (a, b) and a.reshape(3, 2).parents == (a,)

@@ -508,7 +508,9 @@ def custom(prepare: Callable, saves: bool = True) -> Callable[[Op], Callable]:
             if type(r) is Tensor:
                 return r
             parents, saved = r
-            arrays = [p._data for p in parents]
+            n = len(parents)  # (one or two parents: no list comprehension, which is a call of its own)
+            arrays = (parents[0]._data,) if n == 1 else (parents[0]._data, parents[1]._data) if n == 2 \
+                else [p._data for p in parents]
             if saved:
                 return make_node(fwd(*arrays, **saved), op, parents, saved)
             return make_node(fwd(*arrays), op, parents)
