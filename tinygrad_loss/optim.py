@@ -42,6 +42,34 @@ from . import inplace as _inplace
 from .autograd import STATE
 from .tensor import Tensor
 
+_ndarray = np.ndarray
+_multiply, _subtract, _add = np.multiply, np.subtract, np.add
+_CONSTANTS: Dict[Tuple[float, np.dtype], Optional[np.ndarray]] = {}
+
+
+def _constant(x: float, dtype: np.dtype) -> Optional[np.ndarray]:
+    """The float ``x`` as a read-only 0-d array of the float ``dtype``, or None when it is not finite there.
+
+    NumPy converts a Python number beside an array to the array's dtype at every call (about 3k
+    instructions); a 0-d array of that dtype gives the same bits (NumPy 2's rule, and NumPy 1's for a
+    number that fits the dtype) without the conversion. Kept by value (a schedule's rates: at most 64)."""
+    key = (x, dtype) if x else (repr(x), dtype)  # 0.0 == -0.0, but they differ as factors
+    arr = _CONSTANTS.get(key, False)
+    if arr is not False:
+        return arr
+    if len(_CONSTANTS) >= 64:
+        _CONSTANTS.clear()
+    arr = None
+    if dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            arr = np.array(x, dtype=dtype)
+        if math.isfinite(arr.item()):
+            arr.flags.writeable = False
+        else:
+            arr = None
+    _CONSTANTS[key] = arr
+    return arr
+
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LearningRateSchedule", "ExponentialDecay", "get",
 ]
@@ -290,8 +318,7 @@ class Optimizer:
             raise RuntimeError(f"{type(self).__name__}.step: the optimizer has no parameters; create it with "
                                "model.parameters() or use it through compile/fit")
         # ``_grad``, not the ``grad`` property: a bare array there is taken as it is, not wrapped first
-        grads = [p._grad for p in params]
-        self._apply("step", [(i, g) for i, g in enumerate(grads) if g is not None])
+        self._apply("step", [(i, g) for i, p in enumerate(params) if (g := p._grad) is not None])
 
     def apply_gradients(self, grads_and_vars: Iterable[Any]) -> None:
         """Keras/TensorFlow style: ``opt.apply_gradients(zip(grads, variables))`` updates each variable
@@ -434,6 +461,43 @@ class SGD(Optimizer):
     @staticmethod
     def _slot_names(config):
         return ("momentum",) if config["momentum"] else ()
+
+    def _apply(self, method: str, items: List[Any]) -> None:
+        # The usual step (a float learning rate, no weight decay, clipping or Nesterov, ``update`` not
+        # overridden, every gradient an array of its parameter's shape and dtype): the arithmetic of
+        # ``update``, without its per-parameter Python work. Anything else takes the general path, which
+        # also raises every refusal; nothing has changed when this one hands over.
+        lr, momentum = self.learning_rate, self.momentum
+        if lr.__class__ is not float or self.weight_decay or self.nesterov or self.clipnorm or \
+                self.global_clipnorm or self.clipvalue or type(self).update is not SGD.update:
+            return super()._apply(method, items)
+        params, state = self.params, self.state
+        work, dtype = [], None
+        for i, g in items:
+            p = params[i]
+            w = p._data
+            g = g._data if g.__class__ is Tensor else g
+            if g.__class__ is not _ndarray or g.shape != w.shape or g.dtype is not w.dtype:
+                return super()._apply(method, items)
+            if w.dtype is not dtype:
+                dtype = w.dtype
+                lr_w, m_w = _constant(lr, dtype), _constant(momentum, dtype) if momentum else None
+                if lr_w is None or (momentum and m_w is None):  # not finite numbers of this dtype: NumPy's conversion decides
+                    return super()._apply(method, items)
+            work.append((p, w, g, lr_w, m_w, state[i] if momentum else None))
+        aliases = _inplace._ALIASES
+        for p, w, g, lr_w, m_w, st in work:
+            if st is None:  # w <- w - lr g, in place
+                _subtract(w, _multiply(g, lr_w), w)
+            else:  # v <- m v - lr g; w <- w + v
+                v = st["momentum"]
+                _multiply(v, m_w, v)
+                _subtract(v, _multiply(g, lr_w), v)
+                _add(w, v, w)
+            p._version += 1  # an in-place change: a graph that used p can no longer be differentiated
+            if aliases:  # nor one that used a tensor detached from p (same data)
+                _inplace._bump_aliases(p)
+        self.iterations += 1
 
     def update(self, w, g, state, lr):
         if not self.momentum:

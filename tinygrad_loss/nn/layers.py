@@ -14,6 +14,7 @@ from .. import _validate as V
 
 from .. import creation, ops
 from .._opkit import OPS, make_node
+from ..autograd import STATE
 from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers, symbolic
 from .module import Module
@@ -105,8 +106,15 @@ class Layer(Module):
     def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         if x.__class__ is Tensor and self.built and x._data.dtype is self.dtype and \
                 type(self)._convert_inputs is Layer._convert_inputs:  # a Tensor _convert_inputs would keep
-            with self._name_scope():
+            state = STATE  # Module.__call__'s name scope, inline (see there)
+            outer = state.scope
+            known = self._scopes
+            scope = known[1].get(outer) if known[0] is self.name else None
+            state.scope = self._scope_in(outer) if scope is None else scope
+            try:
                 return self.forward(x, *args, **kwargs)
+            finally:
+                state.scope = outer
         if symbolic.is_symbolic(x):
             return symbolic.call_layer(self, x, args, kwargs)
         first = x[0] if isinstance(x, (list, tuple)) and x else x

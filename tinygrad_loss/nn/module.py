@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import _validate as V
 from .._io import atomic_write
-from ..autograd import name_scope
+from ..autograd import STATE, name_scope
 from ..tensor import Tensor
 
 __all__ = ["Module", "unique_name", "clear_session"]
@@ -86,6 +86,9 @@ class Module:
     Non-trainable weights (e.g. BatchNormalization's moving statistics) are created with
     :meth:`add_weight` ``(trainable=False)``, as in Keras.
     """
+
+    #: (the name they were made for, {outer scope: the scope of this module's calls}); see ``_scope_in``
+    _scopes: Tuple[Optional[str], Dict[str, str]] = (None, {})
 
     def __init__(self, name: Optional[str] = None):
         self._weights: Dict[str, Tensor] = {}
@@ -252,15 +255,28 @@ class Module:
         return call(self, *args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with self._name_scope():
+        # ``with name_scope(self.name)``, inline: the scope string inside the current one is looked up
+        # (made once per name and outer scope), and put back on the way out, also on errors
+        state = STATE
+        outer = state.scope
+        known = self._scopes
+        scope = known[1].get(outer) if known[0] is self.name else None
+        state.scope = self._scope_in(outer) if scope is None else scope
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            state.scope = outer
 
-    def _name_scope(self) -> Any:
-        """The name scope of this module's calls, made once per name (it is re-entrant: a stack)."""
-        scope = self.__dict__.get("_scope_of_calls")
-        if scope is None or scope.name != self.name:
-            scope = name_scope(self.name)
-            object.__setattr__(self, "_scope_of_calls", scope)
+    def _scope_in(self, outer: str) -> str:
+        """The scope of this module's calls inside the scope ``outer`` (``outer/name``), remembered; the
+        name is checked as ``name_scope`` checks it (same errors) when it is new."""
+        name = self.name
+        known = self.__dict__.get("_scopes")
+        if known is None or known[0] is not name or len(known[1]) >= 64:
+            name_scope(name)  # refuses a name that is not a non-empty string without '/'
+            known = (name, {})
+            object.__setattr__(self, "_scopes", known)
+        scope = known[1][outer] = f"{outer}/{name}" if outer else name
         return scope
 
     # --- weights as arrays ----------------------------------------------------------------
