@@ -259,3 +259,40 @@ def test_value_of_the_fast_call_against_numpy():
     got = L.CategoricalCrossentropy(from_logits=True)(_Y.astype(np.float64), z).item()
     assert got == pytest.approx(want, rel=1e-12)
     assert tg.losses.MeanSquaredError()(z * 0.0, z).item() == pytest.approx(np.mean(z * z), rel=1e-12)
+
+
+# --- sparse labels: the range test by one unsigned comparison, the row indices made once per shape ---
+
+@pytest.mark.parametrize("bad", [-1, 3, 10**6, -(2**40)])
+def test_sparse_label_out_of_range_still_refused(bad):
+    z = np.zeros((4, 3), np.float32)
+    lab = np.array([0, 1, bad, 2])
+    with pytest.raises(ValueError, match=rf"^SparseCategoricalCrossentropy: class label {bad} is out of range for "
+                                         r"y_pred with 3 classes \(labels must be in \[0, 2\]\)$"):
+        L.SparseCategoricalCrossentropy(from_logits=True)(lab, z)
+    # an ignored class outside the range is not refused (its rows are replaced by 0)
+    out = L.SparseCategoricalCrossentropy(from_logits=True, ignore_class=bad)(lab, z)
+    assert out.item() == pytest.approx(np.log(3.0), rel=1e-6)
+
+
+def test_sparse_row_indices_are_shared_and_read_only():
+    rng = np.random.default_rng(9)
+    z, lab = rng.standard_normal((6, 5)), rng.integers(0, 5, size=6)
+    x = Tensor(z, requires_grad=True)
+    first = L.SparseCategoricalCrossentropy(from_logits=True)(lab, x)
+    pick = first._parents[0]._parents[0]
+    assert pick._op.name == "getitem"
+    idx = pick._saved["index"]
+    first.backward()
+    g_first = x.grad.data.copy()
+    assert not idx[0].flags.writeable
+    with pytest.raises(ValueError):
+        idx[0][0] = 1
+    x.grad = None
+    again = L.SparseCategoricalCrossentropy(from_logits=True)(lab, x)
+    again.backward()
+    _same_bits(again.data, first.data)
+    _same_bits(x.grad.data, g_first)
+    logp = z - z.max(-1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+    assert again.item() == pytest.approx(-logp[np.arange(6), lab].mean(), rel=1e-12)

@@ -46,7 +46,7 @@ import numpy as np
 from . import _validate as V
 from . import ops
 from .autograd import STATE, name_scope
-from .tensor import Tensor, check_finite, get_default_dtype, numeric_array
+from .tensor import Tensor, _count_nonzero, check_finite, get_default_dtype, numeric_array
 
 EPSILON = 1e-7
 """Keras's ``backend.epsilon()``: the fuzz factor that clips probabilities and guards divisions."""
@@ -871,8 +871,9 @@ def _labels(loss: str, labels: Any, shape: Tuple[int, ...], n_classes: Optional[
     keep = None if ignore_class is None else lab != ignore_class
     if keep is not None:
         lab = np.where(keep, lab, 0)  # any valid index: the ignored rows' values are replaced by 0
-    out = (lab < 0) | (lab >= n_classes) if n_classes is not None else np.zeros(lab.shape, dtype=bool)
-    if out.any():
+    # (a negative label seen as uint64 is huge: one comparison and a C count clear the usual case)
+    if n_classes is not None and _count_nonzero(lab.view(np.uint64) >= n_classes):
+        out = (lab < 0) | (lab >= n_classes)
         raise ValueError(f"{loss}: class label {lab[out].flat[0]} is out of range for y_pred with {n_classes} "
                          f"classes (labels must be in [0, {n_classes - 1}])")
     return lab, keep
@@ -890,7 +891,23 @@ def _sparse(loss: str, y_true: Any, y_pred: Any, kw: Dict[str, Any]) -> Tuple[Tu
 
 def _pick(x: Tensor, labels: np.ndarray) -> Tensor:
     """``x[..., label]`` for each row: the getitem op, whose gradient is a scatter."""
-    return ops.getitem(x, tuple(np.indices(labels.shape, sparse=True)) + (labels,))
+    return ops.getitem(x, _row_indices(labels.shape) + (labels,))
+
+
+_ROW_INDICES: Dict[Tuple[int, ...], Tuple[np.ndarray, ...]] = {}
+
+
+def _row_indices(shape: Tuple[int, ...]) -> Tuple[np.ndarray, ...]:
+    """``np.indices(shape, sparse=True)`` as a tuple, made once per shape (read-only: graphs share them)."""
+    idx = _ROW_INDICES.get(shape)
+    if idx is None:
+        idx = tuple(np.indices(shape, sparse=True))
+        for a in idx:
+            a.flags.writeable = False
+        if len(_ROW_INDICES) >= 64:  # batch shapes are few; a loop over many must not grow it forever
+            _ROW_INDICES.clear()
+        _ROW_INDICES[shape] = idx
+    return idx
 
 
 @_loss_function("SparseCategoricalCrossentropy", inputs=_sparse)
