@@ -471,7 +471,8 @@ class LossFunctionWrapper(Loss):
 
     def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
         with_mask = getattr(self.fn, "with_mask", None)
-        if with_mask is None:  # a user's function: Tensors in, like Loss.call
+        if with_mask is None or type(self).call is not LossFunctionWrapper.call:
+            # a user's function, or a subclass's own call(): Tensors in, like Loss.call
             return super()._values_and_mask(y_true, y_pred)
         return with_mask(y_true, y_pred, **self._fn_kwargs)
 
@@ -496,7 +497,8 @@ class _FunctionLoss(LossFunctionWrapper):
         # per call, not twice (the function's own entry would find it open and do nothing)
         cls._one_scope = (cls.__name__ == getattr(getattr(cls, "loss_fn", None), "scope_name", None)
                           and cls.scope_name is LossFunctionWrapper.scope_name
-                          and cls._values_and_mask is _FunctionLoss._values_and_mask)
+                          and cls._values_and_mask is _FunctionLoss._values_and_mask
+                          and cls.call is LossFunctionWrapper.call)
 
     @classmethod
     def _take_function(cls, fn: Callable[..., Tensor], name: Optional[str], args: Optional[Tuple[str, ...]]) -> None:
@@ -520,6 +522,8 @@ class _FunctionLoss(LossFunctionWrapper):
             setattr(self, key, value)
 
     def _values_and_mask(self, y_true: Any, y_pred: Tensor) -> Tuple[Any, Optional[np.ndarray]]:
+        if type(self).call is not LossFunctionWrapper.call:  # a user's subclass with its own call()
+            return Loss._values_and_mask(self, y_true, y_pred)
         return self.loss_fn.run(y_true, y_pred, self._fn_kwargs)  # checked in __init__
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
