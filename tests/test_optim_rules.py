@@ -242,7 +242,7 @@ def test_apply_gradients_checks_shapes_and_warns_at_the_callers_line():
                                          r"gradient is None: does the loss depend on the variables\? was it computed "
                                          r"inside the GradientTape\?\)$"):
         opt.apply_gradients([(None, a)])
-    with pytest.raises(ValueError, match=r"^SGD.apply_gradients: gradient of shape \(1,\) for variable  of shape \(3,\)$"):
+    with pytest.raises(ValueError, match=r"^SGD.apply_gradients: gradient of shape \(1,\) for variable of shape \(3,\)$"):
         opt.apply_gradients([(np.ones(1), tl.Tensor(np.zeros(3), requires_grad=True))])
     assert opt.params == [] and opt.iterations == 0  # refused calls changed nothing
     with warnings.catch_warnings(record=True) as caught:

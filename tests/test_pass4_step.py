@@ -135,7 +135,7 @@ def test_a_bad_gradient_after_good_ones_changes_nothing_and_keeps_the_message():
     ps[0].grad = Tensor(np.ones((2, 3), np.float32))
     ps[1].grad = Tensor(np.ones((1, 3), np.float32))  # would broadcast in NumPy: refused
     opt = optim.SGD(ps, momentum=0.9)
-    with pytest.raises(ValueError, match=r"^SGD.step: gradient of shape \(1, 3\) for parameter  of shape \(3,\)$"):
+    with pytest.raises(ValueError, match=r"^SGD.step: gradient of shape \(1, 3\) for parameter of shape \(3,\)$"):
         opt.step()
     assert all(np.array_equal(p.data, b) for p, b in zip(ps, before))
     assert opt.iterations == 0 and all(not st["momentum"].any() for st in opt.state)

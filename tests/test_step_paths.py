@@ -116,7 +116,7 @@ def test_a_bad_gradient_is_refused_before_any_parameter_changes_and_names_the_me
     before = [p.data.copy() for p in ps]
     ps[0].grad, ps[1].grad = Tensor(np.ones((2, 3), np.float32)), Tensor(np.ones(4, np.float32))
     opt = optim.SGD(ps)
-    with pytest.raises(ValueError, match=r"SGD.step: gradient of shape \(4,\) for parameter  of shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"SGD.step: gradient of shape \(4,\) for parameter of shape \(3,\)"):
         opt.step()
     with pytest.raises(ValueError, match=r"SGD.apply_gradients: gradient of shape \(4,\)"):
         opt.apply_gradients([(np.ones((2, 3)), ps[0]), (np.ones(4), ps[1])])

@@ -70,6 +70,11 @@ def _constant(x: float, dtype: np.dtype) -> Optional[np.ndarray]:
     _CONSTANTS[key] = arr
     return arr
 
+def _named(p: Tensor) -> str:
+    """A tensor's name and a space, for messages (nothing for an unnamed one)."""
+    return f"{p.name} " if p.name else ""
+
+
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LearningRateSchedule", "ExponentialDecay", "get",
 ]
@@ -271,7 +276,7 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: params must be Tensors, got {type(p).__name__}")
             if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: parameter {p.name or ''} of shape {p.shape} does not "
+                raise ValueError(f"{type(self).__name__}: parameter {_named(p)}of shape {p.shape} does not "
                                  "require grad")
             if id(p) in seen:
                 continue
@@ -337,7 +342,7 @@ class Optimizer:
         for g, v in given:  # checked before the variables are bound: a refused call changes nothing
             if np.shape(g.data if isinstance(g, Tensor) else g) != v.shape:
                 raise ValueError(f"{who}: gradient of shape {np.shape(g.data if isinstance(g, Tensor) else g)} "
-                                 f"for variable {v.name or ''} of shape {v.shape}")
+                                 f"for variable {_named(v)}of shape {v.shape}")
         self.add_params([v for _, v in given])
         index = {id(p): i for i, p in enumerate(self.params)}
         self._apply("apply_gradients", [(index[id(v)], g) for g, v in given])
@@ -357,7 +362,7 @@ class Optimizer:
             g = g._data if g.__class__ is Tensor else g.data if isinstance(g, Tensor) else np.asarray(g)
             if g.shape != w.shape:
                 raise ValueError(f"{type(self).__name__}.{method}: gradient of shape {g.shape} for parameter "
-                                 f"{p.name or ''} of shape {p.shape}")
+                                 f"{_named(p)}of shape {p.shape}")
             if g.dtype != w.dtype:
                 g = g.astype(w.dtype)
             work.append((p, w, state[i]))
