@@ -481,14 +481,18 @@ def _broadcast_axes(gs: Tuple[int, ...], shape: Tuple[int, ...]) -> Tuple[int, .
     return tuple(range(lead)) + tuple([i + lead for i, n in enumerate(shape) if n == 1 and gs[i + lead] != 1])
 
 
+_add_reduce = np.add.reduce
+
+
 def _unbroadcast_np(g: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     """:func:`unbroadcast` of an array (the raw rules' one helper): the same sums, no node."""
     gs = g.shape
     if gs == shape:
         return g
+    lead = len(gs) - len(shape)
+    if shape and gs[lead:] == shape:  # only new leading axes (a bias): the sum has the shape, a new array
+        return _add_reduce(g, 0 if lead == 1 else tuple(range(lead)))  # (no reshaped view for backward to copy)
     axes = _broadcast_axes(gs, shape)
-    if shape and len(axes) == len(gs) - len(shape):  # only new leading axes (a bias): the sum has the shape,
-        return np.add.reduce(g, axis=axes)             # a new array (no reshaped view for backward to copy)
     return (np.add.reduce(g, axis=axes, keepdims=True) if axes else g).reshape(shape)
 
 
