@@ -24,11 +24,11 @@ import numpy as np  # noqa: E402
 import tinygrad_loss  # noqa: E402
 from tinygrad_loss._io import write_atomic  # noqa: E402
 
-from benchmarks import _threads, hvp, memory, mlp, reference, scaling, tiny_ops  # noqa: E402
+from benchmarks import _threads, hvp, memory, mlp, reference, scaling, tiny_ops, viz_bench  # noqa: E402
 from benchmarks import timing  # noqa: E402
 from benchmarks.timing import Results, format_table, optional_torch  # noqa: E402
 
-BENCHMARKS = ("mlp", "tiny_ops", "hvp", "reference", "memory", "scaling")
+BENCHMARKS = ("mlp", "tiny_ops", "hvp", "reference", "memory", "scaling", "viz")
 
 
 def machine(use_torch: bool = True) -> str:
@@ -70,6 +70,8 @@ def run_all(only: Optional[List[str]] = None, quick: bool = False, growth_steps:
     if "scaling" in only:
         top = scaling_max if scaling_max is not None else (1_000 if quick else scaling.SIZES[-1])
         res.extend(scaling.run([n for n in scaling.SIZES if n <= top], use_torch=use_torch))
+    if "viz" in only:
+        res.extend(viz_bench.run(rounds=1 if quick else 5))
     return res
 
 

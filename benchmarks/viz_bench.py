@@ -1,9 +1,11 @@
 """How long drawing takes: ``to_dot`` on long chains (is it linear?) and 300-node pictures end to end.
 
-    python -m benchmarks.viz_bench [--rounds N]
+    python -m benchmarks.viz_bench [--rounds N]     (or as part of ``python -m benchmarks``: ``--only viz``)
 
 CPU time of this process for ``to_dot`` (median of interleaved rounds); for a picture, the CPU
 time of ``to_dot`` plus the CPU time of the Graphviz ``dot`` child process, and the wall time.
+Issue 15's targets: ``to_dot`` of a 10k-op chain within 12x the 1k time (linear is 10x), and a
+picture of about 300 nodes in at most 3 s.
 """
 from __future__ import annotations
 
@@ -21,6 +23,11 @@ import tinygrad_loss as tl
 from tinygrad_loss import losses
 from tinygrad_loss.nn import Dense, Sequential, clear_session
 from tinygrad_loss.viz._graph import collect
+
+from .timing import Results, Row, Seconds
+
+TARGET_LINEAR = 12.0    # to_dot time of a 10k-op chain / of a 1k-op chain
+TARGET_PICTURE = 3.0    # seconds for a ~300-node picture (to_dot + dot -Tsvg)
 
 
 def chain(n_ops: int) -> tl.Tensor:
@@ -85,6 +92,22 @@ def picture(loss: tl.Tensor, rounds: int) -> Tuple[int, float, float]:
         cpus.append(own + (child.ru_utime - child0.ru_utime) + (child.ru_stime - child0.ru_stime))
         walls.append(time.perf_counter() - wall0)
     return len(collect([loss])), statistics.median(cpus), statistics.median(walls)
+
+
+def run(rounds: int = 5) -> Results:
+    """The rows of ``python -m benchmarks``: to_dot per chain length, their ratio, and the two pictures."""
+    res = Results()
+    times = to_dot_scaling(rounds)
+    for n, t in times.items():
+        res.add(Row("to_dot, shapes only", f"chain of {n:,} ops", t))
+    linear = times[10_000] / times[1_000]
+    res.add(Row("to_dot, chain of 10k ops / of 1k ops", "ours", linear, unit="x", target=f"<= {TARGET_LINEAR:g}",
+                met=linear <= TARGET_LINEAR))
+    for name, loss in (("deep MLP + cross-entropy", deep_mlp()), ("random DAG", random_dag())):
+        n, c, w = picture(loss, max(1, rounds // 2))
+        res.add(Row("picture of ~300 nodes, to_dot + dot -Tsvg", name, Seconds.of(c, w), note=f"{n} tensors",
+                    target=f"<= {TARGET_PICTURE:g} s", met=c <= TARGET_PICTURE and w <= TARGET_PICTURE))
+    return res
 
 
 def main() -> None:

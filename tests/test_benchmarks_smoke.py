@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import hvp, memory, mlp, reference, run, scaling, tiny_ops  # noqa: E402
+from benchmarks import hvp, memory, mlp, reference, run, scaling, tiny_ops, viz_bench  # noqa: E402
 from benchmarks.timing import Results, Row, format_table, measure  # noqa: E402
 
 import tinygrad_loss as tg  # noqa: E402
@@ -325,7 +325,7 @@ def _kind(benchmark: str) -> str:
 
 def _variant(v: str) -> str:
     """The variant without the numbers its note carries (per-epoch time, live Tensor count)."""
-    return re.sub(r"\s*\((\d+ us/epoch|live Tensors [+-]\d+|peak \d+ B/op|loop [\d.]+ ms|other clock [\d.]+x)\)",
+    return re.sub(r"\s*\((\d+ us/epoch|live Tensors [+-]\d+|peak \d+ B/op|loop [\d.]+ ms|other clock [\d.]+x|\d+ tensors)\)",
                   "", v)
 
 
@@ -334,6 +334,9 @@ def _measured(median: str, ratio: str, vs_torch: str, target: str) -> float:
     else its ratio to PyTorch."""
     if median.endswith("x") or target.endswith("B/op"):
         return float(median.split()[0].rstrip("x"))
+    if target.endswith(" s"):  # a time against a time: the median in seconds
+        value, unit = median.split()
+        return float(value) * {"s": 1.0, "ms": 1e-3, "us": 1e-6}[unit]
     return float((ratio if ratio != "-" else vs_torch).split()[0])
 
 
@@ -350,6 +353,7 @@ def test_performance_doc_has_the_rows_and_targets_the_benchmarks_produce():
     res.extend(reference.run(repeat=1, warmup=0, epochs=2))
     res.extend(memory.run(growth_steps=2, problem=small))
     res.extend(scaling.run((10, 100), use_torch=False))
+    res.extend(viz_bench.run(rounds=1))
     produced = {(_kind(r[0]), _variant(r[1])): r[6] for r in _table_rows(format_table(res))}
     in_doc = {(_kind(r[0]), _variant(r[1])): r[6] for r in rows}
     assert set(produced) <= set(in_doc), sorted(set(produced) - set(in_doc))
