@@ -11,6 +11,9 @@ Modules (one benchmark each):
 - :mod:`benchmarks.tiny_ops`   per-op overhead: 20 elementwise ops on ``(4,)`` tensors, forward + backward
 - :mod:`benchmarks.reference`  the reference program: ``Dense(1)`` + MSE + SGD, 100 epochs of ``fit``
 - :mod:`benchmarks.memory`     tracemalloc peak of one MLP step, and growth over many steps
+- :mod:`benchmarks.hvp`        Hessian-vector product of an MLP (double backward) against PyTorch
+- :mod:`benchmarks.scaling`    cost and memory per op of a chain of N ops, N = 10 ... 1,000,000
+- :mod:`benchmarks.viz_bench`  ``to_dot`` on 1k and 10k-op chains, and ~300-node pictures through Graphviz
 
 PyTorch is optional: when ``import torch`` fails, its rows are skipped with a note.
 These are scripts, not tests: the test suite only smoke-runs them with tiny repeat counts.
