@@ -408,6 +408,22 @@ def torch_names(name: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> 
     return axis, keepdims
 
 
+def _recorded(data: np.ndarray, op: Op, a: Tensor, saved: Saved, scope: str) -> Tensor:
+    """make_node's result for a one-parent op in the usual case (recording, ``a`` needs a gradient and is
+    unchanged, no anomaly check), without its loops and tests. (unary and binary build theirs inline:
+    they run once per elementwise op, where the call itself is a measurable share.)"""
+    t = _new_tensor(Tensor)
+    t._data = data
+    t._grad = t._pending = None
+    t._saved = saved
+    t._version = 0
+    t._op = op
+    t._parents = (a,)
+    t.requires_grad = True
+    t._tag = scope
+    return t
+
+
 def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
     """``f(a, axis=None, keepdims=False)`` (or PyTorch's ``dim=``, ``keepdim=``); saves ``axes`` (sorted,
     non-negative) and ``keepdims``."""
@@ -429,17 +445,9 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
             data = fwd(arr, axes, keepdims)
             state = STATE
             if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None:
-                # make_node's result in the usual case, without its call and loops (as in unary)
-                t = _new_tensor(Tensor)
-                t._data = data if type(data) is _ndarray else _asarray(data)  # a full reduction: a NumPy scalar
-                t._grad = t._pending = None
-                t._saved = {"axes": axes, "keepdims": keepdims}
-                t._version = 0
-                t._op = op
-                t._parents = (a,)
-                t.requires_grad = True
-                t._tag = state.scope
-                return t
+                # a full reduction returns a NumPy scalar
+                return _recorded(data if type(data) is _ndarray else _asarray(data), op, a,
+                                 {"axes": axes, "keepdims": keepdims}, state.scope)
             return make_node(data, op, (a,), {"axes": axes, "keepdims": keepdims})
 
         return fn
@@ -466,17 +474,7 @@ def along_axis(op: Op) -> Callable:
         state = STATE
         if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None \
                 and type(data) is _ndarray:
-            # make_node's result in the usual case, without its call and loops (as in unary)
-            t = _new_tensor(Tensor)
-            t._data = data
-            t._grad = t._pending = None
-            t._saved = {"axes": axes}
-            t._version = 0
-            t._op = op
-            t._parents = (a,)
-            t.requires_grad = True
-            t._tag = state.scope
-            return t
+            return _recorded(data, op, a, {"axes": axes}, state.scope)
         return make_node(data, op, (a,), {"axes": axes})
 
     return fn

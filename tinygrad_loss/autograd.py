@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -352,16 +352,21 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool
             _leaves_on_arrays(leaves, observer, sink)
         else:
             _run_on_tensors(list(reversed(nodes)) + list(leaves), create_graph, retain_graph, observer, sink)
-    except BaseException:  # no half-summed gradient may leak into the next pass (a finished pass leaves none)
-        for t in nodes:
-            t._pending = None
-        for t in leaves:
-            t._pending = None
+    except BaseException:
+        _forget_pending(nodes, leaves)
         raise
     finally:
         STATE.grad_enabled = grad_was_enabled
         if gc_was_enabled:
             gc.enable()
+
+
+def _forget_pending(nodes: Iterable[Tensor], leaves: Iterable[Tensor]) -> None:
+    """After a failed pass: no half-summed gradient may leak into the next one (a finished pass leaves none)."""
+    for t in nodes:
+        t._pending = None
+    for t in leaves:
+        t._pending = None
 
 
 def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[Observer], sink: Sink,
@@ -495,11 +500,8 @@ def _first_order(root: Tensor, seed: np.ndarray, retain_graph: Optional[bool], i
         if nodes:
             _quiet_pass(nodes, retain_graph, intermediate_grads)
         _store_leaves(leaves)
-    except BaseException:  # no half-summed gradient may leak into the next pass (a finished pass leaves none)
-        for t in nodes:
-            t._pending = None
-        for t in leaves:
-            t._pending = None
+    except BaseException:
+        _forget_pending(nodes, leaves)
         raise
     finally:
         STATE.grad_enabled = grad_was_enabled
