@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _validate as V
 from .autograd import STATE
-from .tensor import RELEASED, GraphReleasedError, Tensor, _Tag, constant, get_default_dtype
+from .tensor import RELEASED, GraphReleasedError, Tensor, _Tag, constant, get_default_dtype, split_parents
 
 __all__ = ["Op", "TensorRulesOnArrays", "OPS", "PUBLIC", "register", "unregister", "public", "make_node", "lift", "pair",
            "broadcast_shape", "norm_axes", "one_axis", "check_not_empty", "unary", "binary", "reduction", "torch_names",
@@ -170,7 +170,7 @@ def unregister(name: str) -> None:
 
 def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = None) -> Tensor:
     """Wrap an op's result; record the graph edge when gradients are being recorded."""
-    if type(data) is not np.ndarray:  # a NumPy scalar: ufuncs and full reductions return one for 0-d results
+    if data.__class__ is not _ndarray:  # a NumPy scalar: ufuncs and full reductions return one for 0-d results
         data = np.asarray(data)
     t = _new_tensor(Tensor)
     t._data = data
@@ -179,7 +179,14 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
     state = STATE
     if state.grad_enabled:
         t._op = op
-        t._parents = parents
+        n = len(parents)
+        if n == 2:
+            t._in0, t._in1 = parents
+        elif n == 1:
+            t._in0 = parents[0]
+            t._in1 = None
+        else:
+            t._in0, t._in1 = split_parents(parents)
         t._saved = saved
         for p in parents:
             if p.requires_grad:
@@ -195,8 +202,8 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
             t.requires_grad = False
             t._tag = state.scope
     else:
-        t._op = t._saved = None
-        t._parents = ()
+        t._op = t._saved = t._in0 = None
+        t._in1 = ()
         t.requires_grad = False
         t._tag = state.scope
     if state.anomaly is not None:  # detect_anomaly() is on; when off this is the only cost
@@ -322,19 +329,20 @@ def unary(op: Op) -> Callable:
     op.saves = op.check_shapes = False
 
     def fn(a: Any) -> Tensor:
-        if type(a) is not Tensor:
+        if a.__class__ is not Tensor:
             a = lift(a, None, name)
         data = fwd(a._data)
         state = STATE
         if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None \
-                and type(data) is _ndarray:
+                and data.__class__ is _ndarray:
             # make_node's result in the usual case, without its call, loops and tests (the hot path)
             t = _new_tensor(Tensor)
             t._data = data
             t._grad = t._pending = t._saved = None
             t._version = 0
             t._op = op
-            t._parents = (a,)
+            t._in0 = a
+            t._in1 = None
             t.requires_grad = True
             t._tag = state.scope
             return t
@@ -349,9 +357,9 @@ def binary(op: Op) -> Callable:
     op.saves = False
 
     def fn(a: Any, b: Any) -> Tensor:
-        if type(b) is not Tensor or type(a) is not Tensor:
+        if b.__class__ is not Tensor or a.__class__ is not Tensor:
             # ``y * 0.5``: the number's constant, when already lifted, in one look-up, without a call
-            c = _LIFTED.get(a._data.dtype, _NONE).get(b) if type(b) is float and type(a) is Tensor else None
+            c = _LIFTED.get(a._data.dtype, _NONE).get(b) if b.__class__ is float and a.__class__ is Tensor else None
             if c is None:
                 a, b = _operands(a, b, name)
             else:
@@ -363,14 +371,15 @@ def binary(op: Op) -> Callable:
             raise
         state = STATE
         if state.grad_enabled and not (a._version or b._version) and state.anomaly is None \
-                and type(data) is _ndarray:
+                and data.__class__ is _ndarray:
             # make_node's result in the usual case, without its call, loops and tests (the hot path)
             t = _new_tensor(Tensor)
             t._data = data
             t._grad = t._pending = t._saved = None
             t._version = 0
             t._op = op
-            t._parents = (a, b)
+            t._in0 = a
+            t._in1 = b
             t.requires_grad = True if a.requires_grad or b.requires_grad else False
             t._tag = state.scope
             return t
@@ -382,11 +391,11 @@ def binary(op: Op) -> Callable:
 def _operands(a: Any, b: Any, name: str) -> Tuple[Tensor, Tensor]:
     """A binary op's operands as Tensors (:func:`pair`); a float beside a Tensor (``y * 0.5``, ``1.0 - y``)
     finds its constant, when already lifted, with one look-up (see :func:`_lift_number`)."""
-    if type(b) is float and type(a) is Tensor:
+    if b.__class__ is float and a.__class__ is Tensor:
         c = _LIFTED.get(a._data.dtype, _NONE).get(b)
         if c is not None:
             return a, c
-    elif type(a) is float and type(b) is Tensor:
+    elif a.__class__ is float and b.__class__ is Tensor:
         c = _LIFTED.get(b._data.dtype, _NONE).get(a)
         if c is not None:
             return c, b
@@ -418,7 +427,8 @@ def _recorded(data: np.ndarray, op: Op, a: Tensor, saved: Saved, scope: str) -> 
     t._saved = saved
     t._version = 0
     t._op = op
-    t._parents = (a,)
+    t._in0 = a
+    t._in1 = None
     t.requires_grad = True
     t._tag = scope
     return t
@@ -434,7 +444,7 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
                keepdim: Optional[bool] = None) -> Tensor:
             if dim is not None or keepdim is not None:
                 axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
-            if type(a) is not Tensor:
+            if a.__class__ is not Tensor:
                 a = lift(a, None, name)
             arr = a._data
             axes = _ALL_AXES[arr.ndim] if axis is None else norm_axes(name, axis, arr.ndim)
@@ -446,7 +456,7 @@ def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
             state = STATE
             if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None:
                 # a full reduction returns a NumPy scalar
-                return _recorded(data if type(data) is _ndarray else _asarray(data), op, a,
+                return _recorded(data if data.__class__ is _ndarray else _asarray(data), op, a,
                                  {"axes": axes, "keepdims": keepdims}, state.scope)
             return make_node(data, op, (a,), {"axes": axes, "keepdims": keepdims})
 
@@ -464,7 +474,7 @@ def along_axis(op: Op) -> Callable:
     def fn(a: Any, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
         if dim is not None:
             axis = torch_names(name, axis, None, dim, None)[0]
-        if type(a) is not Tensor:
+        if a.__class__ is not Tensor:
             a = lift(a, None, name)
         arr = a._data
         axes = one_axis(name, -1 if axis is None else axis, arr.ndim)
@@ -473,7 +483,7 @@ def along_axis(op: Op) -> Callable:
         data = fwd(arr, axes)
         state = STATE
         if state.grad_enabled and a.requires_grad and not a._version and state.anomaly is None \
-                and type(data) is _ndarray:
+                and data.__class__ is _ndarray:
             return _recorded(data, op, a, {"axes": axes}, state.scope)
         return make_node(data, op, (a,), {"axes": axes})
 
@@ -503,7 +513,7 @@ def custom(prepare: Callable, saves: bool = True) -> Callable[[Op], Callable]:
 
         def fn(*args: Any, **kwargs: Any) -> Tensor:
             r = prepare(*args, **kwargs)
-            if type(r) is Tensor:
+            if r.__class__ is Tensor:
                 return r
             parents, saved = r
             n = len(parents)  # (one or two parents: no list comprehension, which is a call of its own)

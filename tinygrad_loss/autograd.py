@@ -142,6 +142,9 @@ class _GCPaused:
         return False
 
 
+_tuple_iterator = type(iter(()))
+
+
 def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, None], Dict[Tensor, None]]:
     """(op nodes that need a gradient, each after all of its parents; leaves that need one), as dicts
     used as ordered sets (keys in that order, values None).
@@ -151,8 +154,11 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, No
     failing node in topological order raises, before any gradient is touched.
     """
     # The order of emission is the visited set too: a graph has no cycles, so a parent met again is
-    # either emitted already or a leaf. The nodes below the current one are a linked list of tuples
-    # (node, its parents' iterator, the rest): no list method call per step down and back.
+    # either emitted already or a leaf. The walk looks at one parent ``p`` of ``node`` at a time; ``rest``
+    # is what comes after it: the node's second parent, None, or (a node with no parents or three or
+    # more, see Tensor's ``_in0``/``_in1``) an iterator over its parents tuple. The nodes below the
+    # current one are a linked list of tuples (node, its rest, the list below): no list method call
+    # per step down and back.
     done: Dict[Tensor, None] = {}
     leaves: Dict[Tensor, None] = {}
     suspects: Optional[set] = None  # nodes with an input (or their own output) at a version other than 0
@@ -164,29 +170,57 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, No
             continue
         if root._version:  # (any other node's own version is tested where it is met as a parent)
             suspects = (suspects or set()) | {root}
-        node, it, below = root, iter(root._parents), None
+        node, below = root, None
+        p, rest = root._in0, root._in1
+        if p is None:
+            rest = iter(rest)
+            p = next(rest, None)
         while True:
-            for p in it:  # (each parent of each node passes here once)
+            if p is not None:  # (each parent of each node passes here once)
                 if p._version:  # the node's input changed in place, and so did the parent's own output
                     suspects = (suspects or set()) | {node, p}
                 if p.requires_grad:
                     if p._op is None:
-                        if p not in leaves:
-                            leaves[p] = None
+                        leaves[p] = None  # (a leaf met again keeps its place)
                     elif p not in done:  # go down to p; come back to this node's remaining parents after it
-                        below = (node, it, below)
-                        node, it = p, iter(p._parents)
-                        break
-            else:  # every parent done: the node is next in topological order
-                # _check_alive's test, inline: a node whose inputs and output are all still at
-                # version 0 and which kept its saved values (nearly every node) needs no closer look.
-                if node._saved is RELEASED or node._tag.__class__ is not str or suspects is not None:
+                        below = (node, rest, below)
+                        node = p
+                        p, rest = p._in0, p._in1
+                        if p is None:
+                            rest = iter(rest)
+                            p = next(rest, None)
+                        continue
+                if rest is not None:  # the node's next parent
+                    if rest.__class__ is not _tuple_iterator:
+                        p = rest
+                        rest = None
+                        continue
+                    p = next(rest, None)
+                    if p is not None:
+                        continue
+            # Every parent done: the node is next in topological order, and so is each node below whose
+            # last parent it was. _check_alive's test, inline: a node whose inputs and output are all at
+            # version 0 (no suspects: a node that saved versions has an input, or is itself, at a version
+            # other than 0, since versions only grow) and which kept its saved values needs no closer look.
+            while True:
+                if suspects is not None or node._saved is RELEASED:
                     if check and (node._saved is RELEASED or node._tag.__class__ is not str or node in suspects):
                         _check_alive((node,))
                 done[node] = None
                 if below is None:
+                    node = None
                     break
-                node, it, below = below
+                node, rest, below = below
+                if rest is not None:
+                    if rest.__class__ is not _tuple_iterator:
+                        p = rest
+                        rest = None
+                        break
+                    p = next(rest, None)
+                    if p is not None:
+                        break
+            if node is None:
+                break
     return done, leaves
 
 
@@ -267,7 +301,7 @@ def _check_alive(nodes: Sequence[Tensor]) -> None:
         if seen is None:  # the op saw its inputs (and made its output) at version 0
             if node._version:
                 _stale(node, None, 0)
-            for p in node._parents:
+            for p in node.parents:
                 if p._version:
                     _stale(node, p, 0)
         else:
@@ -393,10 +427,10 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
         elif not leaves_only:
             sink(t, g)
         op = t._op
-        parents, rules = t._parents, op.raw
+        rules, a, b = op.raw, t._in0, t._in1
         check = op.check_shapes and rules.__class__ is not ShapedRules
-        if len(parents) == 1:
-            p = parents[0]
+        if b is None:  # one parent
+            p = a
             if p.requires_grad:
                 gp = rules[0](g, t, p)
                 if check and gp.shape != p._data.shape:
@@ -405,8 +439,7 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                 p._pending = gp if prev is None else prev + gp
                 if observer is not None:
                     observer("contribution", p, (t, _tensor(gp)))
-        elif len(parents) == 2:
-            a, b = parents
+        elif a is not None:  # two parents
             if a.requires_grad:
                 gp = rules[0](g, t, a, b)
                 if check and gp.shape != a._data.shape:
@@ -423,10 +456,10 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                 b._pending = gp if prev is None else prev + gp
                 if observer is not None:
                     observer("contribution", b, (t, _tensor(gp)))
-        else:
-            for i, p in enumerate(parents):
+        else:  # none, or three or more: the tuple of them
+            for i, p in enumerate(b):
                 if p.requires_grad:
-                    gp = rules[i](g, t, *parents)
+                    gp = rules[i](g, t, *b)
                     if check and gp.shape != p._data.shape:
                         _wrong_shape(op, i, gp, p)
                     prev = p._pending
@@ -463,7 +496,7 @@ def _run_on_tensors(nodes: List[Tensor], create_graph: bool, retain_graph: bool,
         op = t._op
         if op is None:
             continue
-        parents, vjps, check = t._parents, op.vjps, op.check_shapes
+        parents, vjps, check = t.parents, op.vjps, op.check_shapes
         for i, p in enumerate(parents):
             if p.requires_grad:
                 gp = vjps[i](g, t, *parents)
@@ -517,24 +550,22 @@ def _quiet_pass(nodes: Dict[Tensor, None], retain_graph: Optional[bool], interme
         if g is None:  # does not lead to the root
             continue
         t._pending = None
-        if intermediate_grads:  # the usual case inline (no earlier .grad, an ndarray of the node's dtype)
-            if t._grad is None and g.__class__ is _ndarray and g.dtype is t._data.dtype:
+        if intermediate_grads:  # the usual case inline (no earlier .grad, an ndarray; Tensor.grad casts it
+            if t._grad is None and g.__class__ is _ndarray:  # to the node's dtype when it is read, if need be)
                 t._grad = g
             else:
                 _store_intermediate(t, g)
         op = t._op
-        parents, rules = t._parents, op.raw
-        n = len(parents)
-        if n == 1:
-            p = parents[0]
+        rules, a, b = op.raw, t._in0, t._in1
+        if b is None:  # one parent
+            p = a
             if p.requires_grad:
                 gp = rules[0](g, t, p)
-                if rules.__class__ is not ShapedRules and op.check_shapes and gp.shape != p._data.shape:
+                if op.check_shapes and rules.__class__ is not ShapedRules and gp.shape != p._data.shape:
                     _wrong_shape(op, 0, gp, p)
                 prev = p._pending
                 p._pending = gp if prev is None else prev + gp
-        elif n == 2:
-            a, b = parents
+        elif a is not None:  # two parents
             if a.requires_grad:
                 gp = rules[0](g, t, a, b)
                 if rules.__class__ is not ShapedRules and op.check_shapes and gp.shape != a._data.shape:
@@ -547,10 +578,10 @@ def _quiet_pass(nodes: Dict[Tensor, None], retain_graph: Optional[bool], interme
                     _wrong_shape(op, 1, gp, b)
                 prev = b._pending
                 b._pending = gp if prev is None else prev + gp
-        else:
-            for i, p in enumerate(parents):
+        else:  # none, or three or more: the tuple of them
+            for i, p in enumerate(b):
                 if p.requires_grad:
-                    gp = rules[i](g, t, *parents)
+                    gp = rules[i](g, t, *b)
                     if rules.__class__ is not ShapedRules and op.check_shapes and gp.shape != p._data.shape:
                         _wrong_shape(op, i, gp, p)
                     prev = p._pending
@@ -566,7 +597,25 @@ def _store_intermediate(t: Tensor, g: Any) -> None:
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     prev = t._grad
-    t._grad = g if prev is None else np.asarray((prev if prev.__class__ is _ndarray else prev._data) + g)
+    t._grad = g if prev is None else _added(t, prev, g)
+
+
+def _added(t: Tensor, prev: Any, g: np.ndarray) -> Any:
+    """``t``'s new ``.grad`` (for its slot) when ``g`` is added to its earlier one ``prev``. The sum has
+    the node's dtype unless ``prev`` is a Tensor of another dtype the caller set: that sum is kept as
+    a Tensor, so that ``Tensor.grad`` does not cast it as it casts backward()'s own bare arrays."""
+    total = np.asarray(_held(t, prev) + g)
+    return total if total.dtype == t._data.dtype else _wrap(total)
+
+
+def _held(t: Tensor, prev: Any) -> np.ndarray:
+    """The array of ``t``'s earlier ``.grad`` ``prev``, to add a new gradient to: a bare array backward()
+    stored for an op node without casting it (:func:`_quiet_pass`) is cast to the node's dtype first,
+    as ``Tensor.grad`` would; a Tensor's array as it is."""
+    if prev.__class__ is not _ndarray:
+        return prev._data
+    dtype = t._data.dtype
+    return prev if prev.dtype == dtype else prev.astype(dtype)
 
 
 def _store_leaves(leaves: Dict[Tensor, None]) -> None:
@@ -588,7 +637,7 @@ def _store_leaves(leaves: Dict[Tensor, None]) -> None:
         elif prev is None and (_refcount(g) > _ALONE or g.base is not None or not g.flags.writeable):
             g = np.array(g)
         # A second backward() adds, out of place on purpose: the earlier .grad Tensor may be held by the caller.
-        t._grad = g if prev is None else np.asarray((prev if prev.__class__ is _ndarray else prev._data) + g)
+        t._grad = g if prev is None else _added(t, prev, g)
 
 
 _refcount = sys.getrefcount
@@ -655,7 +704,7 @@ def _storer(create_graph: bool, intermediate_grads: bool) -> Tuple[Sink, Optiona
             mark(id(g))
         # A second backward() adds, out of place on purpose: ``g`` may be the very array handed to
         # another tensor, and the earlier .grad Tensor may be held by the caller.
-        t._grad = g if prev is None else np.asarray((prev if prev.__class__ is _ndarray else prev._data) + g)
+        t._grad = g if prev is None else _added(t, prev, g)
 
     return store, handed_out
 

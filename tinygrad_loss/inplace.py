@@ -106,9 +106,9 @@ def _become(t: Tensor, result: Tensor, who: str) -> None:
         result = ops.astype(result, t.dtype)
     seen = result._saved_versions
     if seen is None:  # make_node records versions only when one is not 0
-        seen = tuple((p, p._version) for p in result._parents)
+        seen = tuple((p, p._version) for p in result.parents)
     version = t._version + 1
-    t._data, t._op, t._parents, t._saved = result._data, result._op, result._parents, result._saved
+    t._data, t._op, t._in0, t._in1, t._saved = result._data, result._op, result._in0, result._in1, result._saved
     t.requires_grad, t._scope = result.requires_grad, result._scope
     t._version = version
     # (None, v): the node's own version when it was made (its VJP may read its own value).

@@ -99,7 +99,7 @@ class Tensor:
     :func:`set_default_dtype`); float arrays keep their dtype. The data is copied.
     """
 
-    # What a node keeps (DESIGN.md): ``_op`` (the registry entry, None for a leaf), ``_parents``,
+    # What a node keeps (DESIGN.md): ``_op`` (the registry entry, None for a leaf), its parents,
     # ``_saved`` (what the op's VJPs need besides the parents and the output, by name: a dict, or
     # None; RELEASED after a backward without retain_graph) and its scope. Version counters:
     # ``_version`` counts in-place changes of ``data``; ``_saved_versions`` is None (the op saw its
@@ -112,7 +112,13 @@ class Tensor:
     # node is 16 bytes smaller and its creation stores two attributes fewer (docs/performance.md).
     # ``_grad`` is ``grad``'s slot: None, a Tensor, or the bare array backward() stored for an
     # intermediate, wrapped into a Tensor the first time ``grad`` is read (most never are).
-    __slots__ = ("_data", "_grad", "requires_grad", "_op", "_parents", "_saved", "_tag", "_version", "_pending",
+    # The parents (``parents``, a tuple) are kept in two slots, without a tuple of their own for the
+    # usual one or two: ``_in0`` is the first parent and ``_in1`` the second, or None for a node with
+    # one parent; a node with none (a leaf) or three or more has None in ``_in0`` and the tuple of its
+    # parents in ``_in1``. (Tests for None are the cheapest there are, and the engine's.) A tuple
+    # per node was a second object for CPython's cyclic collector to track and scan (it holds
+    # Tensors) and 48-56 bytes; see docs/performance.md, fifth pass.
+    __slots__ = ("_data", "_grad", "requires_grad", "_op", "_in0", "_in1", "_saved", "_tag", "_version", "_pending",
                  "__weakref__")
     # ``data`` is a property over the ``_data`` slot (its setter checks what is assigned); the op
     # front-ends and the engine read ``_data`` directly. NumPy calls on Tensors are answered by
@@ -126,8 +132,8 @@ class Tensor:
             raise TypeError(f"Tensor: only float tensors can require gradients, got dtype {self._data.dtype}")
         self._grad = None
         self.requires_grad = bool(requires_grad)
-        self._op = None
-        self._parents: Tuple[Tensor, ...] = ()
+        self._op = self._in0 = None
+        self._in1: Any = ()
         self._saved = None
         self._tag = "" if name is None else _Tag(name, "", None)
         self._version = 0
@@ -138,9 +144,9 @@ class Tensor:
         """A leaf around ``data`` as is (no copy, no dtype conversion): for internal use."""
         t = Tensor.__new__(Tensor)
         t._data = data
-        t._grad = t._op = t._saved = t._pending = None
+        t._grad = t._op = t._saved = t._pending = t._in0 = None
         t.requires_grad = False
-        t._parents = ()
+        t._in1 = ()
         t._tag = ""
         t._version = 0
         return t
@@ -151,6 +157,8 @@ class Tensor:
         """The gradient accumulated by ``backward()`` (None before any): a Tensor of this tensor's shape."""
         g = self._grad
         if g.__class__ is np.ndarray:  # an intermediate's gradient, stored bare by backward(): wrap it once
+            if g.dtype != self._data.dtype:  # (stored as its VJPs made it: the cast is made here, when read)
+                g = g.astype(self._data.dtype)
             g = self._grad = Tensor._wrap(g)
         return g
 
@@ -210,7 +218,18 @@ class Tensor:
     @property
     def parents(self) -> Tuple["Tensor", ...]:
         """The tensors this one was computed from (empty for a leaf)."""
-        return self._parents
+        first, second = self._in0, self._in1
+        if first is None:
+            return second
+        if second is None:
+            return (first,)
+        return (first, second)
+
+    _parents = parents
+
+    @_parents.setter
+    def _parents(self, parents: Tuple["Tensor", ...]) -> None:
+        self._in0, self._in1 = split_parents(parents)
 
     @property
     def scope(self) -> str:
@@ -396,12 +415,22 @@ def constant(arr: np.ndarray) -> Tensor:
     arr.flags.writeable = False
     t = _Constant.__new__(_Constant)
     t._data = arr
-    t._grad = t._op = t._saved = t._pending = None
+    t._grad = t._op = t._saved = t._pending = t._in0 = None
     t.requires_grad = False
-    t._parents = ()
+    t._in1 = ()
     t._tag = ""
     t._version = 0
     return t
+
+
+def split_parents(parents: Tuple[Tensor, ...]) -> Tuple[Optional[Tensor], Any]:
+    """A node's parents as its two slots ``(_in0, _in1)`` (see :class:`Tensor`)."""
+    n = len(parents)
+    if n == 1:
+        return parents[0], None
+    if n == 2:
+        return parents
+    return None, tuple(parents)
 
 
 def is_lifted_constant(t: Tensor) -> bool:
