@@ -211,3 +211,64 @@ def test_a_grad_the_user_set_to_another_dtype_is_added_as_before():
     loss.backward()
     assert h.grad.data.dtype == np.float64
     np.testing.assert_array_equal(h.grad.data, 1.0 + x64.data.astype(np.float32))
+
+
+# --- the walk's mark in _pending ------------------------------------------------------------------
+
+def _all_tensors(root):
+    seen, stack = {}, [root]
+    while stack:
+        t = stack.pop()
+        if id(t) not in seen:
+            seen[id(t)] = t
+            stack.extend(t.parents)
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("call", ["backward", "observer", "create_graph", "grad", "topological_order", "visit_order",
+                                  "no_intermediate"])
+def test_no_tensor_keeps_the_walks_mark_after_any_engine_call(call):
+    root, leaves = _random_graph(3)
+    if call == "backward":
+        root.backward()
+    elif call == "observer":
+        root.backward(observer=lambda *e: None)
+    elif call == "create_graph":
+        root.backward(create_graph=True)
+    elif call == "grad":
+        tg.grad(root, [t for t in leaves if t.requires_grad])
+    elif call == "topological_order":
+        topological_order(root)
+    elif call == "visit_order":
+        visit_order(root)
+    else:
+        root.backward(intermediate_grads=False)
+    assert all(t._pending is None for t in _all_tensors(root))
+
+
+@pytest.mark.parametrize("observer", [None, lambda *e: None])
+def test_a_walk_that_raises_leaves_no_mark_and_the_next_backward_works(observer):
+    x, w = _leaf([1.0, 2.0]), _leaf([3.0, 4.0])
+    a = (x * w).exp()  # walked before the failing node is met
+    b = (x + 1.0).tanh()
+    loss = (a + (b * 2.0)).sum()
+    with tg.no_grad():
+        b += 1.0  # the mul by 2.0 saw b at version 0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward(observer=observer)
+    assert all(t._pending is None for t in _all_tensors(loss))
+    fresh = ((x * w).exp() + (x + 1.0).tanh() * 2.0).sum()
+    fresh.backward(observer=observer)
+    want = np.exp(x.data * w.data) * w.data + 2.0 * (1.0 - np.tanh(x.data + 1.0) ** 2)
+    np.testing.assert_allclose(x.grad.data, want, rtol=1e-6)
+
+
+def test_two_roots_sharing_nodes_and_a_root_given_twice_sum_as_the_general_path():
+    got = []
+    for observer in (None, lambda *e: None):
+        x, w = _leaf([0.5, 1.5]), _leaf([2.0, 0.25])
+        h = (x * w).tanh()
+        y1, y2 = (h * x).sum(), (h + w).sum()
+        grads = tg.grad([y1, y2, y1], [x, w], observer=observer)
+        got.append([g.data.tobytes() for g in grads])
+    assert got[0] == got[1]

@@ -145,28 +145,56 @@ class _GCPaused:
 _tuple_iterator = type(iter(()))
 
 
-def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, None], Dict[Tensor, None]]:
-    """(op nodes that need a gradient, each after all of its parents; leaves that need one), as dicts
-    used as ordered sets (keys in that order, values None).
+class _Walked:
+    """The mark ``_sort`` leaves in ``_pending`` of each tensor it lists: met by the walk, no gradient yet."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "WALKED"
+
+
+# (``_pending`` is the visited mark of the walk: no set or dict of the nodes to look each parent up in,
+# and the pass that follows clears it as it takes each tensor's gradient.)
+WALKED = _Walked()
+
+
+def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[List[Tensor], List[Tensor]]:
+    """(op nodes that need a gradient, each after all of its parents; leaves that need one), as lists.
+    Each tensor listed is left with ``_pending`` set to :data:`WALKED`, which the pass after the walk
+    takes as "no gradient yet" and clears (:func:`_forget_pending` clears it for a pass that fails;
+    the walk clears it itself when it raises).
 
     Iterative depth-first search, so a chain of 100,000 ops needs no recursion. ``check``: each
     node is also checked as it is emitted (:func:`_check_alive`), in the same walk: the first
     failing node in topological order raises, before any gradient is touched.
     """
-    # The order of emission is the visited set too: a graph has no cycles, so a parent met again is
-    # either emitted already or a leaf. The walk looks at one parent ``p`` of ``node`` at a time; ``rest``
-    # is what comes after it: the node's second parent, None, or (a node with no parents or three or
-    # more, see Tensor's ``_in0``/``_in1``) an iterator over its parents tuple. The nodes below the
-    # current one are a linked list of tuples (node, its rest, the list below): no list method call
-    # per step down and back.
-    done: Dict[Tensor, None] = {}
-    leaves: Dict[Tensor, None] = {}
+    nodes: List[Tensor] = []
+    leaves: List[Tensor] = []
+    try:
+        _walk(roots, check, nodes, leaves)
+    except BaseException:
+        _forget_pending(nodes, leaves)
+        raise
+    return nodes, leaves
+
+
+def _walk(roots: Sequence[Tensor], check: bool, nodes: List[Tensor], leaves: List[Tensor]) -> None:
+    """:func:`_sort`'s walk: appends to ``nodes`` and ``leaves``, marks each tensor it appends."""
+    # A graph has no cycles, so a parent already marked is emitted already or a leaf. The walk looks at
+    # one parent ``p`` of ``node`` at a time; ``rest`` is what comes after it: the node's second parent,
+    # None, or (a node with no parents or three or more, see Tensor's ``_in0``/``_in1``) an iterator
+    # over its parents tuple. The nodes below the current one are a linked list of tuples (node, its
+    # rest, the list below): no list method call per step down and back.
+    emit, leaf = nodes.append, leaves.append
     suspects: Optional[set] = None  # nodes with an input (or their own output) at a version other than 0
+    walked, released, many = WALKED, RELEASED, _tuple_iterator  # (locals: cheaper than globals)
     for root in roots:
-        if not root.requires_grad or root in done or root in leaves:
+        if not root.requires_grad or root._pending is walked:
             continue
         if root._op is None:
-            leaves[root] = None
+            root._pending = walked
+            leaf(root)
             continue
         if root._version:  # (any other node's own version is tested where it is met as a parent)
             suspects = (suspects or set()) | {root}
@@ -179,10 +207,11 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, No
             if p is not None:  # (each parent of each node passes here once)
                 if p._version:  # the node's input changed in place, and so did the parent's own output
                     suspects = (suspects or set()) | {node, p}
-                if p.requires_grad:
+                if p.requires_grad and p._pending is not walked:
                     if p._op is None:
-                        leaves[p] = None  # (a leaf met again keeps its place)
-                    elif p not in done:  # go down to p; come back to this node's remaining parents after it
+                        p._pending = walked
+                        leaf(p)
+                    else:  # go down to p; come back to this node's remaining parents after it
                         below = (node, rest, below)
                         node = p
                         p, rest = p._in0, p._in1
@@ -191,7 +220,7 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, No
                             p = next(rest, None)
                         continue
                 if rest is not None:  # the node's next parent
-                    if rest.__class__ is not _tuple_iterator:
+                    if rest.__class__ is not many:
                         p = rest
                         rest = None
                         continue
@@ -203,16 +232,17 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, No
             # version 0 (no suspects: a node that saved versions has an input, or is itself, at a version
             # other than 0, since versions only grow) and which kept its saved values needs no closer look.
             while True:
-                if suspects is not None or node._saved is RELEASED:
-                    if check and (node._saved is RELEASED or node._tag.__class__ is not str or node in suspects):
+                if suspects is not None or node._saved is released:
+                    if check and (node._saved is released or node._tag.__class__ is not str or node in suspects):
                         _check_alive((node,))
-                done[node] = None
+                node._pending = walked
+                emit(node)
                 if below is None:
                     node = None
                     break
                 node, rest, below = below
                 if rest is not None:
-                    if rest.__class__ is not _tuple_iterator:
+                    if rest.__class__ is not many:
                         p = rest
                         rest = None
                         break
@@ -221,7 +251,6 @@ def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[Dict[Tensor, No
                         break
             if node is None:
                 break
-    return done, leaves
 
 
 def _roots(roots: Union[Tensor, Sequence[Tensor]], who: str = "topological_order", what: str = "roots"
@@ -240,7 +269,9 @@ def topological_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     The backward pass visits exactly this list, in reverse, then the leaves (:func:`visit_order`).
     """
     with _GCPaused():
-        return list(_sort(_roots(roots, "topological_order"))[0])
+        nodes, leaves = _sort(_roots(roots, "topological_order"))
+    _forget_pending(nodes, leaves)
+    return nodes
 
 
 def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
@@ -248,7 +279,8 @@ def visit_order(roots: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
     the op nodes in reverse topological order, then the leaves that require a gradient."""
     with _GCPaused():
         nodes, leaves = _sort(_roots(roots, "visit_order"))
-    return list(reversed(nodes)) + list(leaves)
+    _forget_pending(nodes, leaves)
+    return nodes[::-1] + leaves
 
 
 def _seed(root: Tensor, gradient: Any, who: str = "backward", what: str = "gradient", own: bool = False) -> Any:
@@ -380,7 +412,7 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool
                     g = _wrap(g)
                 if observer is not None:
                     observer("contribution", r, (None, _tensor(g) if on_arrays else g))
-                r._pending = g if r._pending is None else r._pending + g
+                r._pending = g if r._pending is WALKED else r._pending + g
         if on_arrays:
             _run_on_arrays(nodes, retain_graph, observer, sink, kept, leaves_only)
             _leaves_on_arrays(leaves, observer, sink)
@@ -413,9 +445,9 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
     keep = None if kept is None else kept.add
     for t in reversed(nodes):
         g = t._pending
-        if g is None:  # does not lead to any root that was given a gradient
-            continue
         t._pending = None
+        if g is WALKED:  # does not lead to any root that was given a gradient
+            continue
         if observer is not None:
             observer("visit", t, _tensor(g))
         if keep is not None:  # backward()'s intermediate .grad: the usual case inline, the rest in the sink
@@ -436,7 +468,7 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                 if check and gp.shape != p._data.shape:
                     _wrong_shape(op, 0, gp, p)
                 prev = p._pending
-                p._pending = gp if prev is None else prev + gp
+                p._pending = gp if prev is WALKED else prev + gp
                 if observer is not None:
                     observer("contribution", p, (t, _tensor(gp)))
         elif a is not None:  # two parents
@@ -445,7 +477,7 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                 if check and gp.shape != a._data.shape:
                     _wrong_shape(op, 0, gp, a)
                 prev = a._pending
-                a._pending = gp if prev is None else prev + gp
+                a._pending = gp if prev is WALKED else prev + gp
                 if observer is not None:
                     observer("contribution", a, (t, _tensor(gp)))
             if b.requires_grad:
@@ -453,7 +485,7 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                 if check and gp.shape != b._data.shape:
                     _wrong_shape(op, 1, gp, b)
                 prev = b._pending
-                b._pending = gp if prev is None else prev + gp
+                b._pending = gp if prev is WALKED else prev + gp
                 if observer is not None:
                     observer("contribution", b, (t, _tensor(gp)))
         else:  # none, or three or more: the tuple of them
@@ -463,7 +495,7 @@ def _run_on_arrays(nodes: List[Tensor], retain_graph: bool, observer: Optional[O
                     if check and gp.shape != p._data.shape:
                         _wrong_shape(op, i, gp, p)
                     prev = p._pending
-                    p._pending = gp if prev is None else prev + gp
+                    p._pending = gp if prev is WALKED else prev + gp
                     if observer is not None:
                         observer("contribution", p, (t, _tensor(gp)))
         if not retain_graph:
@@ -474,9 +506,9 @@ def _leaves_on_arrays(leaves: List[Tensor], observer: Optional[Observer], sink: 
     """The first-order pass's end: each leaf's complete gradient to the sink."""
     for t in leaves:
         g = t._pending
-        if g is None:
-            continue
         t._pending = None
+        if g is WALKED:
+            continue
         if observer is not None:
             observer("visit", t, _tensor(g))
         sink(t, g)
@@ -487,9 +519,9 @@ def _run_on_tensors(nodes: List[Tensor], create_graph: bool, retain_graph: bool,
     """The pass with the Tensor rules (recorded when ``create_graph``; the sink gets arrays otherwise)."""
     for t in nodes:
         g = t._pending
-        if g is None:
-            continue
         t._pending = None
+        if g is WALKED:
+            continue
         if observer is not None:
             observer("visit", t, g)
         sink(t, g if create_graph else g._data)
@@ -503,7 +535,7 @@ def _run_on_tensors(nodes: List[Tensor], create_graph: bool, retain_graph: bool,
                 if check and gp._data.shape != p._data.shape:
                     _wrong_shape(op, i, gp, p)
                 prev = p._pending
-                if prev is None:
+                if prev is WALKED:
                     p._pending = gp
                 else:  # a plain sum unless the sum itself must be recorded (create_graph)
                     p._pending = prev + gp if create_graph else _tensor(prev._data + gp._data)
@@ -529,7 +561,7 @@ def _first_order(root: Tensor, seed: np.ndarray, retain_graph: Optional[bool], i
         nodes, leaves = _sort((root,), True)
         STATE.grad_enabled = False
         prev = root._pending
-        root._pending = seed if prev is None else prev + seed
+        root._pending = seed if prev is WALKED else prev + seed
         if nodes:
             _quiet_pass(nodes, retain_graph, intermediate_grads)
         _store_leaves(leaves)
@@ -542,52 +574,53 @@ def _first_order(root: Tensor, seed: np.ndarray, retain_graph: Optional[bool], i
             gc.enable()
 
 
-def _quiet_pass(nodes: Dict[Tensor, None], retain_graph: Optional[bool], intermediate_grads: bool) -> None:
+def _quiet_pass(nodes: List[Tensor], retain_graph: Optional[bool], intermediate_grads: bool) -> None:
     """:func:`_run_on_arrays` without an observer, for ``backward()``: each op node's gradient is
     stored as its ``.grad`` (when ``intermediate_grads``), then its raw rules run."""
+    ndarray, shaped, walked = _ndarray, ShapedRules, WALKED  # (locals: cheaper than globals)
+    released = None if retain_graph else RELEASED
     for t in reversed(nodes):
         g = t._pending
-        if g is None:  # does not lead to the root
-            continue
         t._pending = None
+        if g is walked:  # does not lead to the root
+            continue
         if intermediate_grads:  # the usual case inline (no earlier .grad, an ndarray; Tensor.grad casts it
-            if t._grad is None and g.__class__ is _ndarray:  # to the node's dtype when it is read, if need be)
+            if t._grad is None and g.__class__ is ndarray:  # to the node's dtype when it is read, if need be)
                 t._grad = g
             else:
                 _store_intermediate(t, g)
         op = t._op
         rules, a, b = op.raw, t._in0, t._in1
         if b is None:  # one parent
-            p = a
-            if p.requires_grad:
-                gp = rules[0](g, t, p)
-                if op.check_shapes and rules.__class__ is not ShapedRules and gp.shape != p._data.shape:
-                    _wrong_shape(op, 0, gp, p)
-                prev = p._pending
-                p._pending = gp if prev is None else prev + gp
+            if a.requires_grad:
+                gp = rules[0](g, t, a)
+                if op.check_shapes and rules.__class__ is not shaped and gp.shape != a._data.shape:
+                    _wrong_shape(op, 0, gp, a)
+                prev = a._pending
+                a._pending = gp if prev is walked else prev + gp
         elif a is not None:  # two parents
             if a.requires_grad:
                 gp = rules[0](g, t, a, b)
-                if rules.__class__ is not ShapedRules and op.check_shapes and gp.shape != a._data.shape:
+                if rules.__class__ is not shaped and op.check_shapes and gp.shape != a._data.shape:
                     _wrong_shape(op, 0, gp, a)
                 prev = a._pending
-                a._pending = gp if prev is None else prev + gp
+                a._pending = gp if prev is walked else prev + gp
             if b.requires_grad:
                 gp = rules[1](g, t, a, b)
-                if rules.__class__ is not ShapedRules and op.check_shapes and gp.shape != b._data.shape:
+                if rules.__class__ is not shaped and op.check_shapes and gp.shape != b._data.shape:
                     _wrong_shape(op, 1, gp, b)
                 prev = b._pending
-                b._pending = gp if prev is None else prev + gp
+                b._pending = gp if prev is walked else prev + gp
         else:  # none, or three or more: the tuple of them
             for i, p in enumerate(b):
                 if p.requires_grad:
                     gp = rules[i](g, t, *b)
-                    if rules.__class__ is not ShapedRules and op.check_shapes and gp.shape != p._data.shape:
+                    if rules.__class__ is not shaped and op.check_shapes and gp.shape != p._data.shape:
                         _wrong_shape(op, i, gp, p)
                     prev = p._pending
-                    p._pending = gp if prev is None else prev + gp
-        if not retain_graph:
-            t._saved = RELEASED
+                    p._pending = gp if prev is walked else prev + gp
+        if released is not None:
+            t._saved = released
 
 
 def _store_intermediate(t: Tensor, g: Any) -> None:
@@ -626,9 +659,9 @@ def _store_leaves(leaves: Dict[Tensor, None]) -> None:
     that is a view or read-only is copied, and an in-place edit (gradient clipping) stays local."""
     for t in leaves:
         g = t._pending
-        if g is None:
-            continue
         t._pending = None
+        if g is WALKED:
+            continue
         if g.__class__ is not _ndarray:
             g = np.asarray(g)
         dtype, prev = t._data.dtype, t._grad
