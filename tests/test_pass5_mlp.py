@@ -1,0 +1,121 @@
+"""Fifth speed pass, MLP step: every fast path gives the bits of the general path.
+
+SGD's blocked update (``optim._minus_scaled``: weights larger than ``optim.UPDATE_BLOCK`` elements are
+updated block by block through a small buffer, instead of through a temporary of their whole size) is
+checked against the one-call NumPy formula ``w - lr*g`` (and ``v = m*v - lr*g``, ``w + v``) and against
+the general path (a subclass with its own ``update``), on sizes just around the block size, several
+dtypes, signed zeros, and the arrays the blocked form must leave to the one call (views that are not
+C-contiguous, a gradient that shares the weight's memory).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_loss import Tensor, optim
+
+
+class GeneralSGD(optim.SGD):
+    """SGD through ``Optimizer._apply`` and ``update`` (an overridden ``update`` turns the fast path off)."""
+
+    def update(self, w, g, state, lr):
+        return optim.SGD.update(self, w, g, state, lr)
+
+
+BLOCK = optim.UPDATE_BLOCK
+SIZES = [(BLOCK,), (BLOCK + 1,), (3, BLOCK - 5), (2 * BLOCK,), (7, BLOCK // 3 + 11)]
+
+
+def _pair(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    w = (rng.standard_normal(shape) * 3).astype(dtype)
+    g = (rng.standard_normal(shape) * 50).astype(dtype)
+    w.reshape(-1)[:4] = [-0.0, 0.0, -0.0, 1.0]  # signed zeros: w - lr*g keeps or flips them
+    g.reshape(-1)[:4] = [0.0, 0.0, -0.0, -0.0]
+    return w, g
+
+
+def _steps(cls, shape, dtype, lr, momentum, steps=3):
+    w0, _ = _pair(shape, dtype, 0)
+    p = Tensor(w0.copy(), requires_grad=True)
+    opt = cls([p], learning_rate=lr, momentum=momentum)
+    for s in range(steps):
+        p.grad = Tensor(_pair(shape, dtype, 10 + s)[1])
+        opt.step()
+    return p.data, opt
+
+
+def _numpy(shape, dtype, lr, momentum, steps=3):
+    w, _ = _pair(shape, dtype, 0)
+    v = np.zeros_like(w)
+    for s in range(steps):
+        g = _pair(shape, dtype, 10 + s)[1]
+        if momentum:
+            v *= momentum
+            v -= lr * g
+            w += v
+        else:
+            w -= lr * g
+    return w, v
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("lr,momentum", [(0.01, 0.0), (0.37, 0.0), (-0.0, 0.0), (0.01, 0.9)])
+def test_blocked_sgd_update_gives_the_bits_of_one_call_and_of_the_general_path(shape, dtype, lr, momentum):
+    fast, opt = _steps(optim.SGD, shape, dtype, lr, momentum)
+    general, gopt = _steps(GeneralSGD, shape, dtype, lr, momentum)
+    expected, v = _numpy(shape, dtype, lr, momentum)
+    assert fast.dtype == general.dtype == dtype and fast.shape == shape
+    assert fast.tobytes() == general.tobytes() == expected.tobytes()
+    if momentum:
+        assert opt.state[0]["momentum"].tobytes() == gopt.state[0]["momentum"].tobytes() == v.tobytes()
+
+
+def test_the_blocked_form_is_taken_for_big_weights_and_makes_no_temporary_of_their_size():
+    # The point of the change: the update of a big weight allocates one block, not a copy of the weight.
+    import tracemalloc
+
+    w, g = _pair((64, BLOCK // 4), np.float32, 1)
+    p = Tensor(w, requires_grad=True)
+    opt = optim.SGD([p], learning_rate=0.1)
+    p.grad = Tensor(g)
+    opt.step()  # first step: constants made
+    expected = p.data - np.float32(0.1) * g
+    p.grad = Tensor(g)
+    tracemalloc.start()
+    try:
+        opt.step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert p.data.tobytes() == expected.tobytes()
+    assert peak < w.nbytes // 4  # one block of BLOCK float32 (256 KiB) against the weight's 4 MiB
+
+
+def test_non_contiguous_and_overlapping_arrays_take_the_one_call():
+    # a weight that is a transposed view, a gradient that is the weight itself or a reversed view of it:
+    # the blocked form would read entries it already wrote, so these keep subtract(w, multiply(g, lr), w)
+    base = _pair((3, BLOCK), np.float32, 2)[0]
+    cases = []
+    w = base.copy().T  # F-ordered weight
+    cases.append((w, _pair((BLOCK, 3), np.float32, 3)[1]))
+    w = base.copy()
+    cases.append((w, w))  # the gradient is the weight's own array
+    w = base.copy().reshape(-1)
+    cases.append((w, w[::-1]))  # a reversed view of the weight
+    for w, g in cases:
+        expected = w - np.float32(0.25) * g  # (computed before w changes)
+        optim._minus_scaled(w, g, np.array(0.25, np.float32))
+        assert w.tobytes() == expected.tobytes()
+
+
+def test_minus_scaled_of_a_big_contiguous_pair_equals_the_one_call():
+    rng = np.random.default_rng(4)
+    for n in (BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 7):
+        w = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        rate = np.array(0.01, np.float32)
+        expected = np.subtract(w, np.multiply(g, rate))
+        optim._minus_scaled(w, g, rate)
+        assert w.tobytes() == expected.tobytes()
