@@ -400,7 +400,7 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool
     leaves: List[Tensor] = []
     try:
         gc.disable()
-        nodes, leaves = _sort(roots, check=True)
+        _walk(roots, True, nodes, leaves)  # (_sort's walk; the except below clears its marks if it raises)
         on_arrays = not create_graph and STATE.anomaly is None
         STATE.grad_enabled = create_graph
         for r, g in zip(roots, seeds):
@@ -554,11 +554,11 @@ def _first_order(root: Tensor, seed: np.ndarray, retain_graph: Optional[bool], i
     set of the ids of every array stored (see :func:`_alone`). Same order, same sums, same errors."""
     gc_was_enabled = gc.isenabled()  # (_GCPaused and _GradMode, inline)
     grad_was_enabled = STATE.grad_enabled
-    nodes: Any = ()
-    leaves: Any = ()
+    nodes: List[Tensor] = []
+    leaves: List[Tensor] = []
     try:
         gc.disable()
-        nodes, leaves = _sort((root,), True)
+        _walk((root,), True, nodes, leaves)  # (_sort's walk; the except below clears its marks if it raises)
         STATE.grad_enabled = False
         prev = root._pending
         root._pending = seed if prev is WALKED else prev + seed
