@@ -272,3 +272,26 @@ def test_two_roots_sharing_nodes_and_a_root_given_twice_sum_as_the_general_path(
         grads = tg.grad([y1, y2, y1], [x, w], observer=observer)
         got.append([g.data.tobytes() for g in grads])
     assert got[0] == got[1]
+
+
+def test_parameters_changed_in_place_by_earlier_steps_pass_the_walk_and_a_stale_graph_is_refused():
+    w = _leaf([0.5, -1.0])
+    b = _leaf([0.1, 0.2])
+    x = _leaf([1.0, 2.0], requires_grad=False)
+    opt = tg.optim.SGD([w, b], lr=0.1)
+    for _ in range(3):  # every step changes w and b in place: versions other than 0 from then on
+        opt.zero_grad()
+        loss = ((x * w + b).tanh() * (x * w)).sum()
+        loss.backward()
+        opt.step()
+    assert w._version and b._version
+    got = []
+    for observer in (None, lambda *e: None):
+        w.grad = b.grad = None
+        ((x * w + b).tanh() * (x * w)).sum().backward(observer=observer)
+        got.append((w.grad.data.tobytes(), b.grad.data.tobytes()))
+    assert got[0] == got[1]
+    stale = ((x * w + b).tanh() * (x * w)).sum()
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place after the op used it"):
+        stale.backward()

@@ -206,7 +206,10 @@ def _walk(roots: Sequence[Tensor], check: bool, nodes: List[Tensor], leaves: Lis
         while True:
             if p is not None:  # (each parent of each node passes here once)
                 if p._version:  # the node's input changed in place, and so did the parent's own output
-                    suspects = (suspects or set()) | {node, p}
+                    if suspects is None:
+                        suspects = set()
+                    suspects.add(node)
+                    suspects.add(p)
                 if p.requires_grad and p._pending is not walked:
                     if p._op is None:
                         p._pending = walked
