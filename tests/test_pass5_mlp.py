@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_loss import Tensor, optim
+from tinygrad_loss import Tensor, losses, optim
 
 
 class GeneralSGD(optim.SGD):
@@ -119,3 +119,62 @@ def test_minus_scaled_of_a_big_contiguous_pair_equals_the_one_call():
         expected = np.subtract(w, np.multiply(g, rate))
         optim._minus_scaled(w, g, rate)
         assert w.tobytes() == expected.tobytes()
+
+
+# --- the loss class's scope, entered inline --------------------------------------------------
+
+def _scopes_of(loss):
+    import tinygrad_loss as tl
+    return [(t.op or None, t.scope) for t in tl.topological_order(loss)]
+
+
+class PlainScopeCCE(losses.CategoricalCrossentropy):
+    """The same loss through Loss.__call__ and the _Scope objects (a scope_name of its own turns the
+    inline scope off); its scope name is the class's, as for the built-in."""
+
+    @property
+    def scope_name(self):
+        return "CategoricalCrossentropy"
+
+
+@pytest.mark.parametrize("outer", [None, "model", "outer/CategoricalCrossentropy", "CategoricalCrossentropy"])
+def test_the_loss_call_records_the_scopes_of_the_scope_objects_and_restores_the_outer_scope(outer):
+    import contextlib
+
+    from tinygrad_loss import name_scope
+    from tinygrad_loss.autograd import STATE
+
+    rng = np.random.default_rng(5)
+    logits = Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+    y = Tensor(np.eye(3, dtype=np.float32)[[0, 2, 1, 1]])
+    fast = losses.CategoricalCrossentropy(from_logits=True)
+    assert type(fast)._one_scope and not PlainScopeCCE._one_scope
+    results = []
+    for loss_fn in (fast, PlainScopeCCE(from_logits=True), fast):  # the second fast call: the cached string
+        ctx = name_scope(outer.split("/")[0]) if outer else contextlib.nullcontext()
+        with ctx:
+            if outer and "/" in outer:
+                with name_scope(outer.split("/")[1]):
+                    before = STATE.scope
+                    loss = loss_fn(y, logits)
+                    assert STATE.scope == before
+            else:
+                before = STATE.scope
+                loss = loss_fn(y, logits)
+                assert STATE.scope == before
+        results.append((loss.data.tobytes(), _scopes_of(loss)))
+    assert results[0] == results[1] == results[2]
+    assert all(s.endswith("CategoricalCrossentropy") for op, s in results[0][1] if op is not None)
+
+
+def test_a_refused_loss_call_restores_the_outer_scope():
+    from tinygrad_loss import name_scope
+    from tinygrad_loss.autograd import STATE
+
+    bad = Tensor(np.array([[np.nan, 0.0]], np.float32), requires_grad=True)
+    y = Tensor(np.array([[1.0, 0.0]], np.float32))
+    with name_scope("model"):
+        with pytest.raises(ValueError, match="CategoricalCrossentropy: y_pred"):
+            losses.CategoricalCrossentropy(from_logits=True)(y, bad)
+        assert STATE.scope == "model"
+    assert STATE.scope == ""

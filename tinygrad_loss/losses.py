@@ -213,6 +213,22 @@ class _Scope:
 
 
 _SCOPES: Dict[str, _Scope] = {}
+#: (outer scope, name) -> the scope a built-in loss class's call runs in (see _FunctionLoss.__call__).
+_INNER: Dict[Tuple[str, str], str] = {}
+
+
+def _inner_scope(outer: str, name: str) -> str:
+    """The scope ``_scope(name)`` enters inside ``outer``: ``outer`` itself when its innermost name already
+    is ``name``, else ``outer/name`` (``name`` alone at the top); remembered (at most 1024 entries)."""
+    if outer == name or outer.endswith("/" + name):
+        inner = outer
+    else:
+        with name_scope(name) as inner:  # name_scope's own checks and string
+            pass
+    if len(_INNER) >= 1024:
+        _INNER.clear()
+    _INNER[(outer, name)] = inner
+    return inner
 
 
 def _scope(name: str) -> _Scope:
@@ -529,9 +545,17 @@ class _FunctionLoss(LossFunctionWrapper):
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         if not self._one_scope:
             return super().__call__(y_true, y_pred, sample_weight)
-        # Loss.__call__ with the function's body run directly in the class's scope (the same name)
+        # Loss.__call__ with the function's body run directly in the class's scope (the same name). The
+        # scope is entered inline, as _Scope does it (nothing pushed when the innermost scope already is
+        # this name; else ``outer/name``, the string made once per outer scope), and put back on the way out.
         scope = type(self).__name__
-        with _scope(scope):
+        state = STATE
+        outer = state.scope
+        inner = _INNER.get((outer, scope))
+        if inner is None:
+            inner = _inner_scope(outer, scope)
+        state.scope = inner
+        try:
             y_pred = _as_tensor(scope, "y_pred", y_pred, self.dtype)
             values, mask = self.loss_fn.run_in_scope(y_true, y_pred, self._fn_kwargs)
             if values.__class__ is not Tensor and not isinstance(values, Tensor):
@@ -541,6 +565,8 @@ class _FunctionLoss(LossFunctionWrapper):
                     and reduction == "sum_over_batch_size" and values._data.ndim:
                 return ops.mean(values)  # (reduce_weighted_values's first test, without its call)
             return reduce_weighted_values(values, sample_weight, reduction, loss=scope, mask=mask)
+        finally:
+            state.scope = outer
 
 
 # --- regression losses ------------------------------------------------------------------------

@@ -520,7 +520,10 @@ class SGD(Optimizer):
         aliases = _inplace._ALIASES
         for p, w, g, lr_w, m_w, st in work:
             if st is None:  # w <- w - lr g, in place
-                _minus_scaled(w, g, lr_w)
+                if w.size <= UPDATE_BLOCK:  # (_minus_scaled's first case, without its call)
+                    _subtract(w, _multiply(g, lr_w), w)
+                else:
+                    _minus_scaled(w, g, lr_w)
             else:  # v <- m v - lr g; w <- w + v
                 v = st["momentum"]
                 _multiply(v, m_w, v)
