@@ -295,3 +295,23 @@ def test_parameters_changed_in_place_by_earlier_steps_pass_the_walk_and_a_stale_
     opt.step()
     with pytest.raises(RuntimeError, match="modified in place after the op used it"):
         stale.backward()
+
+
+def test_nodes_made_from_changed_inputs_remember_each_parents_version():
+    from tinygrad_loss.inplace import bump_version
+
+    a, b, c = _leaf([1.0, 2.0]), _leaf([3.0, 4.0]), _leaf([5.0, 6.0])
+    bump_version(a)
+    bump_version(b)
+    bump_version(b)
+    one = a.exp()
+    assert one._saved_versions == ((a, 1),) and one._saved_versions[0][0] is a
+    two = tg.matmul(a.reshape(1, 2), b.reshape(2, 1))  # custom front-end: make_node
+    assert two.parents[0]._saved_versions == ((a, 1),)
+    assert two._saved_versions is None  # its parents are reshape nodes, at version 0
+    both = tg.ops.make_node(a._data * b._data, tg.ops.OPS["mul"], (a, b))
+    assert both._saved_versions == ((a, 1), (b, 2)) and both.parents == (a, b)
+    three = tg.concatenate([a, b, c])
+    assert three._saved_versions == ((a, 1), (b, 2), (c, 0))
+    (both.sum() + three.sum() + one.sum()).backward()  # versions unchanged since: no refusal
+    np.testing.assert_array_equal(b.grad.data, a.data + 1.0)

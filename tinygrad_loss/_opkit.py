@@ -193,7 +193,7 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
                 t.requires_grad = True
                 for q in parents:
                     if q._version:  # an input changed in place earlier: remember the versions this op saw
-                        t._tag = _Tag(None, state.scope, tuple([(r, r._version) for r in parents]))
+                        t._tag = _Tag(None, state.scope, _versions_seen(parents, n))
                         break
                 else:
                     t._tag = state.scope
@@ -209,6 +209,18 @@ def make_node(data: Any, op: Op, parents: Tuple[Tensor, ...], saved: Saved = Non
     if state.anomaly is not None:  # detect_anomaly() is on; when off this is the only cost
         state.anomaly.check_op(t, op, parents)
     return t
+
+
+def _versions_seen(parents: Tuple[Tensor, ...], n: int) -> tuple:
+    """``((parent, its version), ...)``: built directly for one or two parents (every layer's matmul and
+    bias add after an optimizer step changed their parameters), without a list comprehension's call."""
+    if n == 2:
+        a, b = parents
+        return ((a, a._version), (b, b._version))
+    if n == 1:
+        a = parents[0]
+        return ((a, a._version),)
+    return tuple([(r, r._version) for r in parents])
 
 
 _new_tensor = Tensor.__new__
