@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_loss import Tensor, losses, optim
+from tinygrad_loss import Tensor, losses, nn, optim
 
 
 class GeneralSGD(optim.SGD):
@@ -178,3 +178,91 @@ def test_a_refused_loss_call_restores_the_outer_scope():
             losses.CategoricalCrossentropy(from_logits=True)(y, bad)
         assert STATE.scope == "model"
     assert STATE.scope == ""
+
+
+# --- Dense's nodes, made inline ---------------------------------------------------------------
+
+def _node_fields(t, chain):
+    """What make_node sets on a node, with parents named by position (in ``chain``, or the object itself)."""
+    def ref(r):
+        for i, c in enumerate(chain):
+            if r is c:
+                return ("chain", i)
+        return r
+    tag = t._tag
+    versions = None if tag.__class__ is str else tuple((ref(r), v) for r, v in tag.saved_versions)
+    return (t._op, ref(t._in0), ref(t._in1), t._saved, t.requires_grad, t._version, t._grad, t._pending,
+            tag.__class__ is str, versions, t._data.dtype, t._data.tobytes())
+
+
+def _make_node_chain(layer, x):
+    """The nodes Dense.forward made before, through make_node (the general path), for comparison."""
+    from tinygrad_loss._opkit import OPS, make_node
+    y = make_node(np.matmul(x._data, layer.kernel._data), OPS["matmul"], (x, layer.kernel))
+    if layer.use_bias:
+        y = make_node(y._data + layer.bias._data, OPS["add"], (y, layer.bias))
+    return make_node(OPS["relu"].forward(y._data), OPS["relu"], (y,)) if layer.activation is \
+        nn.activations.relu else y
+
+
+def _chain(t, n):
+    out = [t]
+    for _ in range(n - 1):
+        t = t._in0
+        out.append(t)
+    return out
+
+
+@pytest.mark.parametrize("stepped", [False, True])
+@pytest.mark.parametrize("x_grad,frozen", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("act,use_bias", [("relu", True), (None, True), ("relu", False)])
+def test_dense_makes_the_nodes_make_node_makes(stepped, x_grad, frozen, act, use_bias):
+    from tinygrad_loss import name_scope
+    rng = np.random.default_rng(6)
+    layer = nn.Dense(3, activation=act, use_bias=use_bias, input_shape=(4,))
+    x = Tensor(rng.standard_normal((2, 4)).astype(np.float32), requires_grad=x_grad)
+    if stepped:  # parameters changed in place: the nodes keep the versions they saw
+        opt = optim.SGD(layer.parameters(), learning_rate=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            layer(x).sum().backward()
+            opt.step()
+    if frozen:
+        for p in layer.parameters():
+            p.requires_grad = False
+    with name_scope("model"):
+        out = layer(x)
+        expected = _make_node_chain(layer, x)  # (in the layer's scope: compare without the scope)
+    n = 1 + use_bias + (act == "relu")
+    got, want = _chain(out, n), _chain(expected, n)
+    for a, b in zip(got, want):
+        assert _node_fields(a, got) == _node_fields(b, want)
+        assert a.scope == "model/" + layer.name and b.scope == "model"
+    assert got[-1]._in0 is x
+
+
+def test_a_graph_made_before_an_optimizer_step_is_refused_as_before():
+    rng = np.random.default_rng(7)
+    model = nn.Sequential([nn.Dense(3, activation="relu", input_shape=(4,)), nn.Dense(2)])
+    x = Tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    opt = optim.SGD(model.parameters(), learning_rate=0.1)
+    model(x).sum().backward()
+    opt.step()  # versions 1
+    stale = model(x).sum()
+    opt.step()  # the kernels change after the graph saw them
+    with pytest.raises(RuntimeError, match=r"kernel.* was modified in place after the op used it \(version 2, the op saw version 1\)"):
+        stale.backward()
+
+
+def test_dense_in_no_grad_and_under_detect_anomaly_keeps_the_general_path():
+    import tinygrad_loss as tl
+    rng = np.random.default_rng(8)
+    layer = nn.Dense(3, activation="relu", input_shape=(4,))
+    x = Tensor(rng.standard_normal((2, 4)).astype(np.float32))
+    with tl.no_grad():
+        out = layer(x)
+    assert not out.requires_grad and out._op is None
+    with tl.detect_anomaly():
+        out = layer(x)
+        out.sum().backward()
+    assert layer.kernel.grad is not None
