@@ -27,7 +27,7 @@ from . import creation
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optim
-from .autograd import no_grad
+from .autograd import STATE, no_grad
 from .callbacks import HOOKS, Callback, CallbackList, History
 from .nn import module as _nn_module
 from .tensor import Tensor, all_finite, check_finite, get_default_dtype, numeric_array
@@ -145,7 +145,8 @@ def _batch_size(fn: str, batch_size: Any) -> int:
 
 
 def _check_verbose(fn: str, verbose: Any) -> None:
-    if not V.is_int(verbose):  # (an array or "2" would otherwise hit a truth-value error or pass)
+    # (an array or "2" would otherwise hit a truth-value error or pass; a plain int skips the slow ABC test)
+    if verbose.__class__ is not int and not V.is_int(verbose):
         raise TypeError(f"{fn}: verbose must be 0, 1 or 2, got {V.show(verbose)}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"{fn}: verbose must be 0, 1 or 2, got {verbose!r}")
@@ -218,14 +219,17 @@ def _non_finite(value: float, y_pred: Any) -> str:
     return "the model's output" if not _all_finite(y_pred) else f"the loss ({value})"
 
 
-def _overrides(cb: Callback, hook: str) -> bool:
-    """Whether ``cb`` has its own ``hook`` (not the base class's no-op)."""
-    return getattr(getattr(cb, hook), "__func__", None) is not getattr(Callback, hook)
-
-
-def _uses_hook(callbacks: CallbackList, hook: str) -> bool:
-    """Whether any callback has its own ``hook``, so fit can skip a call that would do nothing."""
-    return any(_overrides(cb, hook) for cb in callbacks.callbacks)
+def _hooks_used(callbacks: CallbackList) -> Tuple[frozenset, List[Callback]]:
+    """The hooks some callback has its own of (not the base class's no-op: fit calls no other, so it skips
+    calls that would do nothing), and the callbacks with their own ``on_epoch_end``, in order."""
+    used, epoch_end = set(), []
+    for cb in callbacks.callbacks:
+        for hook in HOOKS:
+            if getattr(getattr(cb, hook), "__func__", None) is not getattr(Callback, hook):
+                used.add(hook)
+                if hook == "on_epoch_end":
+                    epoch_end.append(cb)
+    return frozenset(used), epoch_end
 
 
 def _same_shape_rule(loss: Any) -> bool:
@@ -245,6 +249,45 @@ def _target_maker(loss: Any, y: np.ndarray, pred: Any) -> Optional[Callable[[np.
     dtype = loss.dtype or pred.dtype
     expand = y.ndim == 1 and pred.ndim == 2 and pred.shape[-1] == 1
     return lambda a: Tensor._wrap(np.array(a[:, None] if expand else a, dtype=dtype))
+
+
+_PURE: Dict[Any, Any] = {}
+"""Filled at the first fit by :func:`_pure_layers`: layer type -> the activations it may hold (None: it holds none),
+and ``"model"`` -> ``Sequential``."""
+
+
+def _pure_layers() -> Dict[Any, Any]:
+    if not _PURE:
+        from .nn import activations, layers, model  # (nn imports this module: looked up once, at the first fit)
+        builtin = frozenset(getattr(activations, n) for n in activations.__all__
+                            if n not in ("get", "serialize", "deserialize"))
+        _PURE.update({layers.Dense: builtin, layers.Activation: builtin, layers.InputLayer: None,
+                      "model": model.Sequential})
+    return _PURE
+
+
+def _probe_free(model: Any) -> bool:
+    """Whether fit may take its first training step's forward and loss as its probe (``_early_step``): the
+    loss is a built-in one of the squeeze/expand rule, the model is a ``Sequential`` of built ``Dense``,
+    ``Activation`` or ``InputLayer`` layers with built-in activations, every module already in training
+    mode, gradients recorded and no ``detect_anomaly()``. Such a forward depends only on the inputs and
+    weights and changes nothing (no random numbers, no running statistics, no building), so when it fails
+    the probe runs as before and reports the failure before any state changes. The outputs' rank, last
+    axis and dtype, which the probe's output decides the targets by, do not depend on the batch size."""
+    pure = _pure_layers()
+    if type(model) is not pure["model"] or not STATE.grad_enabled or STATE.anomaly is not None or \
+            model._metric_specs or not _same_shape_rule(model.loss) or model.training is not True or \
+            model._containers or type(model).train_step is not Trainable.train_step:
+        return False
+    layers = model._layers
+    if not layers or len(model._modules) != len(layers):
+        return False
+    for layer in layers:
+        acts = pure.get(type(layer), False)
+        if acts is False or layer.training is not True or not layer.built or layer._modules or \
+                layer._containers or (acts is not None and layer.activation not in acts):
+            return False
+    return True
 
 
 _PLAIN_HOOKS = frozenset({"on_train_begin", "on_train_end", "on_epoch_end"})
@@ -276,11 +319,13 @@ class _Feed:
     """
 
     def __init__(self, model: "Trainable", data: _Data, batch_size: int, shuffle: bool, dtype: np.dtype,
-                 targets: Optional[Callable[[np.ndarray], Tensor]]):
+                 targets: Optional[Callable[[np.ndarray], Tensor]], whole: Optional[tuple] = None):
         self.model, self.data, self.batch_size, self.shuffle = model, data, batch_size, shuffle
         self.dtype, self.targets = dtype, targets
         self.steps = math.ceil(data.size / batch_size)
-        self.whole = [self._batch(data.take(np.arange(data.size)))] if self.steps == 1 else None
+        if self.steps == 1 and whole is None:
+            whole = self._batch(data.take(np.arange(data.size)))
+        self.whole = [whole] if self.steps == 1 else None  # ``whole``: the one batch, made already (_early_step)
 
     def epoch(self) -> Iterable[Tuple[Any, Any, Optional[np.ndarray], List[np.ndarray], int]]:
         if self.whole is not None:
@@ -297,17 +342,18 @@ class _FitPlan:
     """What every epoch of one ``fit`` call shares, and the little state that carries across epochs."""
 
     __slots__ = ("epochs", "feed", "val", "batch_size", "verbose", "callbacks", "history", "hooks", "epoch_end",
-                 "modes_seen", "refusing")
+                 "modes_seen", "refusing", "early")
 
     def __init__(self, epochs: int, feed: _Feed, val: Optional[_Data], batch_size: int, verbose: int,
-                 callbacks: CallbackList, history: History, hooks: frozenset):
+                 callbacks: CallbackList, history: History):
         self.epochs, self.feed, self.val, self.batch_size = epochs, feed, val, batch_size
         self.verbose, self.callbacks, self.history = verbose, callbacks, history
-        self.hooks = hooks  # the callback hooks some callback overrides (the others are not called)
-        # the callbacks whose on_epoch_end does something (History's, at least), in order
-        self.epoch_end = [cb for cb in callbacks.callbacks if _overrides(cb, "on_epoch_end")]
+        # the callback hooks some callback overrides (the others are not called), and the callbacks whose
+        # on_epoch_end does something (History's, at least), in order
+        self.hooks, self.epoch_end = _hooks_used(callbacks)
         self.modes_seen = -1  # nn.module.mode_changes() when fit last put the model in training mode
         self.refusing = None  # the compiled loss, when it refuses a non-finite y_pred itself (see Trainable._step)
+        self.early: Optional[Tuple[Any, Tensor]] = None  # the first step's (y_pred, loss), made in place of the probe
 
     @property
     def steps(self) -> int:
@@ -531,23 +577,40 @@ class Trainable:
         then tested again only when the loss raised, instead of twice in every step."""
         self.optimizer.zero_grad()
         y_pred = self(x)
-        if refusing is not None and refusing is self.loss and y_pred.__class__ is Tensor:
+        return self._loss_step(y, y_pred, sample_weight, intermediate_grads, refusing), y_pred
+
+    def _loss_step(self, y: Any, y_pred: Any, sample_weight: Any, intermediate_grads: bool, refusing: Any,
+                   loss: Optional[Tensor] = None) -> float:
+        """The rest of :meth:`_step` once the forward is made: the loss (unless ``loss`` gives it, made already:
+        :meth:`_early_step`), its value, ``backward`` and the update; NaN when the output is non-finite."""
+        if loss is not None:
+            pass
+        elif refusing is not None and refusing is self.loss and y_pred.__class__ is Tensor:
             try:
-                loss = refusing(y, y_pred, sample_weight=sample_weight)
+                loss = refusing(y, y_pred, sample_weight)  # (a built-in loss's third argument; positional: cheaper)
             except ValueError:
                 if _all_finite(y_pred):
                     raise
-                return math.nan, y_pred
+                return math.nan
         else:
             if not _all_finite(y_pred):
-                return math.nan, y_pred
+                return math.nan
             loss = self.loss(y, y_pred, sample_weight=sample_weight) if y_pred.__class__ is Tensor else \
                 self._compute_loss(y, y_pred, sample_weight)
+        if loss.__class__ is Tensor:  # _value(loss), inline: a call less in every step
+            a = loss._data
+            value = a.item() if a.ndim == 0 else None
+            if value.__class__ is not float:
+                value = float(loss.item())
+            if isfinite(value):  # Tensor.backward's arguments in order: a keyword costs more, every step
+                loss.backward(None, None, False, None, intermediate_grads)
+                self.optimizer.step()
+            return value
         value = _value(loss)
         if isfinite(value):
             loss.backward(intermediate_grads=intermediate_grads)
             self.optimizer.step()
-        return value, y_pred
+        return value
 
     def _bind_optimizer(self, params: List[Tensor]) -> None:
         if not self.optimizer.params:
@@ -579,20 +642,8 @@ class Trainable:
         _check_verbose("fit", verbose)
         data, val = self._validation_set(self._prepare("fit", x, y, sample_weight, class_weight),
                                          validation_split, validation_data)
-        pred = self._probe("fit", data)
-        if val is not None:
-            self._probe("fit (validation_data)", val)
-        modes = _nn_module._MODE_CHANGES if self.training else -1  # the probes left every module in training mode
-        params = self.parameters()
-        self._bind_optimizer(params)
-        history = History()  # last, as in Keras: it records what the other callbacks added to the logs
-        cbs = CallbackList(list(callbacks or []) + [history])
-        feed = _Feed(self, data, batch_size, bool(shuffle), params[0].dtype if params else get_default_dtype(),
-                     _target_maker(self.loss, data.y[0], pred) if len(data.y) == 1 else None)
-        plan = _FitPlan(epochs, feed, val, batch_size, verbose, cbs, history,
-                        frozenset(h for h in HOOKS if _uses_hook(cbs, h)))
-        plan.modes_seen = modes
-        plan.refusing = self.loss if _same_shape_rule(self.loss) else None
+        plan = self._fit_plan(data, val, epochs, batch_size, verbose, callbacks, bool(shuffle), initial_epoch)
+        cbs = plan.callbacks
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
         self.stop_training = False
@@ -606,6 +657,59 @@ class Trainable:
                 self.train(was_training)
         cbs.on_train_end()
         return plan.history
+
+    def _fit_plan(self, data: _Data, val: Optional[_Data], epochs: int, batch_size: int, verbose: int,
+                  callbacks: Any, shuffle: bool, initial_epoch: int) -> _FitPlan:
+        """Probe the data (:meth:`_probe`, or the first step's forward: :meth:`_early_step`), bind the optimizer
+        and make the callbacks, batches and plan of one ``fit``."""
+        early = self._early_step(data) if (
+            not callbacks and not verbose and val is None and initial_epoch < epochs and data.size <= batch_size
+            and _probe_free(self)) else None
+        if early is None:
+            pred = self._probe("fit", data)
+            if val is not None:
+                self._probe("fit (validation_data)", val)
+            modes = _nn_module._MODE_CHANGES if self.training else -1  # the probes left every module in training mode
+            params = self.parameters()
+            whole = None
+            targets = _target_maker(self.loss, data.y[0], pred) if len(data.y) == 1 else None
+        else:  # every module is in training mode (_probe_free)
+            params, whole, targets, pred, loss = early
+            modes = _nn_module._MODE_CHANGES
+        self._bind_optimizer(params)
+        history = History()  # last, as in Keras: it records what the other callbacks added to the logs
+        cbs = CallbackList(list(callbacks or []) + [history])
+        feed = _Feed(self, data, batch_size, shuffle, params[0].dtype if params else get_default_dtype(), targets,
+                     whole)
+        plan = _FitPlan(epochs, feed, val, batch_size, verbose, cbs, history)
+        plan.modes_seen = modes
+        if early is not None:
+            plan.early = (pred, loss)
+        plan.refusing = self.loss if early is not None or _same_shape_rule(self.loss) else None
+        return plan
+
+    def _early_step(self, data: _Data) -> Optional[Tuple[List[Tensor], tuple, Callable, Tensor, Tensor]]:
+        """The first training step's forward and loss on the one batch, in place of the probe (see
+        :func:`_probe_free`): ``(parameters, the batch as _Feed makes it, its targets maker, y_pred, loss)``,
+        or None when anything failed or came out non-finite, so that the probe runs and says what, as before.
+        Under ``np.errstate(all="raise")``: a floating-point warning (which the probe and the step would show
+        again) becomes a refusal instead."""
+        params = self.parameters()
+        dtype = params[0].dtype
+        batch = data.take(np.arange(data.size))
+        yt = batch.y[0]
+        try:
+            with np.errstate(all="raise"):
+                x = self._wrap_inputs(batch.x, dtype)
+                y_pred = self(x)
+                targets = _target_maker(self.loss, yt, y_pred)
+                y = targets(yt)
+                loss = self.loss(y, y_pred, sample_weight=batch.sample_weight)
+        except Exception:  # noqa: BLE001 (whatever it was, the probe meets it again and reports it)
+            return None
+        if loss.__class__ is not Tensor or loss._data.ndim != 0 or not isfinite(_value(loss)):
+            return None
+        return params, (x, y, batch.sample_weight, batch.y, batch.size), targets, y_pred, loss
 
     def _run_epochs(self, first: int, plan: _FitPlan) -> None:
         if self._plain(plan):
@@ -627,10 +731,18 @@ class Trainable:
         per-epoch calls (batch iterator, logs dict, on_epoch_end), a few percent of a 3-sample epoch."""
         x, y, sample_weight, _, n = plan.feed.whole[0]
         history, losses = plan.history, None
+        early, plan.early, refusing = plan.early, None, plan.refusing
         for epoch in range(first, plan.epochs):
             if plan.modes_seen != _nn_module._MODE_CHANGES:
                 self._training_mode(plan)
-            value, y_pred = self._step(x, y, sample_weight, False, plan.refusing)
+            self.optimizer.zero_grad()  # _step, inline: a call and a tuple less in every epoch
+            if early is None:
+                y_pred = self(x)
+                value = self._loss_step(y, y_pred, sample_weight, False, refusing)
+            else:  # this step's forward and loss, made in place of the probe (_early_step)
+                y_pred, loss = early
+                early = None
+                value = self._loss_step(y, y_pred, sample_weight, False, refusing, loss)
             if not isfinite(value):
                 self._stop_nan(history, epoch, 0, 1, _non_finite(value, y_pred))
                 return
