@@ -446,6 +446,44 @@ def _recorded(data: np.ndarray, op: Op, a: Tensor, saved: Saved, scope: str) -> 
     return t
 
 
+def record_binary(data: np.ndarray, op: Any, a: Tensor, b: Tensor, scope: str) -> Tensor:
+    """``make_node(data, op, (a, b))`` while recording, without an anomaly check, for an array ``data``:
+    the same node (the versions its parents had, when either changed in place before, as make_node keeps
+    them), without its call, loops and list. Dense makes two per call (its layer code stays out of the node layout)."""
+    t = _new_tensor(Tensor)
+    t._data = data
+    t._grad = t._pending = t._saved = None
+    t._version = 0
+    t._op = op
+    t._in0, t._in1 = a, b
+    if a.requires_grad or b.requires_grad:
+        t.requires_grad = True
+        va, vb = a._version, b._version
+        t._tag = _Tag(None, scope, ((a, va), (b, vb))) if va or vb else scope
+    else:
+        t.requires_grad = False
+        t._tag = scope
+    return t
+
+
+def record_unary(data: np.ndarray, op: Any, a: Tensor, scope: str) -> Tensor:
+    """``make_node(data, op, (a,))`` while recording, without an anomaly check, for an array ``data``."""
+    t = _new_tensor(Tensor)
+    t._data = data
+    t._grad = t._pending = t._saved = None
+    t._version = 0
+    t._op = op
+    t._in0, t._in1 = a, None
+    if a.requires_grad:
+        t.requires_grad = True
+        va = a._version
+        t._tag = _Tag(None, scope, ((a, va),)) if va else scope
+    else:
+        t.requires_grad = False
+        t._tag = scope
+    return t
+
+
 def reduction(empty_ok: bool) -> Callable[[Op], Callable]:
     """``f(a, axis=None, keepdims=False)`` (or PyTorch's ``dim=``, ``keepdim=``); saves ``axes`` (sorted,
     non-negative) and ``keepdims``."""

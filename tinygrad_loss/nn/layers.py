@@ -13,9 +13,9 @@ import numpy as np
 from .. import _validate as V
 
 from .. import creation, ops
-from .._opkit import OPS, make_node
+from .._opkit import OPS, make_node, record_binary, record_unary
 from ..autograd import STATE
-from ..tensor import Tensor, _Tag, get_default_dtype, numeric_array
+from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers, symbolic
 from .module import Module
 
@@ -23,45 +23,6 @@ __all__ = ["Layer", "Dense", "Dropout", "InputLayer", "Input", "Activation", "Em
 
 Shape = Tuple[Optional[int], ...]
 _MATMUL, _ADD, _RELU = OPS["matmul"], OPS["add"], OPS["relu"]
-_new_tensor = Tensor.__new__
-
-
-def _recorded2(data: np.ndarray, op: Any, a: Tensor, b: Tensor, scope: str) -> Tensor:
-    """``make_node(data, op, (a, b))`` while recording, without an anomaly check, for an array ``data``:
-    the same node (the versions its parents had, when either changed in place before, as make_node keeps
-    them), without its call, loops and list. A Dense layer makes two per call."""
-    t = _new_tensor(Tensor)
-    t._data = data
-    t._grad = t._pending = t._saved = None
-    t._version = 0
-    t._op = op
-    t._in0, t._in1 = a, b
-    if a.requires_grad or b.requires_grad:
-        t.requires_grad = True
-        va, vb = a._version, b._version
-        t._tag = _Tag(None, scope, ((a, va), (b, vb))) if va or vb else scope
-    else:
-        t.requires_grad = False
-        t._tag = scope
-    return t
-
-
-def _recorded1(data: np.ndarray, op: Any, a: Tensor, scope: str) -> Tensor:
-    """``make_node(data, op, (a,))`` while recording, without an anomaly check, for an array ``data``."""
-    t = _new_tensor(Tensor)
-    t._data = data
-    t._grad = t._pending = t._saved = None
-    t._version = 0
-    t._op = op
-    t._in0, t._in1 = a, None
-    if a.requires_grad:
-        t.requires_grad = True
-        va = a._version
-        t._tag = _Tag(None, scope, ((a, va),)) if va else scope
-    else:
-        t.requires_grad = False
-        t._tag = scope
-    return t
 
 
 # Keras config keys with no counterpart here, harmless at these values
@@ -249,12 +210,12 @@ class Dense(Layer):
         kernel = self.kernel
         state = STATE
         if state.grad_enabled and state.anomaly is None:  # make_node's result, without its call and loops
-            y = _recorded2(np.matmul(x._data, kernel._data), _MATMUL, x, kernel, state.scope)
+            y = record_binary(np.matmul(x._data, kernel._data), _MATMUL, x, kernel, state.scope)
             if self.use_bias:
-                y = _recorded2(y._data + self.bias._data, _ADD, y, self.bias, state.scope)
+                y = record_binary(y._data + self.bias._data, _ADD, y, self.bias, state.scope)
             act = self.activation
             if act is activations.relu:
-                return _recorded1(_RELU.forward(y._data), _RELU, y, state.scope)
+                return record_unary(_RELU.forward(y._data), _RELU, y, state.scope)
             return act(y)
         y = make_node(np.matmul(x._data, kernel._data), _MATMUL, (x, kernel))
         if self.use_bias:
