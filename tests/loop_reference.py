@@ -26,3 +26,15 @@ def reference_trajectory(steps=STEPS, lr=LR):
         w = w - lr * gw
         b = b - lr * gb
     return np.array(losses), w, b
+
+
+def sgd_update(w, v, g, lr, momentum=0.0):
+    """One SGD update of the array ``w`` in place, Keras's formula: with momentum, ``v ← momentum·v - lr·g``
+    and ``w ← w + v`` (``v`` updated in place too); without, ``w ← w - lr·g``. In ``w``'s dtype, as the
+    optimizers compute it."""
+    if momentum:
+        v *= momentum
+        v -= lr * g
+        w += v
+    else:
+        w -= lr * g

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_loss as tl
+from loop_reference import sgd_update
 from tinygrad_loss import Tensor, optim
 
 
@@ -49,12 +50,7 @@ def _numpy_sgd(dtype, steps, lr, momentum=0.0):
     vs = [np.zeros_like(w) for w in ws]
     for s in range(steps):
         for w, v, g in zip(ws, vs, _grads(dtype, s)):
-            if momentum:
-                v *= momentum
-                v -= lr * g
-                w += v
-            else:
-                w -= lr * g
+            sgd_update(w, v, g, lr, momentum)
     return ws
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from loop_reference import sgd_update
 from tinygrad_loss import Tensor, losses, nn, optim
 
 
@@ -49,13 +50,7 @@ def _numpy(shape, dtype, lr, momentum, steps=3):
     w, _ = _pair(shape, dtype, 0)
     v = np.zeros_like(w)
     for s in range(steps):
-        g = _pair(shape, dtype, 10 + s)[1]
-        if momentum:
-            v *= momentum
-            v -= lr * g
-            w += v
-        else:
-            w -= lr * g
+        sgd_update(w, v, _pair(shape, dtype, 10 + s)[1], lr, momentum)
     return w, v
 
 

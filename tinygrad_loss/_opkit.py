@@ -446,38 +446,24 @@ def _recorded(data: np.ndarray, op: Op, a: Tensor, saved: Saved, scope: str) -> 
     return t
 
 
-def record_binary(data: np.ndarray, op: Any, a: Tensor, b: Tensor, scope: str) -> Tensor:
-    """``make_node(data, op, (a, b))`` while recording, without an anomaly check, for an array ``data``:
-    the same node (the versions its parents had, when either changed in place before, as make_node keeps
-    them), without its call, loops and list. Dense makes two per call (its layer code stays out of the node layout)."""
+def record_node(data: np.ndarray, op: Any, a: Tensor, b: Optional[Tensor], scope: str) -> Tensor:
+    """``make_node(data, op, (a, b))`` (``(a,)`` when ``b`` is None) while recording, without an anomaly
+    check, for an array ``data``: the same node (the versions its parents had, when one changed in place
+    before, as make_node keeps them), without its call, loops and list. Dense makes its nodes with it."""
     t = _new_tensor(Tensor)
     t._data = data
     t._grad = t._pending = t._saved = None
     t._version = 0
     t._op = op
     t._in0, t._in1 = a, b
-    if a.requires_grad or b.requires_grad:
-        t.requires_grad = True
-        va, vb = a._version, b._version
-        t._tag = _Tag(None, scope, ((a, va), (b, vb))) if va or vb else scope
-    else:
-        t.requires_grad = False
-        t._tag = scope
-    return t
-
-
-def record_unary(data: np.ndarray, op: Any, a: Tensor, scope: str) -> Tensor:
-    """``make_node(data, op, (a,))`` while recording, without an anomaly check, for an array ``data``."""
-    t = _new_tensor(Tensor)
-    t._data = data
-    t._grad = t._pending = t._saved = None
-    t._version = 0
-    t._op = op
-    t._in0, t._in1 = a, None
-    if a.requires_grad:
+    if a.requires_grad or (b is not None and b.requires_grad):
         t.requires_grad = True
         va = a._version
-        t._tag = _Tag(None, scope, ((a, va),)) if va else scope
+        if b is None:
+            t._tag = _Tag(None, scope, ((a, va),)) if va else scope
+        else:
+            vb = b._version
+            t._tag = _Tag(None, scope, ((a, va), (b, vb))) if va or vb else scope
     else:
         t.requires_grad = False
         t._tag = scope

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _validate as V
 
 from .. import creation, ops
-from .._opkit import OPS, make_node, record_binary, record_unary
+from .._opkit import OPS, make_node, record_node
 from ..autograd import STATE
 from ..tensor import Tensor, get_default_dtype, numeric_array
 from . import activations, initializers, symbolic
@@ -210,12 +210,12 @@ class Dense(Layer):
         kernel = self.kernel
         state = STATE
         if state.grad_enabled and state.anomaly is None:  # make_node's result, without its call and loops
-            y = record_binary(np.matmul(x._data, kernel._data), _MATMUL, x, kernel, state.scope)
+            y = record_node(np.matmul(x._data, kernel._data), _MATMUL, x, kernel, state.scope)
             if self.use_bias:
-                y = record_binary(y._data + self.bias._data, _ADD, y, self.bias, state.scope)
+                y = record_node(y._data + self.bias._data, _ADD, y, self.bias, state.scope)
             act = self.activation
             if act is activations.relu:
-                return record_unary(_RELU.forward(y._data), _RELU, y, state.scope)
+                return record_node(_RELU.forward(y._data), _RELU, y, None, state.scope)
             return act(y)
         y = make_node(np.matmul(x._data, kernel._data), _MATMUL, (x, kernel))
         if self.use_bias:
