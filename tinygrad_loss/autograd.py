@@ -158,6 +158,27 @@ class _Walked:
 # and the pass that follows clears it as it takes each tensor's gradient.)
 WALKED = _Walked()
 
+# How many backward passes are running: more than one only when a pass's observer starts another.
+_RUNNING = [0]
+
+
+def _refuse_overlap(roots: Sequence[Tensor]) -> None:
+    """For a pass started while another is running (from its observer): raise, before anything changes,
+    when the new graph reaches a tensor the running pass has marked or holds a gradient on. Gradients
+    are summed on the tensors themselves, so two passes over one tensor would mix their sums."""
+    seen, stack = set(), [r for r in roots if r.requires_grad]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t._pending is not None:
+            raise RuntimeError("backward: this graph shares tensors with a backward pass that has not returned "
+                               "yet (this call came from that pass's observer); the two would mix their "
+                               "gradients. Call it after that pass returns, or on a graph that shares no tensor "
+                               "needing a gradient with it")
+        stack.extend(p for p in t.parents if p.requires_grad)
+
 
 def _sort(roots: Sequence[Tensor], check: bool = False) -> Tuple[List[Tensor], List[Tensor]]:
     """(op nodes that need a gradient, each after all of its parents; leaves that need one), as lists.
@@ -401,6 +422,9 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool
     grad_was_enabled = STATE.grad_enabled
     nodes: List[Tensor] = []
     leaves: List[Tensor] = []
+    if _RUNNING[0]:
+        _refuse_overlap(roots)
+    _RUNNING[0] += 1
     try:
         gc.disable()
         _walk(roots, True, nodes, leaves)  # (_sort's walk; the except below clears its marks if it raises)
@@ -425,6 +449,7 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool
         _forget_pending(nodes, leaves)
         raise
     finally:
+        _RUNNING[0] -= 1
         STATE.grad_enabled = grad_was_enabled
         if gc_was_enabled:
             gc.enable()
@@ -559,6 +584,9 @@ def _first_order(root: Tensor, seed: np.ndarray, retain_graph: Optional[bool], i
     grad_was_enabled = STATE.grad_enabled
     nodes: List[Tensor] = []
     leaves: List[Tensor] = []
+    if _RUNNING[0]:
+        _refuse_overlap((root,))
+    _RUNNING[0] += 1
     try:
         gc.disable()
         _walk((root,), True, nodes, leaves)  # (_sort's walk; the except below clears its marks if it raises)
@@ -572,6 +600,7 @@ def _first_order(root: Tensor, seed: np.ndarray, retain_graph: Optional[bool], i
         _forget_pending(nodes, leaves)
         raise
     finally:
+        _RUNNING[0] -= 1
         STATE.grad_enabled = grad_was_enabled
         if gc_was_enabled:
             gc.enable()
