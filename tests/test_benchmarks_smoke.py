@@ -5,6 +5,7 @@ torch is never loaded here (``use_torch=False``): it is an optional benchmark-on
 """
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from pathlib import Path
@@ -180,6 +181,40 @@ def test_scaling_benchmark_rows_and_memory_per_op():
     # Tensor (112 bytes more) until a .grad is read
     kept, lean = mem[2], mem[3]
     assert 60 < kept.value - lean.value < 150 and lean.met == (lean.value <= scaling.TARGET_BYTES)
+
+
+def test_growth_ratios_are_interleaved_per_round_and_leave_the_collector_as_found(monkeypatch):
+    sizes_seen = []
+    real = scaling._once
+
+    def once(fn):
+        sizes_seen.append(fn)
+        return real(fn)
+
+    monkeypatch.setattr(scaling, "_once", once)
+    ratios = scaling.growth(small=10, big=30, rounds=2, runs=3)
+    assert list(ratios) == ["ours", "ours, collector paused during the forward", "NumPy by hand"]
+    assert all(r > 0 and r.other > 0 for r in ratios.values())
+    # per contender and round: 3 short runs, the long one, 3 short runs
+    assert len(sizes_seen) == 3 * 2 * 7
+    first = sizes_seen[:7]
+    assert first[0] is first[2] is first[4] is first[6] and first[3] is not first[0]
+    assert gc.isenabled() and not gc.get_freeze_count()
+
+
+def test_pausing_the_collector_during_the_forward_restores_it_also_on_error(monkeypatch):
+    step = scaling._ours_step(10, pause_collector=True)
+    step()
+    assert gc.isenabled()
+
+    def boom(*args):
+        assert not gc.isenabled()  # paused while the chain is built
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scaling, "chain", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        step()
+    assert gc.isenabled()
 
 
 def test_bytes_per_op_counts_what_the_graph_holds():
