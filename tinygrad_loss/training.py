@@ -360,6 +360,16 @@ class _FitPlan:
         return self.feed.steps
 
 
+class _OneBatchPlan:
+    """What :meth:`Trainable._plain_epochs` and ``_training_mode`` use of a :class:`_FitPlan`, for
+    :meth:`Trainable._fit_one_batch` (which has no callback list, feed or hooks to plan)."""
+
+    __slots__ = ("epochs", "early", "refusing", "modes_seen", "history")
+
+    def __init__(self, epochs: int, early: Tuple[Any, Tensor], refusing: Any, modes_seen: int):
+        self.epochs, self.early, self.refusing, self.modes_seen = epochs, early, refusing, modes_seen
+
+
 class _Inference:
     """:meth:`Trainable._inference` (a class: cheaper to enter and leave than a ``contextlib`` generator, and every
     fit, evaluate and predict call enters it)."""
@@ -466,7 +476,22 @@ class Trainable:
 
     def _prepare(self, fn: str, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None) -> _Data:
         """Checked arrays (same number of samples everywhere) and the per-sample weights."""
-        xs = _arrays(fn, "x", x, self._input_count())
+        n_in = self._input_count()
+        if n_in == 1 and (y is None or self._output_count() == 1):  # the usual model: the checks below, without their lists
+            xa = _array(fn, "x", x)
+            n = len(xa)
+            ys = []
+            if y is not None:
+                ya = _array(fn, "y", y)
+                if len(ya) != n:
+                    raise ValueError(f"{fn}: x and y must have the same number of samples, got x of shape {xa.shape} "
+                                     f"({n} samples) and y of shape {ya.shape} ({len(ya)} samples)")
+                ys = [ya]
+            self._check_x(fn, xa)
+            if sample_weight is None and class_weight is None:
+                return _Data([xa], ys, None)
+            return _Data([xa], ys, self._sample_weights(fn, ys, n, sample_weight, class_weight))
+        xs = _arrays(fn, "x", x, n_in)
         ys = _arrays(fn, "y", y, self._output_count()) if y is not None else []
         named = [("x" if len(xs) == 1 else f"x[{i}]", a) for i, a in enumerate(xs)]
         named += [("y" if len(ys) == 1 else f"y[{i}]", a) for i, a in enumerate(ys)]
@@ -478,6 +503,11 @@ class Trainable:
                                  f"{a0.shape} ({n} samples) and {name} of shape {a.shape} ({len(a)} samples)")
         if len(xs) == 1:
             self._check_x(fn, xs[0])
+        return _Data(xs, ys, self._sample_weights(fn, ys, n, sample_weight, class_weight))
+
+    @staticmethod
+    def _sample_weights(fn: str, ys: List[np.ndarray], n: int, sample_weight: Any,
+                        class_weight: Any) -> Optional[np.ndarray]:
         if sample_weight is not None and class_weight is not None:
             raise ValueError(f"{fn}: give class_weight or sample_weight, not both (Keras refuses the pair too)")
         sw = None
@@ -489,7 +519,7 @@ class Trainable:
             sw = _array(fn, "sample_weight", sample_weight)
             if len(sw) != n:
                 raise ValueError(f"{fn}: sample_weight has {len(sw)} entries for {n} samples")
-        return _Data(xs, ys, sw)
+        return sw
 
     def _validation_set(self, data: _Data, validation_split: float, validation_data: Any) -> Tuple[_Data, Any]:
         if validation_data is not None:
@@ -637,12 +667,28 @@ class Trainable:
         self._check_compiled("fit")
         if x is None or y is None:
             raise ValueError("fit: both x and y are required")
-        _check_fit_options(epochs, shuffle, initial_epoch, callbacks, validation_split)
-        batch_size = _batch_size("fit", batch_size)
-        _check_verbose("fit", verbose)
-        data, val = self._validation_set(self._prepare("fit", x, y, sample_weight, class_weight),
-                                         validation_split, validation_data)
-        plan = self._fit_plan(data, val, epochs, batch_size, verbose, callbacks, bool(shuffle), initial_epoch)
+        # the usual call (verbose=0 and the other options at their defaults, as every check below would pass them):
+        # a model fit may train on its first step's forward (_probe_free) gets the one-batch fit
+        quick = verbose.__class__ is int and verbose == 0 and epochs.__class__ is int and epochs > 0 and \
+            callbacks is None and validation_data is None and sample_weight is None and class_weight is None and \
+            initial_epoch.__class__ is int and initial_epoch == 0 and shuffle.__class__ is bool and \
+            validation_split.__class__ in (float, int) and validation_split == 0 and \
+            (batch_size is None or batch_size.__class__ is int and batch_size > 0)
+        if quick:
+            batch_size = 32 if batch_size is None else batch_size
+            data = self._prepare("fit", x, y)
+            if data.size <= batch_size and _probe_free(self):
+                early = self._early_step(data, x.__class__ is list and y.__class__ is list)
+                if early is not None:
+                    return self._fit_one_batch(epochs, early)
+            val = None
+        else:
+            _check_fit_options(epochs, shuffle, initial_epoch, callbacks, validation_split)
+            batch_size = _batch_size("fit", batch_size)
+            _check_verbose("fit", verbose)
+            data, val = self._validation_set(self._prepare("fit", x, y, sample_weight, class_weight),
+                                             validation_split, validation_data)
+        plan = self._fit_plan(data, val, epochs, batch_size, verbose, callbacks, bool(shuffle), initial_epoch, quick)
         cbs = plan.callbacks
         cbs.set_model(self)
         cbs.set_params({"epochs": epochs, "steps": plan.steps, "verbose": verbose})
@@ -659,12 +705,12 @@ class Trainable:
         return plan.history
 
     def _fit_plan(self, data: _Data, val: Optional[_Data], epochs: int, batch_size: int, verbose: int,
-                  callbacks: Any, shuffle: bool, initial_epoch: int) -> _FitPlan:
-        """Probe the data (:meth:`_probe`, or the first step's forward: :meth:`_early_step`), bind the optimizer
-        and make the callbacks, batches and plan of one ``fit``."""
+                  callbacks: Any, shuffle: bool, initial_epoch: int, early_tried: bool = False) -> _FitPlan:
+        """Probe the data (:meth:`_probe`, or the first step's forward: :meth:`_early_step`, unless ``fit`` tried
+        that already), bind the optimizer and make the callbacks, batches and plan of one ``fit``."""
         early = self._early_step(data) if (
-            not callbacks and not verbose and val is None and initial_epoch < epochs and data.size <= batch_size
-            and _probe_free(self)) else None
+            not early_tried and not callbacks and not verbose and val is None and initial_epoch < epochs and
+            data.size <= batch_size and _probe_free(self)) else None
         if early is None:
             pred = self._probe("fit", data)
             if val is not None:
@@ -688,15 +734,18 @@ class Trainable:
         plan.refusing = self.loss if early is not None or _same_shape_rule(self.loss) else None
         return plan
 
-    def _early_step(self, data: _Data) -> Optional[Tuple[List[Tensor], tuple, Callable, Tensor, Tensor]]:
+    def _early_step(self, data: _Data, fresh: bool = False) -> Optional[Tuple[List[Tensor], tuple, Callable, Tensor,
+                                                                              Tensor]]:
         """The first training step's forward and loss on the one batch, in place of the probe (see
         :func:`_probe_free`): ``(parameters, the batch as _Feed makes it, its targets maker, y_pred, loss)``,
         or None when anything failed or came out non-finite, so that the probe runs and says what, as before.
         Under ``np.errstate(all="raise")``: a floating-point warning (which the probe and the step would show
-        again) becomes a refusal instead."""
+        again) becomes a refusal instead. ``fresh``: ``data`` holds no weights and its arrays were made from
+        lists, by fit, C-ordered and nobody else's, so they are the batch already (``take`` would copy them as
+        they are)."""
         params = self.parameters()
         dtype = params[0].dtype
-        batch = data.take(np.arange(data.size))
+        batch = data if fresh else data.take(np.arange(data.size))
         yt = batch.y[0]
         try:
             with np.errstate(all="raise"):
@@ -711,9 +760,30 @@ class Trainable:
             return None
         return params, (x, y, batch.sample_weight, batch.y, batch.size), targets, y_pred, loss
 
+    def _fit_one_batch(self, epochs: int, early: tuple) -> History:
+        """The rest of ``fit`` after :meth:`_early_step` for the usual call (see ``fit``): what :meth:`_fit_plan` and
+        :meth:`_plain_epochs` do for it, with History, the only callback, called directly instead of through a
+        CallbackList, and without the feed and plan objects of the general path."""
+        params, whole, _, pred, loss = early
+        plan = _OneBatchPlan(epochs, (pred, loss), self.loss, _nn_module._MODE_CHANGES)  # every module in training mode
+        self._bind_optimizer(params)
+        plan.history = history = History()
+        history.set_model(self)
+        history.set_params({"epochs": epochs, "steps": 1, "verbose": 0})
+        self.stop_training = False
+        history.on_train_begin(None)
+        try:
+            self._plain_epochs(0, plan, whole)
+        finally:
+            self.optimizer.zero_grad()
+            if plan.modes_seen != _nn_module._MODE_CHANGES:
+                self.train(True)
+        history.on_train_end(None)
+        return history
+
     def _run_epochs(self, first: int, plan: _FitPlan) -> None:
         if self._plain(plan):
-            self._plain_epochs(first, plan)
+            self._plain_epochs(first, plan, plan.feed.whole[0])
             return
         for epoch in range(first, plan.epochs):
             if not self._fit_epoch(epoch, plan):
@@ -726,10 +796,10 @@ class Trainable:
                 and plan.epoch_end == [plan.history] and plan.hooks <= _PLAIN_HOOKS
                 and type(self).train_step is Trainable.train_step)
 
-    def _plain_epochs(self, first: int, plan: _FitPlan) -> None:
+    def _plain_epochs(self, first: int, plan: Union[_FitPlan, "_OneBatchPlan"], whole: tuple) -> None:
         """The epochs of :meth:`_fit_epoch` when :meth:`_plain`: the same steps, History and stops, without the
         per-epoch calls (batch iterator, logs dict, on_epoch_end), a few percent of a 3-sample epoch."""
-        x, y, sample_weight, _, n = plan.feed.whole[0]
+        x, y, sample_weight, _, n = whole
         history, losses = plan.history, None
         early, plan.early, refusing = plan.early, None, plan.refusing
         for epoch in range(first, plan.epochs):
