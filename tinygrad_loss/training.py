@@ -28,6 +28,7 @@ from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optim
 from .autograd import STATE, no_grad
+from .autograd import backward as _engine_backward
 from .callbacks import HOOKS, Callback, CallbackList, History
 from .nn import module as _nn_module
 from .tensor import Tensor, all_finite, check_finite, get_default_dtype, numeric_array
@@ -800,25 +801,43 @@ class Trainable:
         """The epochs of :meth:`_fit_epoch` when :meth:`_plain`: the same steps, History and stops, without the
         per-epoch calls (batch iterator, logs dict, on_epoch_end), a few percent of a 3-sample epoch."""
         x, y, sample_weight, _, n = whole
+        n = float(n)  # (v * n) / n with n an int converts it every time; the same bits (n is exact in a float)
         history, losses = plan.history, None
+        seen = history.epoch  # (nothing else holds the History while the epochs run)
         early, plan.early, refusing = plan.early, None, plan.refusing
         for epoch in range(first, plan.epochs):
             if plan.modes_seen != _nn_module._MODE_CHANGES:
                 self._training_mode(plan)
             self.optimizer.zero_grad()  # _step, inline: a call and a tuple less in every epoch
-            if early is None:
-                y_pred = self(x)
-                value = self._loss_step(y, y_pred, sample_weight, False, refusing)
-            else:  # this step's forward and loss, made in place of the probe (_early_step)
+            if early is not None:  # this step's forward and loss, made in place of the probe (_early_step)
                 y_pred, loss = early
                 early = None
                 value = self._loss_step(y, y_pred, sample_weight, False, refusing, loss)
+            else:
+                y_pred = self(x)
+                if refusing is None or refusing is not self.loss or y_pred.__class__ is not Tensor:
+                    value = self._loss_step(y, y_pred, sample_weight, False, refusing)
+                else:  # _loss_step's usual case, inline: a call less in every epoch
+                    try:
+                        loss = refusing(y, y_pred, sample_weight)
+                    except ValueError:
+                        if _all_finite(y_pred):
+                            raise
+                        value = math.nan
+                    else:
+                        if loss.__class__ is Tensor and loss._data.ndim == 0 and \
+                                (value := loss._data.item()).__class__ is float:
+                            if isfinite(value):  # loss.backward(), without Tensor.backward's call of the engine
+                                _engine_backward(loss, None, None, False, None, False)
+                                self.optimizer.step()
+                        else:
+                            value = self._loss_step(y, y_pred, sample_weight, False, refusing, loss)
             if not isfinite(value):
                 self._stop_nan(history, epoch, 0, 1, _non_finite(value, y_pred))
                 return
             if losses is None:
                 losses = history.history.setdefault("loss", [])
-            history.epoch.append(epoch)
+            seen.append(epoch)
             losses.append((0.0 + value * n) / n)  # _train_batches' weighted mean of the one batch, to the bit
             if self.stop_training:
                 return
