@@ -98,6 +98,41 @@ def test_the_one_batch_fit_trains_exactly_as_the_general_path(monkeypatch, kind,
     assert len(quick[0].history["loss"]) == 7
 
 
+class Nothing(callbacks.Callback):
+    """Overrides no hook: the epochs stay plain, but fit probes (no early step) and feeds the batch as it makes it."""
+
+
+@pytest.mark.parametrize("dtype, loss_dtype", [("float32", None), ("float64", None), ("float32", "float64"),
+                                               ("float64", "float32"), ("float16", None)])
+@pytest.mark.parametrize("x, y", [(X, [0.1, 0.2, 0.7]), (X_FLOAT, [[0.1], [0.2], [0.7]]), (np.array(X_FLOAT), Y)])
+def test_the_one_batch_fit_feeds_what_the_probed_fit_feeds(monkeypatch, dtype, loss_dtype, x, y):
+    """Against the fit that probes and makes its batch with _wrap_inputs and _target_maker: the same inputs and
+    targets reach the model and the loss (shapes, dtypes, values), and the same History and weights come out."""
+    seen = _spy(monkeypatch)
+    fed = {"quick": [], "probed": []}
+    inputs = {"quick": [], "probed": []}
+    real_call, real_model_call = losses.MeanSquaredError.__call__, Sequential.__call__
+    runs = {}
+    for kind, cbs in (("quick", None), ("probed", [Nothing()])):
+        def spy_loss(self, y_true, y_pred, *a, _kind=kind, **k):
+            fed[_kind].append((y_true.shape, y_true.dtype, y_true.data.tobytes(), y_pred.shape, y_pred.dtype))
+            return real_call(self, y_true, y_pred, *a, **k)
+
+        def spy_model(self, x, *a, _kind=kind, **k):
+            inputs[_kind].append((type(x), x.shape, x.dtype, x.data.tobytes(), x.data.flags.c_contiguous))
+            return real_model_call(self, x, *a, **k)
+
+        monkeypatch.setattr(losses.MeanSquaredError, "__call__", spy_loss)
+        monkeypatch.setattr(Sequential, "__call__", spy_model)
+        m = _model("deep", dtype, losses.MeanSquaredError(dtype=loss_dtype))
+        runs[kind] = (m.fit(x, y, epochs=4, verbose=0, callbacks=cbs), m)
+    assert seen["quick"] == 1 and seen["early"] == [True]
+    assert fed["quick"] == fed["probed"][-4:] and len(fed["quick"]) == 4  # (the probe's own call comes first)
+    assert fed["quick"][0][0] == (3, 1)
+    assert inputs["quick"] == inputs["probed"][-4:] and len(inputs["quick"]) == 4
+    _same(runs["quick"], runs["probed"])
+
+
 @pytest.mark.parametrize("loss", ["mae", "huber", "log_cosh", "bce_logits", "mean_squared_logarithmic_error"])
 def test_other_builtin_losses_and_momentum(monkeypatch, loss):
     seen = _spy(monkeypatch)

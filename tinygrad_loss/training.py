@@ -15,6 +15,7 @@ every sample of the epoch, and ``val_*`` values are computed after the epoch's l
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import sys
 import time
@@ -289,6 +290,34 @@ def _probe_free(model: Any) -> bool:
                 layer._containers or (acts is not None and layer.activation not in acts):
             return False
     return True
+
+
+def _raising(fn: Callable) -> Callable:
+    """``fn`` run under ``np.errstate(all="raise")``. NumPy 2's errstate used as a decorator sets and resets a
+    context variable at each call (thread-safe, re-entrant, and cheaper than making and entering an errstate);
+    NumPy 1's shares one errstate's saved state between calls, so there each call enters a new one."""
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+        return np.errstate(all="raise")(fn)
+
+    @functools.wraps(fn)
+    def raising(*args: Any) -> Any:
+        with np.errstate(all="raise"):
+            return fn(*args)
+    return raising
+
+
+@_raising
+def _first_forward(model: Any, x: np.ndarray, dtype: np.dtype, yt: np.ndarray, sample_weight: Any) -> tuple:
+    """:meth:`Trainable._early_step`'s forward and loss, with floating-point warnings raised: ``(x, y, y_pred,
+    loss)`` from the batch's one input array ``x`` and its targets' array ``yt``; ``_wrap_inputs`` and
+    ``_target_maker`` inline (the model and loss are ones :func:`_probe_free` accepts: one input, a built-in loss
+    of the squeeze/expand rule)."""
+    x = Tensor._wrap(x.astype(dtype, copy=False))
+    y_pred = model(x)  # (an output that is not a Tensor fails below, as _target_maker's None would: the probe says why)
+    loss = model.loss
+    expand = yt.ndim == 1 and y_pred.ndim == 2 and y_pred.shape[-1] == 1
+    y = Tensor._wrap(np.array(yt[:, None] if expand else yt, dtype=loss.dtype or y_pred.dtype))
+    return x, y, y_pred, loss(y, y_pred, sample_weight=sample_weight)
 
 
 _PLAIN_HOOKS = frozenset({"on_train_begin", "on_train_end", "on_epoch_end"})
@@ -738,28 +767,22 @@ class Trainable:
     def _early_step(self, data: _Data, fresh: bool = False) -> Optional[Tuple[List[Tensor], tuple, Callable, Tensor,
                                                                               Tensor]]:
         """The first training step's forward and loss on the one batch, in place of the probe (see
-        :func:`_probe_free`): ``(parameters, the batch as _Feed makes it, its targets maker, y_pred, loss)``,
+        :func:`_probe_free`): ``(parameters, the batch as _Feed makes it, None, y_pred, loss)``,
         or None when anything failed or came out non-finite, so that the probe runs and says what, as before.
         Under ``np.errstate(all="raise")``: a floating-point warning (which the probe and the step would show
         again) becomes a refusal instead. ``fresh``: ``data`` holds no weights and its arrays were made from
         lists, by fit, C-ordered and nobody else's, so they are the batch already (``take`` would copy them as
         they are)."""
         params = self.parameters()
-        dtype = params[0].dtype
         batch = data if fresh else data.take(np.arange(data.size))
-        yt = batch.y[0]
         try:
-            with np.errstate(all="raise"):
-                x = self._wrap_inputs(batch.x, dtype)
-                y_pred = self(x)
-                targets = _target_maker(self.loss, yt, y_pred)
-                y = targets(yt)
-                loss = self.loss(y, y_pred, sample_weight=batch.sample_weight)
+            x, y, y_pred, loss = _first_forward(self, batch.x[0], params[0].dtype, batch.y[0], batch.sample_weight)
         except Exception:  # noqa: BLE001 (whatever it was, the probe meets it again and reports it)
             return None
         if loss.__class__ is not Tensor or loss._data.ndim != 0 or not isfinite(_value(loss)):
             return None
-        return params, (x, y, batch.sample_weight, batch.y, batch.size), targets, y_pred, loss
+        # (no targets maker: the feed of a batch made already never makes another)
+        return params, (x, y, batch.sample_weight, batch.y, batch.size), None, y_pred, loss
 
     def _fit_one_batch(self, epochs: int, early: tuple) -> History:
         """The rest of ``fit`` after :meth:`_early_step` for the usual call (see ``fit``): what :meth:`_fit_plan` and
@@ -812,26 +835,22 @@ class Trainable:
             if early is not None:  # this step's forward and loss, made in place of the probe (_early_step)
                 y_pred, loss = early
                 early = None
-                value = self._loss_step(y, y_pred, sample_weight, False, refusing, loss)
             else:
                 y_pred = self(x)
-                if refusing is None or refusing is not self.loss or y_pred.__class__ is not Tensor:
-                    value = self._loss_step(y, y_pred, sample_weight, False, refusing)
-                else:  # _loss_step's usual case, inline: a call less in every epoch
-                    try:
+                loss = None  # (_loss_step below makes it)
+                if refusing is not None and refusing is self.loss and y_pred.__class__ is Tensor:
+                    try:  # _loss_step's usual case, inline: a call less in every epoch
                         loss = refusing(y, y_pred, sample_weight)
                     except ValueError:
                         if _all_finite(y_pred):
                             raise
-                        value = math.nan
-                    else:
-                        if loss.__class__ is Tensor and loss._data.ndim == 0 and \
-                                (value := loss._data.item()).__class__ is float:
-                            if isfinite(value):  # loss.backward(), without Tensor.backward's call of the engine
-                                _engine_backward(loss, None, None, False, None, False)
-                                self.optimizer.step()
-                        else:
-                            value = self._loss_step(y, y_pred, sample_weight, False, refusing, loss)
+                        loss = False  # refused: the output is not finite
+            if loss.__class__ is Tensor and loss._data.ndim == 0 and (value := loss._data.item()).__class__ is float:
+                if isfinite(value):  # loss.backward(), without Tensor.backward's call of the engine
+                    _engine_backward(loss, None, None, False, None, False)
+                    self.optimizer.step()
+            else:
+                value = math.nan if loss is False else self._loss_step(y, y_pred, sample_weight, False, refusing, loss)
             if not isfinite(value):
                 self._stop_nan(history, epoch, 0, 1, _non_finite(value, y_pred))
                 return
