@@ -314,9 +314,9 @@ def _first_forward(model: Any, x: np.ndarray, dtype: np.dtype, yt: np.ndarray, s
     of the squeeze/expand rule)."""
     x = Tensor._wrap(x.astype(dtype, copy=False))
     y_pred = model(x)  # (an output that is not a Tensor fails below, as _target_maker's None would: the probe says why)
-    loss = model.loss
-    expand = yt.ndim == 1 and y_pred.ndim == 2 and y_pred.shape[-1] == 1
-    y = Tensor._wrap(np.array(yt[:, None] if expand else yt, dtype=loss.dtype or y_pred.dtype))
+    loss, p = model.loss, y_pred._data  # (the Tensor's shape, ndim and dtype are its array's)
+    expand = yt.ndim == 1 and p.ndim == 2 and p.shape[-1] == 1
+    y = Tensor._wrap(np.array(yt[:, None] if expand else yt, dtype=loss.dtype or p.dtype))
     return x, y, y_pred, loss(y, y_pred, sample_weight=sample_weight)
 
 
@@ -707,7 +707,7 @@ class Trainable:
         if quick:
             batch_size = 32 if batch_size is None else batch_size
             data = self._prepare("fit", x, y)
-            if data.size <= batch_size and _probe_free(self):
+            if len(data.x[0]) <= batch_size and _probe_free(self):  # (data.size)
                 early = self._early_step(data, x.__class__ is list and y.__class__ is list)
                 if early is not None:
                     return self._fit_one_batch(epochs, early)
@@ -779,10 +779,13 @@ class Trainable:
             x, y, y_pred, loss = _first_forward(self, batch.x[0], params[0].dtype, batch.y[0], batch.sample_weight)
         except Exception:  # noqa: BLE001 (whatever it was, the probe meets it again and reports it)
             return None
-        if loss.__class__ is not Tensor or loss._data.ndim != 0 or not isfinite(_value(loss)):
+        if loss.__class__ is not Tensor or loss._data.ndim != 0:
+            return None
+        value = loss._data.item()  # (_value, inline)
+        if not isfinite(value if value.__class__ is float else float(loss.item())):
             return None
         # (no targets maker: the feed of a batch made already never makes another)
-        return params, (x, y, batch.sample_weight, batch.y, batch.size), None, y_pred, loss
+        return params, (x, y, batch.sample_weight, batch.y, len(batch.x[0])), None, y_pred, loss
 
     def _fit_one_batch(self, epochs: int, early: tuple) -> History:
         """The rest of ``fit`` after :meth:`_early_step` for the usual call (see ``fit``): what :meth:`_fit_plan` and
