@@ -217,6 +217,22 @@ def test_pausing_the_collector_during_the_forward_restores_it_also_on_error(monk
     assert gc.isenabled()
 
 
+def test_reference_trainers_alternate_their_order_and_the_ratio_is_taken_within_rounds():
+    calls = []
+
+    def trainer(name):
+        def train(model, epochs):
+            calls.append(name)
+        return train
+
+    medians, rounds = reference.time_trainers({"a": trainer("a"), "b": trainer("b")}, repeat=4, warmup=1,
+                                              make=lambda: None)
+    assert calls == ["a", "b"] + ["a", "b", "b", "a", "a", "b", "b", "a"]  # warm-up, then reversed every other round
+    assert len(rounds["a"]) == len(rounds["b"]) == 4 and set(medians) == {"a", "b"}
+    # the median of the rounds' ratios, not the ratio of the medians (2.0 here against 3 / 1.5)
+    assert reference.paired_ratio([1.0, 4.0, 3.0], [1.0, 2.0, 1.0]) == 2.0
+
+
 def test_bytes_per_op_counts_what_the_graph_holds():
     held_small, _ = scaling.bytes_per_op(100, intermediate_grads=False)
     held_big, peak = scaling.bytes_per_op(2_000, intermediate_grads=False)
