@@ -219,5 +219,5 @@ def run(sizes: Sequence[int] = SIZES, use_torch: bool = True, memory: bool = Tru
             ours = name == "ours"
             res.add(Row("chain per-op time, N=100k / N=1k", name, float(ratio), unit="x",
                         target=f"<= {TARGET_FLAT}" if ours else "", met=(ratio <= TARGET_FLAT) if ours else None,
-                        note=f"other clock {ratio.other:.2f}x; median of interleaved rounds"))
+                        note=f"other clock {ratio.other:.2f}x"))
     return res
