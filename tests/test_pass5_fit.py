@@ -9,9 +9,10 @@ import warnings
 import numpy as np
 import pytest
 
+import fit_models
 import tinygrad_loss as tl
-from tinygrad_loss import callbacks, losses, optim, training
-from tinygrad_loss.nn import Activation, Dense, Dropout, Input, Sequential
+from tinygrad_loss import callbacks, losses, training
+from tinygrad_loss.nn import Dense, Sequential
 
 X = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 4.0]])
 Y = np.array([3.0, 5.0, 7.0])
@@ -22,19 +23,7 @@ class Nothing(callbacks.Callback):
 
 
 def _model(kind="dense", dtype="float64", loss="mse", lr=0.01):
-    tl.nn.clear_session()
-    tl.manual_seed(7)
-    if kind == "dense":
-        layers = [Dense(1, input_shape=(2,), dtype=dtype)]
-    elif kind == "deep":
-        layers = [Input(shape=(2,)), Dense(4, activation="tanh", dtype=dtype), Activation("relu"), Dense(1, dtype=dtype)]
-    elif kind == "dropout":
-        layers = [Dense(4, input_shape=(2,), dtype=dtype), Dropout(0.5), Dense(1, dtype=dtype)]
-    else:  # "lazy": built at the first call
-        layers = [Dense(3, dtype=dtype), Dense(1, dtype=dtype)]
-    m = Sequential(layers)
-    m.compile(optimizer=optim.SGD(learning_rate=lr), loss=loss)
-    return m
+    return fit_models.build(kind, dtype, loss, lr)
 
 
 def _spy(monkeypatch):

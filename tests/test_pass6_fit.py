@@ -12,9 +12,10 @@ import warnings
 import numpy as np
 import pytest
 
+import fit_models
 import tinygrad_loss as tl
-from tinygrad_loss import callbacks, losses, optim, training
-from tinygrad_loss.nn import Activation, Dense, Dropout, Input, Sequential
+from tinygrad_loss import callbacks, losses, training
+from tinygrad_loss.nn import Sequential
 from tinygrad_loss.nn import module as nn_module
 
 X = [[1, 2], [2, 3], [3, 4]]
@@ -22,17 +23,7 @@ Y = [3, 5, 7]
 
 
 def _model(kind="dense", dtype="float32", loss="mse", lr=0.01, momentum=0.0):
-    tl.nn.clear_session()
-    tl.manual_seed(7)
-    if kind == "dense":
-        layers = [Dense(1, input_shape=(2,), dtype=dtype)]
-    elif kind == "deep":
-        layers = [Input(shape=(2,)), Dense(4, activation="tanh", dtype=dtype), Activation("relu"), Dense(1, dtype=dtype)]
-    else:  # "dropout": not probe-free, so never the one-batch fit
-        layers = [Dense(4, input_shape=(2,), dtype=dtype), Dropout(0.5), Dense(1, dtype=dtype)]
-    m = Sequential(layers)
-    m.compile(optimizer=optim.SGD(learning_rate=lr, momentum=momentum), loss=loss)
-    return m
+    return fit_models.build(kind, dtype, loss, lr, momentum)
 
 
 def _spy(monkeypatch):
