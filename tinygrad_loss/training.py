@@ -292,6 +292,13 @@ def _probe_free(model: Any) -> bool:
     return True
 
 
+def _sample_count_error(fn: str, first: str, a0: np.ndarray, name: str, a: np.ndarray) -> ValueError:
+    """The refusal of arrays ``first`` and ``name`` that hold different numbers of samples."""
+    what = "x and y" if (first, name) == ("x", "y") else "every input and output"
+    return ValueError(f"{fn}: {what} must have the same number of samples, got {first} of shape {a0.shape} "
+                      f"({len(a0)} samples) and {name} of shape {a.shape} ({len(a)} samples)")
+
+
 def _raising(fn: Callable) -> Callable:
     """``fn`` run under ``np.errstate(all="raise")``. NumPy 2's errstate used as a decorator sets and resets a
     context variable at each call (thread-safe, re-entrant, and cheaper than making and entering an errstate);
@@ -514,8 +521,7 @@ class Trainable:
             if y is not None:
                 ya = _array(fn, "y", y)
                 if len(ya) != n:
-                    raise ValueError(f"{fn}: x and y must have the same number of samples, got x of shape {xa.shape} "
-                                     f"({n} samples) and y of shape {ya.shape} ({len(ya)} samples)")
+                    raise _sample_count_error(fn, "x", xa, "y", ya)
                 ys = [ya]
             self._check_x(fn, xa)
             if sample_weight is None and class_weight is None:
@@ -528,9 +534,7 @@ class Trainable:
         (first, a0), n = named[0], len(xs[0])
         for name, a in named[1:]:
             if len(a) != n:
-                what = "x and y" if (first, name) == ("x", "y") else "every input and output"
-                raise ValueError(f"{fn}: {what} must have the same number of samples, got {first} of shape "
-                                 f"{a0.shape} ({n} samples) and {name} of shape {a.shape} ({len(a)} samples)")
+                raise _sample_count_error(fn, first, a0, name, a)
         if len(xs) == 1:
             self._check_x(fn, xs[0])
         return _Data(xs, ys, self._sample_weights(fn, ys, n, sample_weight, class_weight))
